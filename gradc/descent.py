@@ -1,0 +1,241 @@
+"""Gradient descent driver: minimizes anything with `value_and_grad(**arrays)`.
+
+That includes a function from `gradc.compile` and a module gradc wrote. Parameters are updated by a
+method (plain gradient descent, heavy-ball momentum, Nesterov, Adam) with a learning rate that may follow
+a schedule; data arrays are fed whole (batch gradient descent) or as reshuffled minibatches (SGD).
+
+>>> class Parabola:  # f(x) = (x - 3)**2
+...     def value_and_grad(self, x):
+...         return (x - 3.0) ** 2, {"x": 2.0 * (x - 3.0)}
+>>> result = minimize(Parabola(), {"x": 0.0}, lr=0.25, tol=1e-12)
+>>> round(result.params["x"], 6), result.converged
+(3.0, True)
+"""
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from gradc.errors import GradcError
+from gradc.methods import get_method
+from gradc.result import Progress, Result
+from gradc.schedules import as_schedule
+
+__all__ = ["minimize", "Result", "Step", "DescentError", "batches"]
+
+DEFAULT_MAX_ITER = 1000
+
+Step = namedtuple("Step", "t epoch loss grad_norm lr params")
+Step.__doc__ = """What a callback sees before update t: the loss and gradient norm at `params`, and the lr to apply."""
+
+
+class DescentError(GradcError):
+    """The driver was given parameters, data or a function it cannot use."""
+
+
+def minimize(fn, params, data=None, *, method="gd", lr=0.01, batch_size=None, epochs=None,
+             max_iter=None, tol=None, gtol=None, seed=None, shuffle=True, callback=None, progress=None):
+    """Minimizes `fn` over `params`, holding `data` fixed.
+
+    Each step evaluates `fn.value_and_grad(**params, **batch)` and applies one update. The run stops when
+    the change of the loss between epochs drops below `tol` (the lecture's rule; with full batches an epoch
+    is one step), when the gradient norm drops below `gtol`, after `max_iter` updates or `epochs` passes,
+    when `callback` returns True, or when the loss or a gradient stops being finite (divergence).
+
+    Args:
+        fn: any object with `value_and_grad(**arrays) -> (loss, {name: gradient})`.
+        params: {name: initial value}; copied, never modified.
+        data: {name: array} passed unchanged to every step, or sliced along the first axis into batches.
+        method: "gd", "momentum" (heavy ball), "nesterov", "adam", or an instance from `gradc.methods`.
+        lr: a number or a schedule `t -> lr` (see `gradc.schedules`), t counting updates from 0.
+        batch_size: rows per minibatch; None uses all the data each step.
+        seed: seeds the per-epoch shuffle, so a run can be repeated exactly.
+        callback: called with a `Step` before each update; returning True stops the run.
+        progress: True or False forces the stderr progress bar; None shows it on a terminal for long runs.
+
+    Returns:
+        A `Result`. On divergence its params are the last ones whose loss and gradient were finite.
+    """
+    params = _copy_params(params)
+    data = _check_data(fn, params, data, batch_size)
+    optimizer, schedule = get_method(method), as_schedule(lr)
+    if max_iter is None and epochs is None:
+        max_iter = DEFAULT_MAX_ITER
+    run = _Run(params)
+    stream = batches(data, batch_size, np.random.default_rng(seed), shuffle)
+    bar = Progress(_total_steps(data, batch_size, epochs, max_iter), enabled=progress)
+    with bar:
+        for t, (epoch, batch, epoch_done) in enumerate(stream):
+            if max_iter is not None and t >= max_iter:
+                run.stop("max_iter", f"reached max_iter={max_iter} updates")
+                break
+            if epochs is not None and epoch >= epochs:
+                run.stop("epochs", f"completed {epochs} epochs")
+                break
+            loss, grads = _evaluate(fn, run.params, batch)
+            if _diverged(run, t, loss, grads):
+                break
+            grad_norm = math.sqrt(sum(float(np.sum(np.square(grads[n]))) for n in run.params))
+            run.record(loss, grad_norm)
+            if _should_stop(run, epoch_done, tol, gtol, grad_norm):
+                break
+            lr_t = float(schedule(t))
+            if callback is not None and callback(Step(t, epoch, loss, grad_norm, lr_t, dict(run.params))):
+                run.stop("callback", f"callback asked to stop before update {t}")
+                break
+            run.update(optimizer.update_all(run.params, grads, lr_t), lr_t)
+            bar.update(t + 1, loss)
+    return run.result()
+
+
+def batches(data, batch_size, rng, shuffle=True):
+    """Yields (epoch, batch, last_of_epoch) forever.
+
+    With a batch size, every epoch draws a new permutation and applies it to every array, so the rows of
+    features and labels stay paired. The last batch of an epoch may be smaller.
+    """
+    for epoch in _count():
+        if batch_size is None:
+            yield epoch, data, True
+            continue
+        n = len(_first(data))
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            yield epoch, {name: array[rows] for name, array in data.items()}, start + batch_size >= n
+
+
+class _Run:
+    """The histories and parameters of one run, and why it stopped."""
+
+    def __init__(self, params):
+        self.params, self.previous = params, params
+        self.losses, self.grad_norms, self.lrs, self.epoch_loss = [], [], [], []
+        self._epoch_losses = []
+        self.status, self.reason, self.divergence = None, None, None
+
+    def record(self, loss, grad_norm):
+        self.losses.append(float(loss))
+        self.grad_norms.append(grad_norm)
+        self._epoch_losses.append(float(loss))
+
+    def end_epoch(self):
+        # NOTE: an epoch's loss averages its minibatch losses, each taken at different parameters.
+        self.epoch_loss.append(float(np.mean(self._epoch_losses)))
+        self._epoch_losses = []
+
+    def update(self, new_params, lr):
+        self.previous, self.params = self.params, new_params
+        self.lrs.append(lr)
+
+    def stop(self, status, reason):
+        self.status, self.reason = status, reason
+
+    def result(self):
+        if self.status is None:  # unreachable: batches() never ends
+            self.stop("max_iter", "stopped")
+        return Result(params=_tidy(self.params), loss_history=self.losses, epoch_loss=self.epoch_loss,
+                      grad_norm_history=self.grad_norms, lr_history=self.lrs, n_iter=len(self.lrs),
+                      reason=self.reason, status=self.status, divergence=self.divergence)
+
+
+def _should_stop(run, epoch_done, tol, gtol, grad_norm):
+    if gtol is not None and grad_norm < gtol:
+        run.stop("gtol", f"gradient norm {grad_norm:.3g} < gtol={gtol:g}")
+        return True
+    if not epoch_done:
+        return False
+    run.end_epoch()
+    if tol is not None and len(run.epoch_loss) >= 2:
+        change = abs(run.epoch_loss[-1] - run.epoch_loss[-2])
+        if change < tol:
+            run.stop("tol", f"loss changed by {change:.3g} < tol={tol:g}")
+            return True
+    return False
+
+
+def _diverged(run, t, loss, grads):
+    """Stops the run at a non-finite loss or gradient, going back to the last finite params."""
+    bad = [] if np.isfinite(loss) else ["loss"]
+    bad += [name for name in run.params if not np.all(np.isfinite(grads[name]))]
+    if not bad:
+        return False
+    lr = run.lrs[-1] if run.lrs else None
+    what = f"loss is {loss!r}" if bad[0] == "loss" else f"gradient of {', '.join(bad)} is not finite"
+    where = f"at step {t} with lr={lr:g}" if lr is not None else "at the initial params"
+    run.divergence = {"step": t, "lr": lr, "loss": float(loss), "nonfinite": bad}
+    run.params = run.previous
+    run.stop("diverged", f"diverged {where}: {what}; kept the params of step {max(t - 1, 0)}")
+    return True
+
+
+def _evaluate(fn, params, batch):
+    # Overflow is how divergence shows itself; _diverged reports it, so numpy need not warn as well.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        loss, grads = fn.value_and_grad(**params, **batch)
+    missing = [name for name in params if name not in grads]
+    if missing:
+        raise DescentError(f"fn gives no gradient for {', '.join(map(repr, missing))}; "
+                           "compile it with wrt= including every parameter")
+    for name, value in params.items():
+        if np.shape(grads[name]) != np.shape(value):
+            raise DescentError(f"gradient of {name!r} has shape {np.shape(grads[name])}, "
+                               f"but the parameter has shape {np.shape(value)}")
+    return float(loss), grads
+
+
+def _copy_params(params):
+    if not params:
+        raise DescentError("minimize needs at least one parameter to optimize")
+    return {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+
+
+def _check_data(fn, params, data, batch_size):
+    data = {name: np.asarray(value) for name, value in (data or {}).items()}
+    both = sorted(set(params) & set(data))
+    if both:
+        raise DescentError(f"{', '.join(map(repr, both))} given both as parameter and as data")
+    inputs = getattr(fn, "inputs", None) or getattr(fn, "INPUTS", None)
+    if inputs is not None:
+        missing = [name for name in inputs if name not in params and name not in data]
+        extra = [name for name in list(params) + list(data) if name not in inputs]
+        if missing or extra:
+            raise DescentError(f"fn takes inputs {', '.join(inputs)}; "
+                               + (f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(extra)}"))
+    if batch_size is not None:
+        _check_batching(data, batch_size)
+    return data
+
+
+def _check_batching(data, batch_size):
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise DescentError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    if not data:
+        raise DescentError("batch_size needs data arrays to split into minibatches")
+    rows = {name: (array.shape[0] if array.ndim else None) for name, array in data.items()}
+    if len(set(rows.values())) != 1 or None in rows.values():
+        listing = ", ".join(f"{name}: {n}" for name, n in rows.items())
+        raise DescentError(f"minibatches need data arrays with the same number of rows ({listing})")
+
+
+def _total_steps(data, batch_size, epochs, max_iter):
+    per_epoch = 1 if batch_size is None else -(-len(_first(data)) // batch_size)
+    limits = [n for n in (max_iter, epochs and epochs * per_epoch) if n is not None]
+    return min(limits) if limits else None
+
+
+def _tidy(params):
+    """Scalars come back as floats, arrays as float64 arrays."""
+    return {name: float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64)
+            for name, value in params.items()}
+
+
+def _first(data):
+    return next(iter(data.values()))
+
+
+def _count():
+    epoch = 0
+    while True:
+        yield epoch
+        epoch += 1

@@ -1,0 +1,126 @@
+"""How a descent run reports itself: the Result it returns and the progress bar it draws on a terminal."""
+import sys
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    """The outcome of `gradc.descent.minimize`.
+
+    Attributes:
+        params: {name: final value}; floats for scalars, float64 arrays otherwise.
+        loss_history: the loss before each update, one entry per evaluated step.
+        epoch_loss: one entry per completed epoch, the mean of its minibatch losses.
+        grad_norm_history: the norm of the whole gradient at each evaluated step.
+        lr_history: the learning rate of each update that was applied.
+        n_iter: the number of updates applied.
+        reason: why the run stopped, in words.
+        status: the same as a word: "tol", "gtol", "max_iter", "epochs", "callback" or "diverged".
+        divergence: None, or {"step", "lr", "loss", "nonfinite"} describing where the run blew up.
+    """
+
+    params: dict
+    loss_history: list
+    epoch_loss: list
+    grad_norm_history: list
+    lr_history: list
+    n_iter: int
+    reason: str
+    status: str
+    divergence: dict = field(default=None)
+
+    @property
+    def converged(self):
+        """True when a stopping threshold (tol or gtol) ended the run."""
+        return self.status in ("tol", "gtol")
+
+    @property
+    def diverged(self):
+        return self.status == "diverged"
+
+    @property
+    def loss(self):
+        """The last finite loss recorded (at the returned params unless a step was taken after it)."""
+        return self.loss_history[-1] if self.loss_history else None
+
+    def __repr__(self):
+        loss = f"{self.loss:.6g}" if self.loss is not None else "none"
+        return f"<Result {self.status}: {self.n_iter} updates, loss {loss}; {self.reason}>"
+
+    def plot(self, path=None, ax=None, title=None):
+        """Draws the loss per step (and per epoch, when there were minibatches).
+
+        Args:
+            path: save the figure there (the format follows the suffix) and return the path.
+            ax: draw onto this matplotlib Axes instead of a new figure.
+
+        Returns:
+            The path when one was given, otherwise the matplotlib Figure.
+        """
+        try:
+            from matplotlib.figure import Figure  # optional extra: pip install 'gradc[plot]'
+        except ImportError:
+            from gradc.errors import GradcError
+            raise GradcError("Result.plot needs matplotlib: pip install 'gradc[plot]'") from None
+        # A bare Figure, not pyplot, so that plotting never needs a display or touches global state.
+        figure = ax.figure if ax is not None else Figure(figsize=(6, 4), layout="constrained")
+        ax = ax if ax is not None else figure.add_subplot()
+        ax.plot(range(len(self.loss_history)), self.loss_history, lw=1, label="loss per step")
+        if self.epoch_loss and len(self.epoch_loss) != len(self.loss_history):
+            steps = len(self.loss_history) / max(len(self.epoch_loss), 1)
+            ends = [steps * (i + 1) - 1 for i in range(len(self.epoch_loss))]
+            ax.plot(ends, self.epoch_loss, "o-", lw=2, label="mean loss per epoch")
+        if self.loss_history and min(self.loss_history) > 0:
+            ax.set_yscale("log")  # descent is usually geometric, a straight line on a log axis
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.set_title(title or f"{self.status}: {self.n_iter} updates")
+        ax.legend()
+        if path is None:
+            return figure
+        figure.savefig(path, dpi=120)
+        return path
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only on a terminal and only once a run has taken a while.
+
+    Short runs and redirected output stay quiet, so logs and test output never fill with carriage returns.
+    """
+
+    DELAY_S = 1.0  # runs finishing within this never show a bar
+    EVERY_S = 0.2  # redraw at most this often: printing each step would slow a fast loop
+
+    def __init__(self, total, enabled=None, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total, self.enabled = total, enabled
+        self.start = self.last = time.monotonic()
+        self.drawn = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.drawn:
+            self.stream.write("\r" + " " * 72 + "\r")
+            self.stream.flush()
+
+    def update(self, done, loss):
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.start < self.DELAY_S or now - self.last < self.EVERY_S:
+            return
+        self.last, self.drawn = now, True
+        self.stream.write("\r" + self.line(done, loss))
+        self.stream.flush()
+
+    def line(self, done, loss):
+        """The bar's text, e.g. `[#####-----] 500/1000 loss 1.234e-02`."""
+        if self.total:
+            filled = int(20 * min(done / self.total, 1.0))
+            return f"[{'#' * filled}{'-' * (20 - filled)}] {done}/{self.total} loss {loss:.3e}"
+        return f"step {done} loss {loss:.3e}"
