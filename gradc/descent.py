@@ -80,7 +80,7 @@ def minimize(fn, params, data=None, *, method="gd", lr=0.01, batch_size=None, ep
             if _should_stop(run, epoch_done, tol, gtol, grad_norm):
                 break
             lr_t = float(schedule(t))
-            if callback is not None and callback(Step(t, epoch, loss, grad_norm, lr_t, dict(run.params))):
+            if callback is not None and callback(Step(t, epoch, loss, grad_norm, lr_t, _tidy(run.params))):
                 run.stop("callback", f"callback asked to stop before update {t}")
                 break
             run.update(optimizer.update_all(run.params, grads, lr_t), lr_t)
@@ -173,6 +173,8 @@ def _evaluate(fn, params, batch):
     # Overflow is how divergence shows itself; _diverged reports it, so numpy need not warn as well.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         loss, grads = fn.value_and_grad(**params, **batch)
+    if np.ndim(loss) != 0:
+        raise DescentError(f"fn must return a scalar loss to minimize, got shape {np.shape(loss)}")
     missing = [name for name in params if name not in grads]
     if missing:
         raise DescentError(f"fn gives no gradient for {', '.join(map(repr, missing))}; "

@@ -268,6 +268,14 @@ def test_data_and_inputs_are_checked(problem):
         minimize(LeastSquares(), {**init, "y": data["y"]}, {"X": data["X"]})
 
 
+def test_loss_must_be_scalar():
+    class Vector:
+        def value_and_grad(self, w):
+            return w, {"w": np.ones_like(w)}
+    with pytest.raises(DescentError, match=r"scalar loss.*\(3,\)"):
+        minimize(Vector(), {"w": np.zeros(3)})
+
+
 # --- scipy adapter -------------------------------------------------------------------------------------
 
 def test_scipy_adapter_agrees_with_driver(problem):
@@ -299,6 +307,23 @@ def test_progress_is_quiet_off_a_terminal():
         bar.update(50, 1.0)
     assert stream.getvalue() == ""
     assert Progress(100, enabled=False).line(50, 0.5) == "[##########----------] 50/100 loss 5.000e-01"
+
+
+def test_progress_draws_on_a_terminal_and_clears_itself():
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    stream = Terminal()
+    with Progress(None, stream=stream) as bar:
+        bar.update(1, 2.0)  # too early: short runs stay quiet
+        assert stream.getvalue() == ""
+        bar.start -= 10
+        bar.last -= 10
+        bar.update(7, 2.0)
+    assert stream.getvalue().startswith("\rstep 7 loss 2.000e+00\r ")
+    assert stream.getvalue().endswith("\r")
 
 
 def test_plot_saves_a_file(tmp_path, problem):
