@@ -1,0 +1,203 @@
+"""`gradc fit`: compile a loss, load its data, and minimize it from the command line.
+
+    gradc fit '0.5*sum((X @ w - y)**2)' --shape X=n,d --shape y=n --shape w=d \\
+        --data train.npz --lr 0.01 -o params.npz
+
+Inputs found in the --data file are data; every other input is a parameter to fit. A parameter's dims may
+name a data dimension (`w=d` takes d from X's columns), so shapes are written once, symbolically.
+"""
+import os
+import sys
+
+import numpy as np
+
+from gradc.descent import minimize
+from gradc.errors import GradcError
+from gradc.methods import METHODS
+from gradc.schedules import parse_schedule
+
+DEFAULT_STD = 0.1  # `--init w=normal`: small enough that tanh and sigmoid units start unsaturated
+
+
+class FitError(GradcError):
+    """Bad `gradc fit` arguments: shapes, data files or initial values."""
+
+
+def add_fit_parser(subparsers):
+    """Adds the `fit` subcommand to an argparse subparsers object and returns its parser."""
+    p = subparsers.add_parser("fit", help="minimize a loss over data by gradient descent",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("source", metavar="SOURCE", help="the loss: expression text, or a file holding it")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2",
+                   help="an input's shape; dims are numbers or names (NAME= for a scalar)")
+    p.add_argument("--data", action="append", default=[], metavar="FILE.npz",
+                   help="arrays named after inputs; they are held fixed (repeatable)")
+    p.add_argument("--init", action="append", default=[], metavar="NAME=VALUE",
+                   help="zeros (default), normal, normal:STD, a number, or FILE.npy")
+    p.add_argument("--lr", default="0.01", metavar="LR",
+                   help="a number, or polynomial:C0,ALPHA | step:C0,C,T | cosine:C0,T[,LR_MIN]")
+    p.add_argument("--method", default="gd", choices=list(METHODS))
+    p.add_argument("--batch-size", type=int, metavar="K", help="minibatch rows (default: all data)")
+    p.add_argument("--epochs", type=int, help="passes over the data")
+    p.add_argument("--max-iter", type=int, help="updates (default 1000 when --epochs is not given)")
+    p.add_argument("--tol", type=float, help="stop when the loss changes by less than this")
+    p.add_argument("--gtol", type=float, help="stop when the gradient norm drops below this")
+    p.add_argument("--seed", type=int, default=0, help="seeds --init normal and the shuffling")
+    p.add_argument("--plot", metavar="LOSS.png", help="save the loss curve (needs matplotlib)")
+    p.add_argument("-o", "--output", metavar="PARAMS.npz", help="save the fitted parameters")
+    return p
+
+
+def run_fit(args, out=None):
+    """Runs `gradc fit`; returns 0, or 1 when the run diverged (the last finite params are still saved)."""
+    import gradc  # here, not at the top: gradc/__init__.py imports the CLI that imports this module
+
+    out = out or sys.stdout
+    lr = parse_schedule(args.lr)
+    source = _read_source(args.source)
+    data = _load_data(args.data)
+    shapes, sizes = _shapes(args.shape, data)
+    inits = _pairs(args.init, "--init")
+    params_shapes = {name: _init_shape(value) for name, value in inits.items() if name not in shapes}
+    shapes.update({name: shape for name, shape in params_shapes.items() if shape is not None})
+    inputs = gradc.compile(source, shapes=shapes).inputs
+    _check_names(inputs, data, inits, shapes)
+    wrt = tuple(name for name in inputs if name not in data)
+    if not wrt:
+        raise FitError("every input is in the data: there is nothing to fit")
+    fn = gradc.compile(source, wrt=wrt, shapes=shapes)
+    rng = np.random.default_rng(args.seed)
+    params = {name: _initial(name, inits.get(name, "zeros"), _resolve(name, shapes.get(name, ()), sizes), rng)
+              for name in wrt}
+    result = minimize(fn, params, {name: data[name] for name in inputs if name in data}, method=args.method,
+                      lr=lr, batch_size=args.batch_size, epochs=args.epochs, max_iter=args.max_iter,
+                      tol=args.tol, gtol=args.gtol, seed=args.seed)
+    _report(result, out)
+    if args.output:
+        np.savez(args.output, **result.params)
+        print(f"saved {', '.join(result.params)} to {args.output}", file=out)
+    if args.plot:
+        print(f"saved the loss curve to {result.plot(args.plot)}", file=out)
+    return 1 if result.diverged else 0
+
+
+def _report(result, out):
+    loss = f"{result.loss:.6g}" if result.loss is not None else "none"
+    print(f"{result.status}: {result.reason}", file=out)
+    print(f"{result.n_iter} updates, final loss {loss}", file=out)
+    for name, value in result.params.items():
+        shown = np.array2string(np.asarray(value), precision=6, threshold=10)
+        print(f"  {name} {np.shape(value)} = {shown}", file=out)
+
+
+def _read_source(text):
+    # A SOURCE naming an existing file is read from it; anything else is the expression itself.
+    if os.path.isfile(text):
+        with open(text, encoding="utf-8") as f:
+            return f.read()
+    return text
+
+
+def _load_data(paths):
+    data = {}
+    for path in paths:
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise FitError(f"cannot read data file {path}: {exc}") from None
+        if not hasattr(archive, "files"):
+            raise FitError(f"{path} is not an .npz archive of named arrays (np.savez writes one)")
+        with archive:
+            arrays = {name: archive[name] for name in archive.files}
+        twice = sorted(set(arrays) & set(data))
+        if twice:
+            raise FitError(f"{', '.join(twice)} given by more than one --data file")
+        data.update(arrays)
+    return data
+
+
+def _pairs(items, flag):
+    pairs = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name.isidentifier():
+            raise FitError(f"{flag} takes NAME=VALUE, got {item!r}")
+        pairs[name] = value.strip()
+    return pairs
+
+
+def _shapes(items, data):
+    """--shape entries -> ({name: dims}, {dim name: size bound by the data})."""
+    shapes = {}
+    for name, text in _pairs(items, "--shape").items():
+        dims = [d.strip() for d in text.strip("()").split(",") if d.strip()]
+        shapes[name] = tuple(int(d) if d.isdigit() else _dim_name(d, name) for d in dims)
+    sizes = {}
+    for name, array in data.items():
+        if name not in shapes:
+            shapes[name] = array.shape  # data without --shape: its own, concrete shape
+            continue
+        if len(shapes[name]) != array.ndim:
+            raise FitError(f"--shape gives {name} {len(shapes[name])} dims, but the data has shape {array.shape}")
+        for dim, size in zip(shapes[name], array.shape):
+            expected = sizes.setdefault(dim, size) if isinstance(dim, str) else dim
+            if expected != size:
+                raise FitError(f"dimension {dim} is {expected}, but {name} has {size} there (shape {array.shape})")
+    return shapes, sizes
+
+
+def _dim_name(dim, name):
+    if not dim.isidentifier():
+        raise FitError(f"--shape {name}: dims are numbers or names, got {dim!r}")
+    return dim
+
+
+def _resolve(name, shape, sizes):
+    unknown = [d for d in shape if isinstance(d, str) and d not in sizes]
+    if unknown:
+        raise FitError(f"cannot tell the size of {', '.join(unknown)} in the shape of {name}: "
+                       "no data array has that dimension; give a number in --shape")
+    return tuple(sizes[d] if isinstance(d, str) else d for d in shape)
+
+
+def _init_shape(value):
+    """The shape an --init FILE.npy implies, or None for zeros/normal/a number."""
+    return _load_npy(value).shape if value.endswith(".npy") else None
+
+
+def _initial(name, value, shape, rng):
+    kind, _, std = value.partition(":")
+    if kind == "zeros":
+        return np.zeros(shape)
+    if kind == "normal":
+        return (float(std) if std else DEFAULT_STD) * rng.standard_normal(shape)
+    if value.endswith(".npy"):
+        array = _load_npy(value)
+        if array.shape != shape:
+            raise FitError(f"--init {name}: {value} has shape {array.shape}, expected {shape}")
+        return array.astype(np.float64)
+    try:
+        return np.full(shape, float(value))
+    except ValueError:
+        raise FitError(f"--init {name}={value}: use zeros, normal, normal:STD, a number or FILE.npy") from None
+
+
+def _load_npy(path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise FitError(f"cannot read {path}: {exc}") from None
+
+
+def _check_names(inputs, data, inits, shapes):
+    for label, names in (("--init", inits), ("--shape", shapes)):
+        stray = [n for n in names if n not in inputs]
+        if stray:
+            raise FitError(f"{label} names {', '.join(stray)}, which the source does not use "
+                           f"(inputs: {', '.join(inputs)})")
+    stray = [n for n in data if n not in inputs]
+    if stray:
+        raise FitError(f"data array {', '.join(stray)} is not an input of the source (inputs: {', '.join(inputs)})")
+    given_both = [n for n in inits if n in data]
+    if given_both:
+        raise FitError(f"{', '.join(given_both)} is data, so it cannot have an --init")
