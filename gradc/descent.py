@@ -75,7 +75,7 @@ def minimize(fn, params, data=None, *, method="gd", lr=0.01, batch_size=None, ep
             loss, grads = _evaluate(fn, run.params, batch)
             if _diverged(run, t, loss, grads):
                 break
-            grad_norm = math.sqrt(sum(float(np.sum(np.square(grads[n]))) for n in run.params))
+            grad_norm = _global_norm([grads[name] for name in run.params])
             run.record(loss, grad_norm)
             if _should_stop(run, epoch_done, tol, gtol, grad_norm):
                 break
@@ -184,6 +184,14 @@ def _evaluate(fn, params, batch):
             raise DescentError(f"gradient of {name!r} has shape {np.shape(grads[name])}, "
                                f"but the parameter has shape {np.shape(value)}")
     return float(loss), grads
+
+
+def _global_norm(arrays):
+    """The 2-norm of all arrays together, scaled first so that huge finite gradients do not overflow."""
+    scale = max(float(np.max(np.abs(a), initial=0.0)) for a in arrays)
+    if scale == 0.0:
+        return 0.0
+    return scale * math.sqrt(sum(float(np.sum(np.square(np.divide(a, scale)))) for a in arrays))
 
 
 def _copy_params(params):

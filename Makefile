@@ -1,0 +1,37 @@
+# Every target sets up what it needs: a .venv with gradc installed, and Graphviz's `dot` when apt can provide it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup graphviz demo test bench clean
+
+setup: $(STAMP) graphviz
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Graphviz's `dot` renders SVG/PNG; without it gradc still writes .dot files, so a failed install is not fatal.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null \
+	      || echo "warning: could not install Graphviz; rendering to SVG/PNG will be unavailable"; \
+	  else echo "warning: apt-get not found; install Graphviz to render SVG/PNG"; fi; }
+
+demo: setup
+	$(BIN)/python examples/demo.py
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/install.py
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info out

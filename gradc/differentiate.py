@@ -1,0 +1,105 @@
+"""Reverse-mode differentiation on the graph: each op's VJP rule, with partials summed where a value branches."""
+import networkx as nx
+
+from gradc import shapes
+from gradc.errors import DifferentiationError
+from gradc.ops import Value, call
+
+LEAVES = frozenset({"input", "const", "zeros", "size"})
+
+
+def differentiate(graph, wrt, seed=None):
+    """Extend `graph` with the gradient of its output with respect to the inputs named in `wrt`.
+
+    The backward nodes are built through the graph's own rewrite hook, so they simplify as they are
+    made. Afterwards `graph.outputs` is the value followed by one gradient per name in `wrt`.
+
+    Args:
+        seed: the node of the output's adjoint (a cotangent input); defaults to the constant 1.
+    """
+    output = graph.outputs[0]
+    if seed is None and graph.shape(output) != ():
+        raise DifferentiationError(f"the output has shape {shapes.show(graph.shape(output))}; a gradient "
+                                   "needs a scalar output (sum it, or use a vector-Jacobian product)")
+    targets = [graph.inputs[name] for name in wrt]
+    relevant = set(targets)
+    for node in targets:
+        relevant |= nx.descendants(graph.nx, node)
+    partials = {output: [(graph.const(1.0) if seed is None else seed, None)]}
+    adjoints = {}
+    for node in reversed(graph.order([output])):
+        if node not in relevant or node not in partials:
+            continue
+        adjoints[node] = _branch_sum(graph, node, partials.pop(node))
+        if graph[node]["op"] not in LEAVES:
+            _propagate(graph, node, adjoints[node], relevant, partials)
+    gradients = [_gradient(graph, node, adjoints.get(node)) for node in targets]
+    graph.outputs = [output] + gradients
+    return graph
+
+
+def _propagate(graph, node, adjoint, relevant, partials):
+    """Run `node`'s VJP rule and file each operand's contribution."""
+    op = graph.op(node)
+    args = graph.args(node)
+    g = Value(graph, adjoint)
+    if not op.elementwise and g.shape != graph.shape(node):
+        g = call("broadcast_to", g, shape=graph.shape(node))  # a view: nothing is materialised
+    graph.origin = node
+    try:
+        contributions = op.rule("vjp")(g, Value(graph, node), *(Value(graph, a) for a in args), **graph.attrs(node))
+        for arg, contribution in zip(args, contributions):
+            if contribution is not None and arg in relevant:
+                partials.setdefault(arg, []).append((_fit(contribution, graph.shape(arg)).node, node))
+    finally:
+        graph.origin = None
+
+
+def _fit(contribution, shape):
+    """Sum a contribution back over the axes its operand was broadcast along."""
+    if contribution.shape == shape or shapes.is_broadcastable(contribution.shape, shape):
+        return contribution  # equal, or smaller and broadcasting: summed or materialised later if needed
+    return call("sum_to", contribution, shape=shape)
+
+
+def _branch_sum(graph, node, contributions):
+    """The adjoint of `node`: its one contribution, or the visible sum of its numbered partials.
+
+    A contribution made by its consumer's rule is named after `node` (`g_t1`); one that is an existing
+    value (the multiply gate hands `z` to `t1`) is recorded as an alias, so the code still says `g_t1 = z`.
+    """
+    if len(contributions) == 1:
+        (total, consumer), = contributions
+        if _is_new(graph, total, consumer):
+            graph[total]["adjoint"] = node
+        else:
+            graph.aliases.append((node, total, consumer))
+        return total
+    for k, (partial, consumer) in enumerate(contributions, 1):
+        if _is_new(graph, partial, consumer):
+            graph[partial]["partial"] = (node, k)
+    total = contributions[0][0]
+    graph.origin = node
+    for partial, _ in contributions[1:]:
+        total = graph.add("accumulate", (total, partial))
+    graph.origin = None
+    if graph[total]["op"] == "accumulate" and graph[total]["origin"] == node:
+        graph[total]["adjoint"] = node
+    else:
+        graph.aliases.append((node, total, node))
+    return total
+
+
+def _is_new(graph, value, consumer):
+    """True when `value` was made by `consumer`'s derivative rule and has no role yet."""
+    data = graph[value]
+    return data["origin"] == consumer is not None and data["adjoint"] is None and data["partial"] is None
+
+
+def _gradient(graph, node, adjoint):
+    shape = graph.shape(node)
+    if adjoint is None:
+        return graph.add("zeros", shape=shape)
+    if graph.shape(adjoint) != shape:
+        return graph.add("broadcast_to", (adjoint,), shape=shape)
+    return adjoint

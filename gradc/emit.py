@@ -1,0 +1,241 @@
+"""Scheduled graph -> module text: plain Line records rendered by the jinja2 templates in templates/."""
+import ast
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from gradc import __version__
+from gradc.schedule import INLINE, schedule
+from gradc.shapes import show
+
+
+@dataclass(frozen=True)
+class Line:
+    """One statement: `target = expr  # comment` (assign), `# comment` (comment), or `expr` as is (raw)."""
+    kind: str
+    target: str = ""
+    expr: str = ""
+    comment: str = ""
+
+
+class Context:
+    """What an op's emitter may ask: operand shapes, and how to write literals, shapes and axes."""
+
+    def __init__(self, dims, arg_shapes=()):
+        self.dims = dims
+        self.arg_shapes = arg_shapes
+
+    @staticmethod
+    def literal(value):
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"nan": "np.nan", "inf": "np.inf", "-inf": "-np.inf"}[repr(value)]
+        return repr(float(value))
+
+    def dim(self, dim):
+        return self.dims[dim] if isinstance(dim, str) else str(dim)
+
+    def shape(self, dims):
+        parts = [self.dim(d) for d in dims]
+        return f"({parts[0]},)" if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+    def size(self, dims):
+        return " * ".join(self.dim(d) for d in dims) or "1"
+
+    @staticmethod
+    def axes(axes):
+        if isinstance(axes, int):
+            return str(axes)
+        return str(axes[0]) if len(axes) == 1 else "(" + ", ".join(str(a) for a in axes) + ")"
+
+
+def _template_folder():
+    """templates/ as installed inside the package, or beside it in a source checkout."""
+    try:
+        return str(resources.files("gradc.templates"))
+    except ModuleNotFoundError:
+        return str(Path(__file__).resolve().parent.parent / "templates")
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    loader = jinja2.FileSystemLoader(_template_folder())
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+
+
+def emit(graph, wrt, command):
+    """Render the module computing `graph`'s outputs (the value, then one gradient per name in `wrt`)."""
+    plan = schedule(graph)
+    writer = _Writer(graph, plan)
+    forward = [writer.line(node) for node in plan.forward]
+    backward = writer.backward(plan.backward) if wrt else []
+    arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
+    params = ", ".join(graph.inputs)
+    text = _environment().get_template("module.py.j2").render(
+        title=_docstring_safe(graph.source), source=_docstring_safe(graph.source), params=params,
+        version=__version__, shapes=_describe_shapes(graph), command=_docstring_safe(command),
+        inputs=repr(tuple(graph.inputs)), wrt=list(wrt), wrt_tuple=repr(tuple(wrt)),
+        checks=_checks(graph, plan), array_params=", ".join(arrays), dims=", ".join(plan.dims.values()),
+        forward=forward, backward=backward, value=writer.ref(graph.outputs[0]),
+        gradients=[(name, writer.returned(node, graph.outputs, graph.inputs[name]))
+                   for name, node in zip(wrt, graph.outputs[1:])],
+    )
+    ast.parse(text)  # the module must be valid Python before anyone sees it
+    return text
+
+
+class _Writer:
+    def __init__(self, graph, plan):
+        self.graph = graph
+        self.plan = plan
+
+    def ref(self, node):
+        """How an operand is written: its name, or in place for constants and sizes."""
+        data = self.graph[node]
+        if data["op"] in INLINE and data["op"] != "input":
+            return self.expression(node)
+        return self.plan.names[node]
+
+    def expression(self, node):
+        graph = self.graph
+        op = graph.op(node)
+        args = graph.args(node)
+        operands = [self.ref(a) for a in args]
+        if op.name == "pow" and operands[0].startswith("-"):
+            operands[0] = f"({operands[0]})"
+        attrs = graph.attrs(node)
+        if isinstance(op.emit, str):
+            return op.emit.format(*operands, **attrs)
+        return op.emit(Context(self.plan.dims, [graph.shape(a) for a in args]), *operands, **attrs)
+
+    def line(self, node, comment=None):
+        target = self.plan.names[node]
+        expr = self.expression(node)
+        if isinstance(expr, list):  # a multi-statement emission: its first line assigns the target
+            first, *rest = (statement.format(target=target) for statement in expr)
+            return [Line("raw", expr=first)] + [Line("raw", expr=statement) for statement in rest]
+        span = self.graph[node]["span"]
+        if comment is None:
+            comment = span.text if span is not None else ""
+        return Line("assign", target, expr, comment)
+
+    def backward(self, nodes):
+        """The backward lines, grouped under the forward line each group differentiates.
+
+        Groups come in the order differentiation visited them (later forward nodes first); an alias
+        `g_t1 = z` closes the group of the consumer that handed it over.
+        """
+        graph = self.graph
+        aliases = {}
+        for v, adjoint, consumer in graph.aliases:
+            if v in self.plan.aliases:
+                aliases.setdefault(consumer, []).append(Line("assign", self.plan.aliases[v], self.ref(adjoint)))
+        lines = [Line("comment", comment=f"backward, seeded with df/d{self.ref(graph.outputs[0])} = 1")]
+        group = None
+        for node in nodes:
+            origin = graph[node]["origin"]
+            if origin is not None and origin != group:
+                lines += aliases.pop(group, [])
+                for consumer in sorted((c for c in aliases if c > origin), reverse=True):
+                    lines += [Line("comment", comment=self.heading(consumer, None))] + aliases.pop(consumer)
+                group = origin
+                lines.append(Line("comment", comment=self.heading(origin, graph[node]["op"])))
+            lines.append(self.line(node, self.note(node)))
+        lines += aliases.pop(group, [])
+        for consumer in sorted(aliases, reverse=True):
+            lines += [Line("comment", comment=self.heading(consumer, None))] + aliases[consumer]
+        return _flatten(lines)
+
+    def heading(self, origin, op):
+        name = self.ref(origin)
+        if op == "accumulate":
+            return f"{name} is used more than once: sum its partials"
+        if self.graph[origin]["op"] in INLINE:
+            return name
+        return f"{name} = {self.expression(origin)}"
+
+    def note(self, node):
+        data = self.graph[node]
+        if data["partial"] is not None and data["origin"] is not None:
+            return f"path {self.ref(data['partial'][0])} -> {self.ref(data['origin'])}"
+        if data["op"] == "sum_to":
+            return "summed over the broadcast axes"
+        return ""
+
+    def returned(self, node, outputs, of):
+        """A gradient as returned: a float for a scalar; a fresh array that aliases no input or other gradient."""
+        name = self.plan.aliases.get(of) or self.ref(node)
+        if self.graph.shape(node) == ():
+            return f"float({name})"
+        root = self.memory(node)
+        if self.graph[root]["op"] == "input" or [self.memory(o) for o in outputs].count(root) > 1:
+            return f"np.array({name}, dtype=np.float64)"
+        return name
+
+    def memory(self, node):
+        """The node whose array `node` may be a view of."""
+        while self.graph.op(node).view:
+            node = self.graph.args(node)[0]
+        return node
+
+
+def _flatten(lines):
+    flat = []
+    for line in lines:
+        flat.extend(line if isinstance(line, list) else [line])
+    return flat
+
+
+def _checks(graph, plan):
+    """Statements that check each array input's shape and bind the dimension names."""
+    context = Context(plan.dims)
+    bound = set()
+    lines = []
+    for name, node in graph.inputs.items():
+        dims = graph.shape(node)
+        if not dims:
+            continue
+        declared = show(dims)
+        new = [d for d in dims if isinstance(d, str) and d not in bound]
+        if not new:
+            expected = context.shape(dims)
+            lines.append(Line("raw", expr=f"if np.shape({name}) != {expected}:"))
+            lines.append(Line("raw", expr=f"    raise ValueError(f\"{name} has shape {{np.shape({name})}}; "
+                                          f"expected {declared} = {{{expected}}}\")"))
+            continue
+        fixed = " or ".join(f"shape[{i}] != {d}" for i, d in enumerate(dims) if isinstance(d, int))
+        fixed = f" or {fixed}" if fixed else ""
+        lines.append(Line("raw", expr=f"shape = np.shape({name})"))
+        lines.append(Line("raw", expr=f"if len(shape) != {len(dims)}{fixed}:"))
+        lines.append(Line("raw", expr=f"    raise ValueError(f\"{name} has shape {{shape}}; expected {declared}\")"))
+        for i, d in enumerate(dims):
+            if isinstance(d, str) and d not in bound:
+                if d in dims[:i]:
+                    continue
+                lines.append(Line("raw", expr=f"{plan.dims[d]} = shape[{i}]"))
+                bound.add(d)
+        repeats = [i for i, d in enumerate(dims) if isinstance(d, str) and dims.index(d) != i]
+        for i in repeats:
+            j = dims.index(dims[i])
+            lines.append(Line("raw", expr=f"if shape[{i}] != shape[{j}]:"))
+            lines.append(Line("raw", expr=f"    raise ValueError(f\"{name} has shape {{shape}}; expected {declared}\")"))
+        bound.update(d for d in dims if isinstance(d, str))
+    return lines
+
+
+def _describe_shapes(graph):
+    arrays = [f"{name}: {show(graph.shape(node))}" for name, node in graph.inputs.items() if graph.shape(node)]
+    scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
+    parts = list(arrays)
+    if scalars:
+        verb = "is a scalar" if len(scalars) == 1 else "are scalars"
+        parts.append(f"{', '.join(scalars)} {verb}")
+    return "; ".join(parts) if parts else "no inputs"
+
+
+def _docstring_safe(text):
+    text = " ".join(text.split())
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')

@@ -1,0 +1,173 @@
+"""The IR: a networkx DiGraph of operations, built through one hash-consing constructor."""
+import networkx as nx
+
+from gradc.errors import ShapeError
+
+
+class Span:
+    """Where a node came from in the source: text plus 1-based line and 0-based column."""
+
+    __slots__ = ("text", "line", "column")
+
+    def __init__(self, text, line, column):
+        self.text = " ".join(text.split())  # newlines collapsed: user text never leaves a comment
+        self.line = line
+        self.column = column
+
+    def __repr__(self):
+        return f"Span({self.text!r}, {self.line}, {self.column})"
+
+
+class Graph:
+    """Operations as nodes of an `nx.DiGraph`, each with `op`, `args`, `attrs`, `shape`, `span`, `name`.
+
+    Node ids are consecutive ints, so creation order is a deterministic tie-break. `args` keeps
+    operand order and repeats (`x * x` has args `(x, x)` and one edge). With `rewrite` set, every
+    `add` first offers the new node to the rewrite rules and reuses an identical existing node:
+    building a graph through it simplifies and eliminates common subexpressions in one pass.
+    """
+
+    def __init__(self, source="", rewrite=None, consing=True):
+        self.nx = nx.DiGraph()
+        self.source = source
+        self.inputs = {}  # name -> node id, in order of first appearance
+        self.outputs = []  # node ids: the value first, then any gradients
+        self.rewrite = rewrite
+        self.consing = consing
+        self._by_key = {}
+        self._span = None  # span given to nodes created while a rule or VJP runs
+        self.origin = None  # the forward node whose derivative rule is running, if any
+        self.aliases = []  # (node, adjoint, consumer): an adjoint that is an existing value, named g_<node>
+
+    def __len__(self):
+        return self.nx.number_of_nodes()
+
+    def __getitem__(self, node):
+        return self.nx.nodes[node]
+
+    def op(self, node):
+        from gradc.ops import REGISTRY
+        return REGISTRY[self.nx.nodes[node]["op"]]
+
+    def shape(self, node):
+        return self.nx.nodes[node]["shape"]
+
+    def args(self, node):
+        return self.nx.nodes[node]["args"]
+
+    def attrs(self, node):
+        return dict(self.nx.nodes[node]["attrs"])
+
+    def add(self, op_name, args=(), span=None, name=None, **attrs):
+        """Add (or find) the node `op_name(*args, **attrs)` and return its id."""
+        from gradc.ops import REGISTRY
+        op = REGISTRY[op_name]
+        args = tuple(args)
+        span = span or self._span
+        shape = self._infer_shape(op, args, attrs, span)
+        if self.rewrite is not None:
+            outer, self._span = self._span, span
+            try:
+                replacement = self.rewrite(self, op_name, args, attrs, shape)
+            finally:
+                self._span = outer
+            if replacement is not None:
+                return replacement
+        key = (op_name, args, tuple(sorted(attrs.items())))
+        if self.consing and key in self._by_key:
+            return self._by_key[key]
+        node = len(self.nx)
+        self.nx.add_node(node, op=op_name, args=args, attrs=key[2], shape=shape, span=span,
+                         name=name, origin=self.origin, adjoint=None, partial=None)
+        for arg in args:
+            self.nx.add_edge(arg, node)
+        self._by_key[key] = node
+        return node
+
+    def _infer_shape(self, op, args, attrs, span):
+        arg_shapes = [self.shape(a) for a in args]
+        try:
+            return op.shape(*arg_shapes, **attrs)
+        except ShapeError as error:
+            if span is None:
+                raise
+            raise ShapeError(error.message, self.source, span.line, span.column) from None
+
+    def input(self, name, shape=(), span=None):
+        if name not in self.inputs:
+            self.inputs[name] = self.add("input", (), span=span, name=name, var=name, dims=tuple(shape))
+        return self.inputs[name]
+
+    def const(self, value):
+        return self.add("const", (), value=float(value))
+
+    def value_of(self, node):
+        """The constant a node holds, or None."""
+        data = self.nx.nodes[node]
+        return dict(data["attrs"])["value"] if data["op"] == "const" else None
+
+    def order(self, roots=None):
+        """Node ids in a topological order that follows creation order, restricted to `roots`' ancestors."""
+        roots = self.outputs if roots is None else roots
+        needed = set(roots)
+        for root in roots:
+            needed |= nx.ancestors(self.nx, root)
+        return sorted(needed)  # ids grow with creation, and arguments are always created first
+
+    def consumers(self, node):
+        return sorted(self.nx.successors(node))
+
+    def dump(self):
+        """One node per line, like a jaxpr: `n4 = div(n1, n3) : ('n',)`."""
+        lines = []
+        for node in self.order():
+            data = self.nx.nodes[node]
+            attrs = ", ".join(f"{k}={v!r}" for k, v in data["attrs"])
+            operands = ", ".join(f"n{a}" for a in data["args"])
+            inner = ", ".join(part for part in (operands, attrs) if part)
+            lines.append(f"n{node} = {data['op']}({inner}) : {data['shape']}")
+        lines.append("out " + ", ".join(f"n{o}" for o in self.outputs))
+        return "\n".join(lines)
+
+
+def rebuild(graph, rewrite, extra=None):
+    """Copy `graph`'s outputs into a new graph built through `rewrite`; unreachable nodes are dropped.
+
+    Returns the new graph and the mapping old id -> new id.
+    """
+    new = Graph(graph.source, rewrite=rewrite)
+    mapping = {}
+    for name, node in graph.inputs.items():  # inputs keep their order even when unused
+        data = graph[node]
+        mapping[node] = new.input(name, dict(data["attrs"])["dims"], span=data["span"])
+    for node in graph.order(list(graph.outputs) + list(extra or ())):
+        if node in mapping:
+            continue
+        data = graph[node]
+        new_args = [mapping[a] for a in data["args"]]
+        mapping[node] = new.add(data["op"], new_args, span=data["span"], name=data["name"],
+                                **dict(data["attrs"]))
+        copy_roles(data, new[mapping[node]], mapping)
+    new.outputs = [mapping[o] for o in graph.outputs]
+    new.aliases = [(mapping.get(v), mapping.get(a), mapping.get(c)) for v, a, c in graph.aliases
+                   if v in mapping and a in mapping]
+    return new, mapping
+
+
+
+ROLES = ("name", "origin", "adjoint", "partial")
+
+
+def copy_roles(old, new, mapping):
+    """Carry a node's name and backward-pass roles to its rebuilt node, unless that one has its own."""
+    if new["op"] == "input":
+        return
+    for role in ROLES:
+        if new[role] is None and old[role] is not None:
+            new[role] = remap(old[role], mapping)
+
+
+def remap(role, mapping):
+    if isinstance(role, tuple):  # (node, k): a numbered partial
+        return (mapping.get(role[0]), role[1])
+    return mapping.get(role) if isinstance(role, int) else role

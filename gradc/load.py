@@ -1,0 +1,108 @@
+"""Module text -> live functions: written to a file and imported, so tracebacks and `inspect` see the code."""
+import hashlib
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+
+from gradc import pipeline
+from gradc.errors import GradcError, ShapeError
+from gradc.shapes import check_dims
+
+_CACHE = {}
+_DIRECTORY = None
+_SHAPE_MESSAGE = re.compile(r"^\w+ has shape ")
+
+
+def compile(source, wrt=None, shapes=None):  # noqa: A001 - the public name the API promises
+    """Compile `source` into a CompiledFunction; compiling the same thing twice returns the cached one.
+
+    Args:
+        source: an expression, or `name = expr` statements ending in an expression.
+        wrt: names of the inputs to differentiate with respect to; default every input.
+        shapes: input name -> dims, e.g. {"X": ("n", "d"), "w": ("d",)}; undeclared inputs are scalars.
+    """
+    shapes = {name: check_dims(tuple(dims)) for name, dims in (shapes or {}).items()}
+    key = (source, None if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt)),
+           tuple(sorted(shapes.items(), key=lambda item: item[0])))
+    if key not in _CACHE:
+        _CACHE[key] = CompiledFunction(pipeline.run(source, key[1], shapes), shapes)
+    return _CACHE[key]
+
+
+class CompiledFunction:
+    """A compiled expression: the generated module's functions, its text and the graphs behind it."""
+
+    def __init__(self, stages, shapes):
+        self.stages = stages
+        self.shapes = shapes
+        self.source = stages.source
+        self.module = load_module(self.source)
+        self.inputs = self.module.INPUTS
+        self.wrt = self.module.WRT
+        self._forward = self.module.forward
+        self._value_and_grad = getattr(self.module, "value_and_grad", None)
+
+    def __repr__(self):
+        return f"<gradc.CompiledFunction f({', '.join(self.inputs)}) wrt {', '.join(self.wrt) or 'nothing'}>"
+
+    def forward(self, **arrays):
+        """The value at `arrays` (one keyword per input)."""
+        try:
+            return self._forward(**arrays)
+        except (TypeError, ValueError) as error:
+            raise self._explain(error, arrays) from None
+
+    def value_and_grad(self, **arrays):
+        """(value, {name: gradient}); each gradient has its input's shape, a float for a scalar input."""
+        if self._value_and_grad is None:
+            raise GradcError("this function was compiled with wrt=(): it has no gradient")
+        try:
+            return self._value_and_grad(**arrays)
+        except (TypeError, ValueError) as error:
+            raise self._explain(error, arrays) from None
+
+    def grad(self, **arrays):
+        """{name: gradient} at `arrays`."""
+        return self.value_and_grad(**arrays)[1]
+
+    def save(self, path):
+        """Write the standalone module (it imports only numpy) to `path`."""
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(self.source)
+        return path
+
+    def _explain(self, error, arrays):
+        """Turn a call's bad arguments into a GradcError; anything else passes through."""
+        missing = [name for name in self.inputs if name not in arrays]
+        unknown = [name for name in arrays if name not in self.inputs]
+        if missing or unknown:
+            parts = []
+            if missing:
+                parts.append("missing input " + ", ".join(missing))
+            if unknown:
+                parts.append("unknown input " + ", ".join(unknown))
+            return GradcError(f"{'; '.join(parts)} (inputs: {', '.join(self.inputs)})")
+        if isinstance(error, ValueError) and _SHAPE_MESSAGE.match(str(error)):
+            return ShapeError(str(error))
+        return error
+
+
+def load_module(text):
+    """Import module `text` from a file named after its hash."""
+    global _DIRECTORY
+    if _DIRECTORY is None:
+        _DIRECTORY = tempfile.mkdtemp(prefix="gradc-")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    name = f"gradc_generated_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = os.path.join(_DIRECTORY, name + ".py")
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    return module

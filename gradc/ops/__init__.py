@@ -1,0 +1,104 @@
+"""The operation table: each Op holds its shape rule, NumPy emission, derivative rule and drawing symbol."""
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from gradc.errors import DifferentiationError
+
+REGISTRY = {}  # name -> Op, in definition order
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation.
+
+    Attributes:
+        name: the op's name in graphs and dumps.
+        arity: number of graph operands.
+        shape: `shape(*arg_shapes, **attrs) -> shape`; raises ShapeError.
+        emit: a format string over operand names (`"{0} + {1}"`) and attrs, or
+            `emit(ctx, *operands, **attrs) -> str` where `ctx.shape(dims)` writes a shape.
+        impl: `impl(*arrays, **attrs)`, the NumPy meaning, used to fold constants and to evaluate graphs.
+        vjp: `vjp(g, out, *args, **attrs) -> contributions`, built from Values; None where not differentiable.
+        symbol: the gate's label in pictures.
+        elementwise: broadcasting elementwise op (its VJP accepts an adjoint of any broadcastable shape).
+        view: the result may share memory with an operand.
+        public: callable from source text under this name.
+        doc: one line for `gradc ops`.
+    """
+
+    name: str
+    arity: int
+    shape: Callable
+    emit: object
+    impl: Callable
+    vjp: Optional[Callable] = None
+    symbol: str = ""
+    elementwise: bool = False
+    view: bool = False
+    public: bool = True
+    doc: str = ""
+
+    def rule(self, kind):
+        rule = getattr(self, kind)
+        if rule is None:
+            raise DifferentiationError(f"operation '{self.name}' has no {kind} rule")
+        return rule
+
+
+def defop(op):
+    """Register `op` (names are unique) and return it."""
+    assert op.name not in REGISTRY, op.name
+    REGISTRY[op.name] = op
+    return op
+
+
+class Value:
+    """A handle on a graph node whose operators build new nodes, so derivative rules read like math."""
+
+    __slots__ = ("graph", "node")
+
+    def __init__(self, graph, node):
+        self.graph = graph
+        self.node = node
+
+    @property
+    def shape(self):
+        return self.graph.shape(self.node)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def T(self):
+        return call("transpose", self)
+
+    def _lift(self, other):
+        return other if isinstance(other, Value) else Value(self.graph, self.graph.const(other))
+
+    def _binary(self, name, other, reverse=False):
+        other = self._lift(other)
+        return call(name, other, self) if reverse else call(name, self, other)
+
+    def __add__(self, other): return self._binary("add", other)
+    def __radd__(self, other): return self._binary("add", other, reverse=True)
+    def __sub__(self, other): return self._binary("sub", other)
+    def __rsub__(self, other): return self._binary("sub", other, reverse=True)
+    def __mul__(self, other): return self._binary("mul", other)
+    def __rmul__(self, other): return self._binary("mul", other, reverse=True)
+    def __truediv__(self, other): return self._binary("div", other)
+    def __rtruediv__(self, other): return self._binary("div", other, reverse=True)
+    def __pow__(self, other): return self._binary("pow", other)
+    def __matmul__(self, other): return self._binary("matmul", other)
+    def __neg__(self): return call("neg", self)
+
+
+def call(name, *args, **attrs):
+    """Build `name(*args, **attrs)` in the graph of the first Value argument."""
+    graph = next(a.graph for a in args if isinstance(a, Value))
+    nodes = [a.node if isinstance(a, Value) else graph.const(a) for a in args]
+    return Value(graph, graph.add(name, nodes, **attrs))
+
+
+# Definition order is registration order: the op modules are imported for their side effects.
+from gradc.ops import elementwise, reduce, linalg, nn  # noqa: E402,F401

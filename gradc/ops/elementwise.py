@@ -1,0 +1,89 @@
+"""Leaves and broadcasting elementwise operations."""
+import numpy as np
+
+from gradc import shapes
+from gradc.ops import Op, call, defop
+
+
+def _scalar_shape(**attrs):
+    return ()
+
+
+def _emit_const(ctx, *, value):
+    return ctx.literal(value)
+
+
+INPUT = defop(Op(name="input", arity=0, shape=lambda *, var, dims: dims, emit=lambda ctx, *, var, dims: var,
+                 impl=None, public=False, doc="an input array or scalar"))
+CONST = defop(Op(name="const", arity=0, shape=_scalar_shape, emit=_emit_const,
+                 impl=lambda *, value: value, public=False, doc="a number"))
+
+
+def binary(name, symbol, emit, impl, vjp, doc, public=True):
+    return defop(Op(name=name, arity=2, shape=lambda x, y: shapes.broadcast(x, y, op=name), emit=emit,
+                    impl=impl, vjp=vjp, symbol=symbol, elementwise=True, public=public, doc=doc))
+
+
+def unary(name, symbol, emit, impl, vjp, doc, public=True):
+    return defop(Op(name=name, arity=1, shape=lambda x: x, emit=emit, impl=impl, vjp=vjp, symbol=symbol,
+                    elementwise=True, public=public, doc=doc))
+
+
+ADD = binary("add", "+", "{0} + {1}", np.add, lambda g, out, x, y: (g, g), "x + y")
+SUB = binary("sub", "-", "{0} - {1}", np.subtract, lambda g, out, x, y: (g, -g), "x - y")
+MUL = binary("mul", "×", "{0} * {1}", np.multiply, lambda g, out, x, y: (g * y, g * x), "x * y")
+DIV = binary("div", "/", "{0} / {1}", np.divide, lambda g, out, x, y: (g / y, -g * out / y), "x / y")
+
+
+def _pow_vjp(g, out, x, y):
+    # NOTE: a constant exponent gets no log(x) term, so x**2 stays differentiable at x <= 0.
+    exponent_grad = None if y.graph.value_of(y.node) is not None else g * call("log", x) * out
+    return g * y * x ** (y - 1), exponent_grad
+
+
+POW = binary("pow", "**", "{0} ** {1}", np.power, _pow_vjp, "x ** y")
+# NOTE: at a tie, maximum routes the whole gradient to its first operand and minimum likewise.
+MAXIMUM = binary("maximum", "max", "np.maximum({0}, {1})", np.maximum,
+                 lambda g, out, x, y: (g * call("ge", x, y), g * call("lt", x, y)),
+                 "maximum(x, y) or max(x, y): elementwise larger")
+MINIMUM = binary("minimum", "min", "np.minimum({0}, {1})", np.minimum,
+                 lambda g, out, x, y: (g * call("le", x, y), g * call("gt", x, y)),
+                 "minimum(x, y) or min(x, y): elementwise smaller")
+
+# The branch sum: where a value feeds several consumers, its partial adjoints add up here. It is `add`
+# under its own name so that it stays visible in generated code and in pictures.
+ACCUMULATE = binary("accumulate", "+", "{0} + {1}", np.add, lambda g, out, x, y: (g, g),
+                    "sum of the partial gradients of a value used more than once", public=False)
+
+NEG = unary("neg", "-", "-{0}", np.negative, lambda g, out, x: (-g,), "-x")
+EXP = unary("exp", "exp", "np.exp({0})", np.exp, lambda g, out, x: (g * out,), "exp(x)")
+LOG = unary("log", "log", "np.log({0})", np.log, lambda g, out, x: (g / x,), "log(x): natural logarithm")
+SQRT = unary("sqrt", "√", "np.sqrt({0})", np.sqrt, lambda g, out, x: (g / (2 * out),), "sqrt(x)")
+SIN = unary("sin", "sin", "np.sin({0})", np.sin, lambda g, out, x: (g * call("cos", x),), "sin(x)")
+COS = unary("cos", "cos", "np.cos({0})", np.cos, lambda g, out, x: (-(g * call("sin", x)),), "cos(x)")
+TAN = unary("tan", "tan", "np.tan({0})", np.tan, lambda g, out, x: (g * (1 + out * out),), "tan(x)")
+TANH = unary("tanh", "tanh", "np.tanh({0})", np.tanh, lambda g, out, x: (g * (1 - out * out),), "tanh(x)")
+
+
+def _sigmoid(x):
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+
+# sigmoid(x) = (1 + tanh(x/2)) / 2 exactly: one ufunc pass, and no overflow for large |x|.
+SIGMOID = unary("sigmoid", "σ", "0.5 + 0.5 * np.tanh(0.5 * {0})", _sigmoid,
+                lambda g, out, x: (g * out * (1 - out),), "sigmoid(x) = 1 / (1 + exp(-x))")
+# softplus(x) = log(1 + exp(x)), the stable form of log(sigmoid) that the simplifier introduces.
+SOFTPLUS = unary("softplus", "softplus", "np.logaddexp(0.0, {0})", lambda x: np.logaddexp(0.0, x),
+                 lambda g, out, x: (g * call("sigmoid", x),), "softplus(x) = log(1 + exp(x))")
+# NOTE: relu and abs have a kink at 0; their derivative there is taken as 0.
+RELU = unary("relu", "relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0),
+             lambda g, out, x: (g * call("gt", x, 0.0),), "relu(x) = maximum(x, 0)")
+ABS = unary("abs", "|x|", "np.abs({0})", np.abs, lambda g, out, x: (g * call("sign", x),), "abs(x)")
+SIGN = unary("sign", "sign", "np.sign({0})", np.sign, lambda g, out, x: (None,), "sign(x)", public=False)
+
+# Comparisons give 0/1 masks for the derivatives of max, min and relu; they have no gradient.
+_NO_GRAD = lambda g, out, x, y: (None, None)  # noqa: E731
+GE = binary("ge", ">=", "{0} >= {1}", np.greater_equal, _NO_GRAD, "mask x >= y", public=False)
+GT = binary("gt", ">", "{0} > {1}", np.greater, _NO_GRAD, "mask x > y", public=False)
+LE = binary("le", "<=", "{0} <= {1}", np.less_equal, _NO_GRAD, "mask x <= y", public=False)
+LT = binary("lt", "<", "{0} < {1}", np.less, _NO_GRAD, "mask x < y", public=False)

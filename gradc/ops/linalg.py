@@ -1,0 +1,78 @@
+"""Matrix products, transposes and indexing by constant integers."""
+import numpy as np
+
+from gradc import shapes
+from gradc.errors import ShapeError
+from gradc.ops import Op, call, defop
+
+
+def matmul_shape(a, b):
+    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+        raise ShapeError(f"@: operands must be vectors or matrices, got shapes {shapes.show(a)} and {shapes.show(b)}")
+    inner_a = a[-1]
+    inner_b = b[0]
+    if inner_a != inner_b:
+        raise ShapeError(f"@: shapes {shapes.show(a)} and {shapes.show(b)} do not align "
+                         f"({inner_a} != {inner_b}; give dimensions that must agree the same name)")
+    return a[:-1] + b[1:]
+
+
+def _matmul_vjp(g, out, a, b):
+    if a.ndim == 2 and b.ndim == 2:
+        return g @ b.T, a.T @ g
+    if a.ndim == 2:  # matrix @ vector
+        return call("outer", g, b), a.T @ g
+    if b.ndim == 2:  # vector @ matrix
+        return b @ g, call("outer", a, g)
+    return g * b, g * a  # vector @ vector
+
+
+MATMUL = defop(Op(name="matmul", arity=2, shape=matmul_shape, emit="{0} @ {1}", impl=np.matmul,
+                  vjp=_matmul_vjp, symbol="@", doc="a @ b or dot(a, b): matrix and vector products"))
+
+
+def _outer_shape(a, b):
+    if len(a) != 1 or len(b) != 1:
+        raise ShapeError(f"outer: operands must be vectors, got {shapes.show(a)} and {shapes.show(b)}")
+    return a + b
+
+
+OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, emit="np.outer({0}, {1})", impl=np.outer,
+                 vjp=lambda g, out, a, b: (g @ b, a @ g), symbol="⊗", public=False,
+                 doc="outer product of two vectors"))
+TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1], emit="{0}.T",
+                     impl=np.transpose, vjp=lambda g, out, x: (g.T,), symbol="ᵀ", view=True,
+                     doc="x.T or transpose(x): reverse the axes"))
+
+
+def _index_shape(x, *, index):
+    if len(index) > len(x):
+        raise ShapeError(f"[]: {len(index)} indices for an array of shape {shapes.show(x)}")
+    for i, dim in zip(index, x):
+        if isinstance(dim, int) and not -dim <= i < dim:
+            raise ShapeError(f"[]: index {i} is out of range for a dimension of length {dim}")
+    return x[len(index):]
+
+
+def _index_text(index):
+    return ", ".join(str(i) for i in index)
+
+
+INDEX = defop(Op(name="index", arity=1, shape=_index_shape, emit=lambda ctx, x, *, index: f"{x}[{_index_text(index)}]",
+                 impl=lambda x, *, index: np.asarray(x)[index],
+                 vjp=lambda g, out, x, *, index: (call("scatter", g, index=index, shape=x.shape),),
+                 symbol="[]", view=True, doc="x[i] or x[i, j]: indexing by integer constants"))
+
+
+def _scatter_impl(g, *, index, shape):
+    result = np.zeros(shape)
+    result[index] = g
+    return result
+
+
+# The adjoint of indexing: zeros with the gradient written at the index. Two statements, one fresh array.
+SCATTER = defop(Op(name="scatter", arity=1, shape=lambda g, *, index, shape: shape,
+                   emit=lambda ctx, g, *, index, shape: [f"{{target}} = np.zeros({ctx.shape(shape)})",
+                                                         f"{{target}}[{_index_text(index)}] = {g}"],
+                   impl=_scatter_impl, vjp=lambda g, out, x, *, index, shape: (call("index", g, index=index),),
+                   symbol="[]ᵀ", public=False, doc="zeros with x written at an index"))

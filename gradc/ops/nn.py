@@ -1,0 +1,49 @@
+"""softmax, log_softmax and logsumexp: composite ops with stable derivatives, lowered before emission."""
+import numpy as np
+
+from gradc import shapes
+from gradc.ops import Op, call, defop
+
+
+def _expand(g, x_shape, axis):
+    if axis is None:
+        return g
+    return call("expand_dims", g, axis=shapes.normalize_axes(x_shape, axis))
+
+
+def _logsumexp(x, *, axis):
+    peak = np.max(x, axis=axis, keepdims=True)
+    total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return total.reshape(np.sum(x, axis=axis).shape) if axis is not None else total.reshape(())
+
+
+def _softmax(x, *, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x, *, axis):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _check_axis(x, axis, name):
+    if axis is not None:
+        shapes.normalize_axes(x, axis, name)
+    return x
+
+
+SOFTMAX = defop(Op(name="softmax", arity=1, shape=lambda x, *, axis: _check_axis(x, axis, "softmax"), emit=None,
+                   impl=_softmax,
+                   vjp=lambda g, out, x, *, axis: (out * (g - call("sum", g * out, axis=axis, keepdims=True)),),
+                   symbol="softmax", doc="softmax(x, axis=-1) = exp(x) / sum(exp(x), axis)"))
+LOG_SOFTMAX = defop(Op(name="log_softmax", arity=1, shape=lambda x, *, axis: _check_axis(x, axis, "log_softmax"),
+                       emit=None, impl=_log_softmax,
+                       vjp=lambda g, out, x, *, axis: (
+                           g - call("softmax", x, axis=axis) * call("sum", g, axis=axis, keepdims=True),),
+                       symbol="log_softmax", doc="log_softmax(x, axis=-1) = x - logsumexp(x, axis)"))
+LOGSUMEXP = defop(Op(name="logsumexp", arity=1,
+                     shape=lambda x, *, axis: shapes.reduce(x, axis, False, "logsumexp"), emit=None,
+                     impl=_logsumexp,
+                     vjp=lambda g, out, x, *, axis: (_expand(g, x.shape, axis) * call("softmax", x, axis=axis),),
+                     symbol="logsumexp", doc="logsumexp(x, axis=None) = log(sum(exp(x), axis))"))

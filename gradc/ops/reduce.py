@@ -1,0 +1,144 @@
+"""Reductions and the shape plumbing that differentiation inserts: sum_to, broadcast_to, expand_dims."""
+import math
+
+import numpy as np
+
+from gradc import shapes
+from gradc.ops import Op, Value, call, defop
+
+
+def _axis_arg(ctx, axis):
+    return "" if axis is None else f", axis={ctx.axes(axis)}"
+
+
+def _keep(keepdims):
+    return ", keepdims=True" if keepdims else ""
+
+
+def _expand(g, x_shape, axis, keepdims):
+    """The adjoint of a reduction, given back the reduced axes so it broadcasts against the input."""
+    if keepdims or axis is None:
+        return g  # a kept axis or a scalar broadcasts as it is
+    return call("expand_dims", g, axis=shapes.normalize_axes(x_shape, axis))
+
+
+def count(like, dims):
+    """The number of elements of `dims` as a Value in `like`'s graph (a constant when the dims are ints)."""
+    graph = like.graph
+    if all(isinstance(d, int) for d in dims):
+        return Value(graph, graph.const(math.prod(dims)))
+    return Value(graph, graph.add("size", dims=tuple(dims)))
+
+
+def _sum_vjp(g, out, x, *, axis, keepdims):
+    return (_expand(g, x.shape, axis, keepdims),)
+
+
+def _mean_vjp(g, out, x, *, axis, keepdims):
+    reduced = tuple(x.shape[a] for a in shapes.normalize_axes(x.shape, axis))
+    return (_expand(g, x.shape, axis, keepdims) / count(g, reduced),)
+
+
+SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "sum"),
+               emit=lambda ctx, x, *, axis, keepdims: f"np.sum({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
+               impl=lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+               vjp=_sum_vjp, symbol="Σ", doc="sum(x, axis=None)"))
+MEAN = defop(Op(name="mean", arity=1,
+                shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "mean"),
+                emit=lambda ctx, x, *, axis, keepdims: f"np.mean({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
+                impl=lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
+                vjp=_mean_vjp, symbol="mean", doc="mean(x, axis=None)"))
+
+
+def _amax_vjp(g, out, x, *, axis, keepdims):
+    # NOTE: ties share nothing out: every maximal element gets the full gradient (measure zero).
+    peak = out if keepdims or axis is None else call("expand_dims", out, axis=shapes.normalize_axes(x.shape, axis))
+    return (_expand(g, x.shape, axis, keepdims) * call("ge", x, peak),)
+
+
+AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
+                emit=lambda ctx, x, *, axis, keepdims: f"np.max({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
+                impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+                vjp=_amax_vjp, symbol="max", public=False, doc="largest element along axis"))
+
+
+# The element count of a shape with named dimensions: the divisor of a mean's gradient.
+SIZE = defop(Op(name="size", arity=0, shape=lambda *, dims: (), emit=lambda ctx, *, dims: ctx.size(dims),
+                impl=lambda *, dims: float(math.prod(dims)), public=False, doc="number of elements"))
+
+
+def _sum_to_shape(x, *, shape):
+    """Summing x down to `shape`: leading axes go, and axes where `shape` has 1 are kept as 1."""
+    lead = len(x) - len(shape)
+    return tuple(1 if t == 1 else s for s, t in zip(x[lead:], shape))
+
+
+def sum_to_axes(x_shape, shape):
+    lead = len(x_shape) - len(shape)
+    kept = tuple(lead + i for i, (s, t) in enumerate(zip(x_shape[lead:], shape)) if t == 1 and s != 1)
+    return tuple(range(lead)), kept
+
+
+def _emit_sum_to(ctx, x, *, shape):
+    lead, kept = sum_to_axes(ctx.arg_shapes[0], shape)
+    expr = x
+    if kept:
+        expr = f"np.sum({expr}, axis={ctx.axes(kept)}, keepdims=True)"
+    if lead:
+        expr = f"np.sum({expr}, axis={ctx.axes(lead)})" if lead != tuple(range(len(ctx.arg_shapes[0]))) \
+            else f"np.sum({expr})"
+    return expr
+
+
+def _sum_to_impl(x, *, shape):
+    x = np.asarray(x)
+    lead, kept = sum_to_axes(x.shape, shape)
+    if kept:
+        x = np.sum(x, axis=kept, keepdims=True)
+    return np.sum(x, axis=lead) if lead else x
+
+
+SUM_TO = defop(Op(name="sum_to", arity=1, shape=_sum_to_shape, emit=_emit_sum_to, impl=_sum_to_impl,
+                  vjp=lambda g, out, x, *, shape: (g,), symbol="Σ", public=False,
+                  doc="sum a broadcast gradient back to an operand's shape"))
+BROADCAST_TO = defop(Op(name="broadcast_to", arity=1,
+                        shape=lambda x, *, shape: shapes.broadcast(x, shape, op="broadcast_to"),
+                        emit=lambda ctx, x, *, shape: f"np.broadcast_to({x}, {ctx.shape(shape)})",
+                        impl=lambda x, *, shape: np.broadcast_to(x, shape),
+                        vjp=lambda g, out, x, *, shape: (g,), view=True, public=False,
+                        doc="view x with a larger shape"))
+
+
+def _expand_dims_shape(x, *, axis):
+    result = list(x)
+    for a in axis:
+        result.insert(a, 1)
+    return tuple(result)
+
+
+def _emit_expand_dims(ctx, x, *, axis):
+    index = ["None" if i in axis else ":" for i in range(len(ctx.arg_shapes[0]) + len(axis))]
+    while index and index[-1] == ":":
+        index.pop()
+    return f"{x}[{', '.join(index)}]"
+
+
+EXPAND_DIMS = defop(Op(name="expand_dims", arity=1, shape=_expand_dims_shape, emit=_emit_expand_dims,
+                       impl=lambda x, *, axis: np.expand_dims(x, axis),
+                       vjp=lambda g, out, x, *, axis: (call("sum", g, axis=axis, keepdims=False),),
+                       view=True, public=False, doc="insert axes of length 1"))
+ZEROS = defop(Op(name="zeros", arity=0, shape=lambda *, shape: shape,
+                 emit=lambda ctx, *, shape: f"np.zeros({ctx.shape(shape)})" if shape else "0.0",
+                 impl=lambda *, shape: np.zeros(shape), public=False,
+                 doc="the gradient of an input the output does not depend on"))
+
+
+def _squeeze_shape(x, *, axis):
+    return tuple(d for i, d in enumerate(x) if i not in axis)
+
+
+SQUEEZE = defop(Op(name="squeeze", arity=1, shape=_squeeze_shape,
+                   emit=lambda ctx, x, *, axis: f"np.squeeze({x}, axis={ctx.axes(axis)})",
+                   impl=lambda x, *, axis: np.squeeze(x, axis=axis),
+                   vjp=lambda g, out, x, *, axis: (call("expand_dims", g, axis=axis),),
+                   view=True, public=False, doc="drop axes of length 1"))

@@ -1,0 +1,292 @@
+"""Source text -> graph: a whitelist walk over Python's `ast`; user text is never executed."""
+import ast
+import difflib
+import math
+import sys
+import threading
+
+from gradc import shapes as shape_rules
+from gradc.errors import ParseError, ShapeError, UnknownNameError
+from gradc.graph import Graph, Span
+from gradc.ops import REGISTRY
+
+# Source name -> (op, arity, keyword -> default). Every public unary op is callable by its own name.
+FUNCTIONS = {name: (name, 1, {}) for name, op in REGISTRY.items() if op.public and op.arity == 1 and op.elementwise}
+FUNCTIONS.update({
+    "maximum": ("maximum", 2, {}), "max": ("maximum", 2, {}),
+    "minimum": ("minimum", 2, {}), "min": ("minimum", 2, {}),
+    "sum": ("sum", 1, {"axis": None}), "mean": ("mean", 1, {"axis": None}),
+    "dot": ("matmul", 2, {}), "matmul": ("matmul", 2, {}), "transpose": ("transpose", 1, {}),
+    "softmax": ("softmax", 1, {"axis": -1}), "log_softmax": ("log_softmax", 1, {"axis": -1}),
+    "logsumexp": ("logsumexp", 1, {"axis": None}),
+})
+CONSTANTS = {"pi": math.pi}
+NUMPY = ("np", "numpy")
+# Names the generated module itself uses; an input may not shadow them.
+RESERVED = frozenset({"np", "numpy", "float", "ValueError", "INPUTS", "WRT", "forward", "value_and_grad",
+                      "gradient"})
+BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
+MAX_SOURCE = 2_000_000  # characters; larger sources are rejected before parsing
+
+
+def parse(source, shapes=None):
+    """Parse `source` into a Graph whose single output is the last statement's value.
+
+    Args:
+        source: one expression, or statements separated by newlines or `;`, all but the last `name = expr`
+            (or `name: (d1, d2)` declaring an input's shape).
+        shapes: input name -> tuple of dims (ints or names); undeclared inputs are scalars.
+    """
+    if not isinstance(source, str):
+        raise ParseError("source must be a string")
+    if len(source) > MAX_SOURCE:
+        raise ParseError(f"source is too long ({len(source)} characters; the limit is {MAX_SOURCE})")
+    return with_deep_stack(lambda: _Parser(source, shapes or {}).run())
+
+
+def with_deep_stack(task):
+    """Run `task` in a thread with a large stack, so deeply nested sources parse or fail cleanly."""
+    result = {}
+
+    def run():
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(100_000)
+        try:
+            result["value"] = task()
+        except BaseException as error:  # re-raised in the caller's thread
+            result["error"] = error
+        finally:
+            sys.setrecursionlimit(limit)
+
+    previous = threading.stack_size(1 << 30)
+    try:
+        thread = threading.Thread(target=run, name="gradc-parse")
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    error = result.get("error")
+    if isinstance(error, (RecursionError, MemoryError)):
+        raise ParseError("the source is nested too deeply to compile") from None
+    if error is not None:
+        raise error
+    return result["value"]
+
+
+class _Parser:
+    def __init__(self, source, shapes):
+        self.source = source
+        self.lines = source.splitlines() or [""]
+        self.shapes = {name: shape_rules.check_dims(dims) for name, dims in shapes.items()}
+        self.graph = Graph(source, consing=False)
+        self.locals = {}
+
+    def run(self):
+        try:
+            tree = ast.parse(self.source, mode="exec")
+        except SyntaxError as error:
+            column = (error.offset or 1) - 1
+            raise ParseError(f"invalid syntax: {error.msg}", self.source, error.lineno or 1, column) from None
+        statements = tree.body
+        if not statements:
+            raise ParseError("the source is empty: write an expression such as (x + y) * z")
+        *body, last = statements
+        for statement in body:
+            self.statement(statement)
+        if not isinstance(last, ast.Expr):
+            raise self.error(last, "the last statement must be an expression: its value is the output")
+        output = self.expr(last.value)
+        unknown = sorted(set(self.shapes) - set(self.graph.inputs))
+        if unknown:
+            raise ShapeError(f"a shape was given for {', '.join(unknown)}, which the source does not use")
+        self.graph.outputs = [output]
+        return self.graph
+
+    # statements
+    def statement(self, node):
+        if isinstance(node, ast.Assign):
+            if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+                raise self.error(node, "only assignments to a single name are supported (name = expr)")
+            target = node.targets[0]
+            self.check_name(target, binding=True)
+            value = self.expr(node.value)
+            if self.graph[value]["name"] is None and self.graph[value]["op"] != "input":
+                self.graph[value]["name"] = target.id
+            self.locals[target.id] = value
+        elif isinstance(node, ast.AnnAssign) and node.value is None and isinstance(node.target, ast.Name):
+            self.declare(node.target, node.annotation)
+        elif isinstance(node, ast.Expr):
+            raise self.error(node, "only the last statement may be a bare expression; name it with `name = ...`")
+        else:
+            raise self.error(node, f"{type(node).__name__} statements are not supported")
+
+    def declare(self, target, annotation):
+        """`X: (n, d)` declares the shape of input X."""
+        self.check_name(target, binding=True)
+        items = annotation.elts if isinstance(annotation, ast.Tuple) else [annotation]
+        dims = []
+        for item in items:
+            if isinstance(item, ast.Name):
+                dims.append(item.id)
+            elif isinstance(item, ast.Constant) and type(item.value) is int:
+                dims.append(item.value)
+            else:
+                raise self.error(item, "a dimension is an int or a name, as in X: (n, 3)")
+        if target.id in self.graph.inputs:
+            raise self.error(target, f"declare {target.id}'s shape before it is used")
+        self.shapes[target.id] = tuple(dims)
+
+    # expressions
+    def expr(self, node):
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(node, self.describe(node) + " is not supported in gradc's language")
+        return method(node)
+
+    def expr_BinOp(self, node):
+        # A long left-leaning chain (a sum of 20,000 terms) is walked with a loop, not by recursion.
+        if type(node.op) not in BINARY:
+            raise self.error(node, f"the operator in '{self.segment(node)}' is not supported")
+        chain = []
+        while isinstance(node, ast.BinOp) and type(node.op) in BINARY:
+            chain.append(node)
+            node = node.left
+        result = self.expr(node)
+        for binop in reversed(chain):
+            result = self.add(binop, BINARY[type(binop.op)], [result, self.expr(binop.right)])
+        return result
+
+    def expr_UnaryOp(self, node):
+        if isinstance(node.op, ast.UAdd):
+            return self.expr(node.operand)
+        if isinstance(node.op, ast.USub):
+            if isinstance(node.operand, ast.Constant) and self.is_number(node.operand.value):
+                return self.graph.add("const", span=self.span(node), value=-float(node.operand.value))
+            return self.add(node, "neg", [self.expr(node.operand)])
+        raise self.error(node, f"the operator {self.segment(node)[:3]!r} is not supported")
+
+    def expr_Constant(self, node):
+        if not self.is_number(node.value):
+            raise self.error(node, f"{type(node.value).__name__} constants are not supported; only numbers")
+        return self.graph.add("const", span=self.span(node), value=float(node.value))
+
+    def expr_Name(self, node):
+        name = node.id
+        self.check_name(node)
+        if name in self.locals:
+            return self.locals[name]
+        if name in CONSTANTS:
+            return self.graph.add("const", span=self.span(node), value=CONSTANTS[name])
+        if name in FUNCTIONS:
+            raise self.error(node, f"{name} is a function: call it, as in {name}(x)")
+        if name in RESERVED:
+            raise self.error(node, f"'{name}' is reserved and cannot name an input")
+        return self.graph.input(name, self.shapes.get(name, ()), span=self.span(node))
+
+    def expr_Attribute(self, node):
+        if node.attr == "T":
+            return self.add(node, "transpose", [self.expr(node.value)])
+        if isinstance(node.value, ast.Name) and node.value.id in NUMPY and node.attr in CONSTANTS:
+            return self.graph.add("const", span=self.span(node), value=CONSTANTS[node.attr])
+        raise self.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
+
+    def expr_Subscript(self, node):
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        index = tuple(self.integer(item) for item in items)
+        return self.add(node, "index", [self.expr(node.value)], index=index)
+
+    def expr_Call(self, node):
+        name = self.function_name(node.func)
+        if name not in FUNCTIONS:
+            raise self.unknown_function(node.func, name)
+        op, arity, defaults = FUNCTIONS[name]
+        if len(node.args) != arity or any(isinstance(a, ast.Starred) for a in node.args):
+            plural = "argument" if arity == 1 else "arguments"
+            raise self.error(node, f"{name}() takes {arity} {plural}, got {len(node.args)}")
+        attrs = dict(defaults)
+        for keyword in node.keywords:
+            if keyword.arg not in defaults:
+                allowed = "no keyword arguments" if not defaults else "only the keyword argument axis"
+                raise self.error(keyword.value if keyword.arg is None else keyword,
+                                 f"{name}() takes {allowed}, got {keyword.arg or '**'}")
+            attrs[keyword.arg] = self.axis(keyword.value)
+        if op in ("sum", "mean"):
+            attrs["keepdims"] = False
+        return self.add(node, op, [self.expr(arg) for arg in node.args], **attrs)
+
+    # helpers
+    def add(self, node, op, args, **attrs):
+        return self.graph.add(op, args, span=self.span(node), **attrs)
+
+    def function_name(self, func):
+        if isinstance(func, ast.Name):
+            return func.id
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in NUMPY:
+            return func.attr
+        raise self.error(func, "only gradc's functions can be called, by name or as np.<name>")
+
+    def unknown_function(self, func, name):
+        message = f"unknown function '{name}'"
+        close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1, cutoff=0.6)
+        if close:
+            message += f": did you mean '{close[0]}'?"
+        else:
+            message += " (`gradc ops` lists the supported operations)"
+        return self.error(func, message, UnknownNameError)
+
+    def axis(self, node):
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        if isinstance(node, ast.Tuple):
+            return tuple(self.integer(item) for item in node.elts)
+        return self.integer(node)
+
+    def integer(self, node):
+        sign = 1
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            sign, node = -1, node.operand
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return sign * node.value
+        raise self.error(node, "expected an integer constant")
+
+    def check_name(self, node, binding=False):
+        name = node.id
+        if name.startswith("__") or name.startswith("_"):
+            raise self.error(node, f"names starting with an underscore are not allowed: '{name}'")
+        if binding and (name in FUNCTIONS or name in CONSTANTS or name in RESERVED or name in NUMPY):
+            raise self.error(node, f"cannot assign to '{name}': it names a function or constant")
+        if binding and name in self.graph.inputs:
+            raise self.error(node, f"cannot assign to '{name}': it is already used as an input")
+
+    @staticmethod
+    def is_number(value):
+        return type(value) in (int, float)
+
+    @staticmethod
+    def describe(node):
+        names = {"Lambda": "a lambda", "ListComp": "a list comprehension", "GeneratorExp": "a generator",
+                 "Compare": "a comparison", "IfExp": "a conditional expression", "BoolOp": "and/or",
+                 "List": "a list", "Tuple": "a tuple", "Dict": "a dict", "JoinedStr": "an f-string"}
+        return names.get(type(node).__name__, type(node).__name__)
+
+    def column(self, node):
+        """The character column of `node` (ast gives UTF-8 byte offsets)."""
+        line = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else ""
+        return len(line.encode()[:node.col_offset].decode(errors="ignore"))
+
+    def segment(self, node):
+        if node.lineno != node.end_lineno:
+            first = self.lines[node.lineno - 1].encode()[node.col_offset:].decode(errors="ignore")
+            return first + " ..."
+        line = self.lines[node.lineno - 1].encode()
+        return line[node.col_offset:node.end_col_offset].decode(errors="ignore")
+
+    def span(self, node):
+        text = self.segment(node)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        return Span(text, node.lineno, self.column(node))
+
+    def error(self, node, message, kind=ParseError):
+        return kind(message, self.source, node.lineno, self.column(node))
+

@@ -1,0 +1,86 @@
+"""Linear order and names: which nodes each generated function computes, and what each one is called."""
+from dataclasses import dataclass
+
+from gradc.errors import ShapeError
+from gradc.parse import RESERVED
+
+INLINE = frozenset({"input", "const", "size"})  # written in place, never given a line of their own
+
+
+@dataclass
+class Schedule:
+    forward: list  # node ids the value needs, in order
+    backward: list  # the further node ids the gradients need, in order
+    names: dict  # node id -> identifier
+    aliases: dict  # node id -> `g_<name>`, for an adjoint that is an existing value
+    dims: dict  # dimension name -> identifier bound by the shape checks
+
+
+class Names:
+    """Hands out identifiers that cannot clash with inputs, dimensions or the module's own names."""
+
+    def __init__(self, taken):
+        self.taken = set(taken) | RESERVED
+        self.counter = 0
+
+    def claim(self, wanted):
+        name, k = wanted, 1
+        while name in self.taken:
+            k += 1
+            name = f"{wanted}_{k}"
+        self.taken.add(name)
+        return name
+
+    def temporary(self):
+        self.counter += 1
+        while f"t{self.counter}" in self.taken:
+            self.counter += 1
+        return self.claim(f"t{self.counter}")
+
+
+def schedule(graph):
+    """Order the nodes (the value's first, then the gradients') and name every one that gets a line.
+
+    Names come from the source where it has them; adjoints are `g_<name>`, and the numbered partials
+    summed where a value branches are `g_<name>_<k>`; everything else is `t1, t2, ...`.
+    """
+    value = graph.outputs[0]
+    forward = [n for n in graph.order([value]) if graph[n]["op"] not in INLINE]
+    seen = set(forward)
+    backward = [n for n in graph.order() if n not in seen and graph[n]["op"] not in INLINE]
+    dims = dimension_names(graph)
+    names = Names(list(graph.inputs) + list(dims.values()))
+    ids = {node: name for name, node in graph.inputs.items()}
+    for node in forward + backward:
+        ids[node] = _name(graph, node, ids, names)
+    aliases = {v: names.claim(f"g_{_stem(ids[v])}") for v, _, consumer in graph.aliases
+               if consumer is not None and v in ids}
+    return Schedule(forward, backward, names=ids, aliases=aliases, dims=dims)
+
+
+def _name(graph, node, ids, names):
+    data = graph[node]
+    if data["partial"] is not None and data["partial"][0] in ids:
+        of, k = data["partial"]
+        return names.claim(f"g_{_stem(ids[of])}_{k}")
+    if data["adjoint"] is not None and data["adjoint"] in ids:
+        return names.claim(f"g_{_stem(ids[data['adjoint']])}")
+    if data["name"] is not None and data["origin"] is None:
+        return names.claim(data["name"])
+    return names.temporary()
+
+
+def _stem(name):
+    return name[2:] if name.startswith("g_") else name
+
+
+def dimension_names(graph):
+    """Dimension name -> the variable that holds it, in order of first appearance among the inputs."""
+    variables = {}
+    for name, node in graph.inputs.items():
+        for dim in graph.shape(node):
+            if isinstance(dim, str) and dim not in variables:
+                if dim in graph.inputs or dim in RESERVED:
+                    raise ShapeError(f"dimension '{dim}' has the name of an input or of gradc's own; rename it")
+                variables[dim] = dim
+    return variables
