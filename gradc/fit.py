@@ -50,28 +50,11 @@ def add_fit_parser(subparsers):
 
 def run_fit(args, out=None):
     """Runs `gradc fit`; returns 0, or 1 when the run diverged (the last finite params are still saved)."""
-    import gradc  # here, not at the top: gradc/__init__.py imports the CLI that imports this module
-
     out = out or sys.stdout
     lr = parse_schedule(args.lr)
-    source = _read_source(args.source)
-    data = _load_data(args.data)
-    shapes, sizes = _shapes(args.shape, data)
-    inits = _pairs(args.init, "--init")
-    params_shapes = {name: _init_shape(value) for name, value in inits.items() if name not in shapes}
-    shapes.update({name: shape for name, shape in params_shapes.items() if shape is not None})
-    inputs = gradc.compile(source, shapes=shapes).inputs
-    _check_names(inputs, data, inits, shapes)
-    wrt = tuple(name for name in inputs if name not in data)
-    if not wrt:
-        raise FitError("every input is in the data: there is nothing to fit")
-    fn = gradc.compile(source, wrt=wrt, shapes=shapes)
-    rng = np.random.default_rng(args.seed)
-    params = {name: _initial(name, inits.get(name, "zeros"), _resolve(name, shapes.get(name, ()), sizes), rng)
-              for name in wrt}
-    result = minimize(fn, params, {name: data[name] for name in inputs if name in data}, method=args.method,
-                      lr=lr, batch_size=args.batch_size, epochs=args.epochs, max_iter=args.max_iter,
-                      tol=args.tol, gtol=args.gtol, seed=args.seed)
+    fn, params, data = _prepare(args)
+    result = minimize(fn, params, data, method=args.method, lr=lr, batch_size=args.batch_size,
+                      epochs=args.epochs, max_iter=args.max_iter, tol=args.tol, gtol=args.gtol, seed=args.seed)
     _report(result, out)
     if args.output:
         np.savez(args.output, **result.params)
@@ -79,6 +62,59 @@ def run_fit(args, out=None):
     if args.plot:
         print(f"saved the loss curve to {result.plot(args.plot)}", file=out)
     return 1 if result.diverged else 0
+
+
+def _prepare(args):
+    """Compiles the source with the parameters as wrt and builds (fn, initial params, data)."""
+    import gradc  # late, so gradc.cli can import this module however gradc/__init__.py grows
+
+    source = _read_source(args.source)
+    data = _load_data(args.data)
+    shapes, sizes = _shapes(args.shape, data)
+    inits = _pairs(args.init, "--init")
+    for name, value in inits.items():
+        if name not in shapes and value.endswith(".npy"):
+            shapes[name] = _load_npy(value).shape
+    probe = _compile(gradc, source, None, shapes)
+    inputs = probe.inputs
+    _check_names(inputs, data, inits, shapes)
+    declared = _declared_shapes(probe, shapes)
+    _bind(sizes, declared, data)
+    wrt = tuple(name for name in inputs if name not in data)
+    if not wrt:
+        raise FitError("every input is in the data: there is nothing to fit")
+    rng = np.random.default_rng(args.seed)
+    params = {name: _initial(name, inits.get(name, "zeros"), _resolve(name, declared[name], sizes), rng)
+              for name in wrt}
+    data = {name: array for name, array in data.items() if name in inputs}
+    return _compile(gradc, source, wrt, shapes), params, data
+
+
+def _declared_shapes(fn, shapes):
+    """Every input's dims, including those the source declares itself (`w: (d,)`)."""
+    # NOTE: reads the parsed graph, which CompiledFunction keeps in `stages`; the --shape dims otherwise.
+    graph = getattr(getattr(fn, "stages", None), "parsed", None)
+    if graph is None:
+        return {name: shapes.get(name, ()) for name in fn.inputs}
+    return {name: tuple(graph.shape(node)) for name, node in graph.inputs.items()}
+
+
+def _bind(sizes, declared, data):
+    """Learns the size of each named dim from the data arrays it describes."""
+    for name, array in data.items():
+        for dim, size in zip(declared.get(name, ()), array.shape):
+            if isinstance(dim, str) and sizes.setdefault(dim, size) != size:
+                raise FitError(f"dimension {dim} is {sizes[dim]}, but {name} has {size} there "
+                               f"(shape {array.shape})")
+
+
+def _compile(gradc, source, wrt, shapes):
+    try:
+        return gradc.compile(source, wrt=wrt, shapes=shapes)
+    except gradc.ShapeError as error:
+        # The compiler cannot know that fit treats inputs it was given no shape for as scalars.
+        hint = "; gradc fit takes shapes from --shape, --data arrays and --init FILE.npy, else scalars"
+        raise gradc.ShapeError(error.message + hint, error.source, error.line, error.column) from None
 
 
 def _report(result, out):
@@ -127,16 +163,14 @@ def _pairs(items, flag):
 
 
 def _shapes(items, data):
-    """--shape entries -> ({name: dims}, {dim name: size bound by the data})."""
+    """--shape entries and data arrays -> ({name: dims}, {dim name: size bound by the data})."""
     shapes = {}
     for name, text in _pairs(items, "--shape").items():
         dims = [d.strip() for d in text.strip("()").split(",") if d.strip()]
         shapes[name] = tuple(int(d) if d.isdigit() else _dim_name(d, name) for d in dims)
+    shapes.update(_data_shapes(data, shapes))
     sizes = {}
     for name, array in data.items():
-        if name not in shapes:
-            shapes[name] = array.shape  # data without --shape: its own, concrete shape
-            continue
         if len(shapes[name]) != array.ndim:
             raise FitError(f"--shape gives {name} {len(shapes[name])} dims, but the data has shape {array.shape}")
         for dim, size in zip(shapes[name], array.shape):
@@ -144,6 +178,20 @@ def _shapes(items, data):
             if expected != size:
                 raise FitError(f"dimension {dim} is {expected}, but {name} has {size} there (shape {array.shape})")
     return shapes, sizes
+
+
+def _data_shapes(data, shapes):
+    """Shapes for the data arrays given no --shape: their own, but with the rows named.
+
+    The rows must stay a named dimension: a minibatch has fewer of them than the whole data set.
+    They take the name the user gave the rows of another data array, or "n".
+    """
+    named = [shapes[name][0] for name in data if name in shapes and shapes[name]]
+    rows = next((dim for dim in named if isinstance(dim, str)), "n")
+    lengths = {array.shape[0] for array in data.values() if array.ndim}
+    share_rows = len(lengths) == 1  # otherwise the first axes are not rows of one table
+    return {name: ((rows,) + array.shape[1:] if share_rows and array.ndim else array.shape)
+            for name, array in data.items() if name not in shapes}
 
 
 def _dim_name(dim, name):
@@ -156,13 +204,8 @@ def _resolve(name, shape, sizes):
     unknown = [d for d in shape if isinstance(d, str) and d not in sizes]
     if unknown:
         raise FitError(f"cannot tell the size of {', '.join(unknown)} in the shape of {name}: "
-                       "no data array has that dimension; give a number in --shape")
+                       "no --data array has that dimension; give a number in --shape")
     return tuple(sizes[d] if isinstance(d, str) else d for d in shape)
-
-
-def _init_shape(value):
-    """The shape an --init FILE.npy implies, or None for zeros/normal/a number."""
-    return _load_npy(value).shape if value.endswith(".npy") else None
 
 
 def _initial(name, value, shape, rng):
