@@ -55,7 +55,7 @@ MINIMUM = binary("minimum", "min", "np.minimum({0}, {1})", np.minimum,
 ACCUMULATE = binary("accumulate", "+", "{0} + {1}", np.add, lambda g, out, x, y: (g, g),
                     "sum of the partial gradients of a value used more than once", public=False)
 
-NEG = unary("neg", "-", "-{0}", np.negative, lambda g, out, x: (-g,), "-x")
+NEG = unary("neg", "-", "-{0}", np.negative, lambda g, out, x: (-g,), "-x", public=False)
 EXP = unary("exp", "exp", "np.exp({0})", np.exp, lambda g, out, x: (g * out,), "exp(x)")
 LOG = unary("log", "log", "np.log({0})", np.log, lambda g, out, x: (g / x,), "log(x): natural logarithm")
 SQRT = unary("sqrt", "√", "np.sqrt({0})", np.sqrt, lambda g, out, x: (g / (2 * out),), "sqrt(x)")

@@ -1,0 +1,6 @@
+"""python -m gradc: the command line."""
+import sys
+
+from gradc.cli import main
+
+sys.exit(main())
