@@ -45,6 +45,7 @@ def add_fit_parser(subparsers):
     p.add_argument("--seed", type=int, default=0, help="seeds --init normal and the shuffling")
     p.add_argument("--plot", metavar="LOSS.png", help="save the loss curve (needs matplotlib)")
     p.add_argument("-o", "--output", metavar="PARAMS.npz", help="save the fitted parameters")
+    p.set_defaults(run=run_fit)  # gradc.cli calls args.run(args)
     return p
 
 
@@ -127,8 +128,8 @@ def _report(result, out):
 
 
 def _read_source(text):
-    # A SOURCE naming an existing file is read from it; anything else is the expression itself.
-    if os.path.isfile(text):
+    # As in `gradc compile`: a SOURCE naming an existing file is read from it, anything else is the expression.
+    if "\n" not in text and len(text) < 4096 and os.path.isfile(text):
         with open(text, encoding="utf-8") as f:
             return f.read()
     return text
