@@ -35,7 +35,8 @@ def parse(source, shapes=None):
     Args:
         source: one expression, or statements separated by newlines or `;`, all but the last `name = expr`
             (or `name: (d1, d2)` declaring an input's shape).
-        shapes: input name -> tuple of dims (ints or names); undeclared inputs are scalars.
+        shapes: input name -> tuple of dims (ints or names); undeclared inputs are scalars, and
+            shapes of names the source does not use are ignored (one dict can serve several models).
     """
     if not isinstance(source, str):
         raise ParseError("source must be a string")
@@ -96,9 +97,6 @@ class _Parser:
         if not isinstance(last, ast.Expr):
             raise self.error(last, "the last statement must be an expression: its value is the output")
         output = self.expr(last.value)
-        unknown = sorted(set(self.shapes) - set(self.graph.inputs))
-        if unknown:
-            raise ShapeError(f"a shape was given for {', '.join(unknown)}, which the source does not use")
         self.graph.outputs = [output]
         return self.graph
 
