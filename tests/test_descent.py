@@ -332,3 +332,21 @@ def test_plot_saves_a_file(tmp_path, problem):
     result = minimize(LeastSquares(), init, data, lr=lr, max_iter=20)
     path = result.plot(tmp_path / "loss.png")
     assert path.stat().st_size > 1000
+
+
+# --- with gradc's own functions ------------------------------------------------------------------------
+
+def test_compiled_least_squares(problem, tmp_path):
+    gradc = pytest.importorskip("gradc")
+    data, init, solution, lr = problem
+    fn = gradc.compile("0.5 * sum((X @ w + b - y)**2)", wrt=("w", "b"),
+                       shapes={"X": ("n", "d"), "w": ("d",), "y": ("n",)})
+    result = minimize(fn, init, data, method="nesterov", lr=lr, gtol=1e-9, max_iter=20000)
+    assert result.converged and close_to(result.params, solution)
+    # A module gradc wrote works too: it is just another object with value_and_grad.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("lsq_module", fn.save(tmp_path / "lsq_module.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    again = minimize(module, init, data, method="nesterov", lr=lr, gtol=1e-9, max_iter=20000)
+    assert again.loss_history == result.loss_history and close_to(again.params, solution)
