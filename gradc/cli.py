@@ -185,7 +185,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 130
     except OSError as error:
-        print(f"gradc: error: {error.strerror}: {error.filename}", file=sys.stderr)
+        detail = f"{error.strerror}: {error.filename}" if error.strerror else str(error)
+        print(f"gradc: error: {detail}", file=sys.stderr)
         return 2
 
 

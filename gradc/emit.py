@@ -2,7 +2,6 @@
 import ast
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import jinja2
@@ -52,11 +51,9 @@ class Context:
 
 
 def _template_folder():
-    """templates/ as installed inside the package, or beside it in a source checkout."""
-    try:
-        return str(resources.files("gradc.templates"))
-    except ModuleNotFoundError:
-        return str(Path(__file__).resolve().parent.parent / "templates")
+    """templates/ as installed inside the package (a wheel), or beside it in a source checkout."""
+    installed = Path(__file__).resolve().parent / "templates"
+    return str(installed if installed.is_dir() else installed.parent.parent / "templates")
 
 
 @functools.lru_cache(maxsize=1)
