@@ -63,7 +63,9 @@ AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.
 
 
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.
-SIZE = defop(Op(name="size", arity=0, shape=lambda *, dims: (), emit=lambda ctx, *, dims: ctx.size(dims),
+# NOTE: written in place, so a product `n * d` needs parentheses (`1.0 / (n * d)`, not `1.0 / n * d`).
+SIZE = defop(Op(name="size", arity=0, shape=lambda *, dims: (),
+                emit=lambda ctx, *, dims: f"({ctx.size(dims)})" if len(dims) > 1 else ctx.size(dims),
                 impl=lambda *, dims: float(math.prod(dims)), public=False, doc="number of elements"))
 
 
