@@ -43,7 +43,7 @@ def _propagate(graph, node, adjoint, relevant, partials):
     op = graph.op(node)
     args = graph.args(node)
     g = Value(graph, adjoint)
-    if not op.elementwise and g.shape != graph.shape(node):
+    if not (op.elementwise or op.scalar_adjoint and g.shape == ()) and g.shape != graph.shape(node):
         g = call("broadcast_to", g, shape=graph.shape(node))  # a view: nothing is materialised
     graph.origin = node
     try:

@@ -76,6 +76,7 @@ def emit(graph, wrt, command):
         version=__version__, shapes=_describe_shapes(graph), command=_docstring_safe(command),
         inputs=repr(tuple(graph.inputs)), wrt=list(wrt), wrt_tuple=repr(tuple(wrt)),
         checks=_checks(graph, plan), array_params=", ".join(arrays), dims=", ".join(plan.dims.values()),
+        dims_call=(", ".join(plan.dims.values()) + " = " if plan.dims else "") + f"_dims({', '.join(arrays)})",
         forward=forward, backward=backward, value=writer.ref(graph.outputs[0]),
         gradients=[(name, writer.returned(node, graph.outputs, graph.inputs[name]))
                    for name, node in zip(wrt, graph.outputs[1:])],
@@ -164,7 +165,9 @@ class _Writer:
 
     def returned(self, node, outputs, of):
         """A gradient as returned: a float for a scalar; a fresh array that aliases no input or other gradient."""
-        name = self.plan.aliases.get(of) or self.ref(node)
+        # The alias g_<input> names the gradient only when it is the returned node, not e.g. its broadcast.
+        aliased = any(v == of and adjoint == node for v, adjoint, _ in self.graph.aliases)
+        name = self.plan.aliases.get(of) if aliased and of in self.plan.aliases else self.ref(node)
         if self.graph.shape(node) == ():
             return f"float({name})"
         root = self.memory(node)
@@ -200,8 +203,9 @@ def _checks(graph, plan):
         if not new:
             expected = context.shape(dims)
             lines.append(Line("raw", expr=f"if np.shape({name}) != {expected}:"))
+            sizes = f" = {{{expected}}}" if any(isinstance(d, str) for d in dims) else ""
             lines.append(Line("raw", expr=f"    raise ValueError(f\"{name} has shape {{np.shape({name})}}; "
-                                          f"expected {declared} = {{{expected}}}\")"))
+                                          f"expected {declared}{sizes}\")"))
             continue
         fixed = " or ".join(f"shape[{i}] != {d}" for i, d in enumerate(dims) if isinstance(d, int))
         fixed = f" or {fixed}" if fixed else ""

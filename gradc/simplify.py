@@ -53,7 +53,8 @@ def simplify(graph, phases=("canonicalize", "stabilize"), extra=None):
 
 def lower(graph):
     """Replace composite ops by primitives (after differentiation), then simplify again."""
-    return simplify(simplify(graph, ("lower",)))
+    # NOTE: not stabilize again: it would turn log(sum(exp(z - max))) back into logsumexp, which has no emit.
+    return simplify(simplify(graph, ("lower",)), ("canonicalize", "lower"))
 
 
 # helpers

@@ -22,6 +22,7 @@ class Op:
         symbol: the gate's label in pictures.
         elementwise: broadcasting elementwise op (its VJP accepts an adjoint of any broadcastable shape).
         view: the result may share memory with an operand.
+        scalar_adjoint: the VJP rule also accepts a scalar adjoint standing for a broadcast one.
         public: callable from source text under this name.
         doc: one line for `gradc ops`.
     """
@@ -35,6 +36,7 @@ class Op:
     symbol: str = ""
     elementwise: bool = False
     view: bool = False
+    scalar_adjoint: bool = False
     public: bool = True
     doc: str = ""
 

@@ -41,7 +41,7 @@ OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, emit="np.outer({0}, 
                  vjp=lambda g, out, a, b: (g @ b, a @ g), symbol="⊗", public=False,
                  doc="outer product of two vectors"))
 TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1], emit="{0}.T",
-                     impl=np.transpose, vjp=lambda g, out, x: (g.T,), symbol="ᵀ", view=True,
+                     impl=np.transpose, vjp=lambda g, out, x: (g.T,), symbol="ᵀ", view=True, scalar_adjoint=True,
                      doc="x.T or transpose(x): reverse the axes"))
 
 
@@ -61,7 +61,7 @@ def _index_text(index):
 INDEX = defop(Op(name="index", arity=1, shape=_index_shape, emit=lambda ctx, x, *, index: f"{x}[{_index_text(index)}]",
                  impl=lambda x, *, index: np.asarray(x)[index],
                  vjp=lambda g, out, x, *, index: (call("scatter", g, index=index, shape=x.shape),),
-                 symbol="[]", view=True, doc="x[i] or x[i, j]: indexing by integer constants"))
+                 symbol="[]", view=True, scalar_adjoint=True, doc="x[i] or x[i, j]: indexing by integer constants"))
 
 
 def _scatter_impl(g, *, index, shape):

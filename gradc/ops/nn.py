@@ -3,12 +3,7 @@ import numpy as np
 
 from gradc import shapes
 from gradc.ops import Op, call, defop
-
-
-def _expand(g, x_shape, axis):
-    if axis is None:
-        return g
-    return call("expand_dims", g, axis=shapes.normalize_axes(x_shape, axis))
+from gradc.ops.reduce import expand_reduced
 
 
 def _logsumexp(x, *, axis):
@@ -45,5 +40,5 @@ LOG_SOFTMAX = defop(Op(name="log_softmax", arity=1, shape=lambda x, *, axis: _ch
 LOGSUMEXP = defop(Op(name="logsumexp", arity=1,
                      shape=lambda x, *, axis: shapes.reduce(x, axis, False, "logsumexp"), emit=None,
                      impl=_logsumexp,
-                     vjp=lambda g, out, x, *, axis: (_expand(g, x.shape, axis) * call("softmax", x, axis=axis),),
-                     symbol="logsumexp", doc="logsumexp(x, axis=None) = log(sum(exp(x), axis))"))
+                     vjp=lambda g, out, x, *, axis: (expand_reduced(g, x.shape, axis) * call("softmax", x, axis=axis),),
+                     symbol="logsumexp", scalar_adjoint=True, doc="logsumexp(x, axis=None) = log(sum(exp(x), axis))"))

@@ -15,9 +15,9 @@ def _keep(keepdims):
     return ", keepdims=True" if keepdims else ""
 
 
-def _expand(g, x_shape, axis, keepdims):
+def expand_reduced(g, x_shape, axis, keepdims=False):
     """The adjoint of a reduction, given back the reduced axes so it broadcasts against the input."""
-    if keepdims or axis is None:
+    if keepdims or axis is None or g.shape == ():
         return g  # a kept axis or a scalar broadcasts as it is
     return call("expand_dims", g, axis=shapes.normalize_axes(x_shape, axis))
 
@@ -31,35 +31,35 @@ def count(like, dims):
 
 
 def _sum_vjp(g, out, x, *, axis, keepdims):
-    return (_expand(g, x.shape, axis, keepdims),)
+    return (expand_reduced(g, x.shape, axis, keepdims),)
 
 
 def _mean_vjp(g, out, x, *, axis, keepdims):
     reduced = tuple(x.shape[a] for a in shapes.normalize_axes(x.shape, axis))
-    return (_expand(g, x.shape, axis, keepdims) / count(g, reduced),)
+    return (expand_reduced(g, x.shape, axis, keepdims) / count(g, reduced),)
 
 
 SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "sum"),
                emit=lambda ctx, x, *, axis, keepdims: f"np.sum({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
                impl=lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
-               vjp=_sum_vjp, symbol="Σ", doc="sum(x, axis=None)"))
+               vjp=_sum_vjp, symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None)"))
 MEAN = defop(Op(name="mean", arity=1,
                 shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "mean"),
                 emit=lambda ctx, x, *, axis, keepdims: f"np.mean({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
                 impl=lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-                vjp=_mean_vjp, symbol="mean", doc="mean(x, axis=None)"))
+                vjp=_mean_vjp, symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None)"))
 
 
 def _amax_vjp(g, out, x, *, axis, keepdims):
     # NOTE: ties share nothing out: every maximal element gets the full gradient (measure zero).
     peak = out if keepdims or axis is None else call("expand_dims", out, axis=shapes.normalize_axes(x.shape, axis))
-    return (_expand(g, x.shape, axis, keepdims) * call("ge", x, peak),)
+    return (expand_reduced(g, x.shape, axis, keepdims) * call("ge", x, peak),)
 
 
 AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
                 emit=lambda ctx, x, *, axis, keepdims: f"np.max({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-                vjp=_amax_vjp, symbol="max", public=False, doc="largest element along axis"))
+                vjp=_amax_vjp, symbol="max", public=False, scalar_adjoint=True, doc="largest element along axis"))
 
 
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.
@@ -142,5 +142,5 @@ def _squeeze_shape(x, *, axis):
 SQUEEZE = defop(Op(name="squeeze", arity=1, shape=_squeeze_shape,
                    emit=lambda ctx, x, *, axis: f"np.squeeze({x}, axis={ctx.axes(axis)})",
                    impl=lambda x, *, axis: np.squeeze(x, axis=axis),
-                   vjp=lambda g, out, x, *, axis: (call("expand_dims", g, axis=axis),),
-                   view=True, public=False, doc="drop axes of length 1"))
+                   vjp=lambda g, out, x, *, axis: (g if g.shape == () else call("expand_dims", g, axis=axis),),
+                   view=True, public=False, scalar_adjoint=True, doc="drop axes of length 1"))
