@@ -91,7 +91,7 @@ class _Writer:
         self.plan = plan
 
     def ref(self, node):
-        """How an operand is written: its name, or in place for constants and sizes."""
+        """How an operand is written: its name, or in place for constants, sizes and inline views."""
         data = self.graph[node]
         if data["op"] in INLINE and data["op"] != "input":
             return self.expression(node)

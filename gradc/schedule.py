@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from gradc.errors import ShapeError
 from gradc.parse import RESERVED
 
-INLINE = frozenset({"input", "const", "size"})  # written in place, never given a line of their own
+# Written in place, never given a line of their own: leaves, and views that read best inline (X.T @ g).
+INLINE = frozenset({"input", "const", "size", "transpose", "expand_dims"})
 
 
 @dataclass
