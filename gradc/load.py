@@ -67,6 +67,11 @@ class CompiledFunction:
         """{name: gradient} at `arrays`."""
         return self.value_and_grad(**arrays)[1]
 
+    def render(self, at=None, pass_="both", stage="final"):
+        """A graphviz.Digraph of the forward and backward passes, with values at `at` (see gradc.render)."""
+        from gradc.render import render  # late: drawing needs the graphviz package only when asked
+        return render(self.stages, at=at, pass_=pass_, stage=stage)
+
     def save(self, path):
         """Write the standalone module (it imports only numpy) to `path`."""
         with open(path, "w", encoding="utf-8") as file:

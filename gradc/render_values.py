@@ -142,18 +142,23 @@ def number(x):
     return f"{x:.4g}"
 
 
-def summary(value, limit=4):
-    """A scalar in full; a short vector element by element; anything larger as min / mean / max."""
+def summary(value, limit=4, sep="\n"):
+    """A scalar in full; a short vector element by element; anything larger as min / mean / max.
+
+    The parts of a summary are joined by `sep`: a newline stacks them, so array labels stay narrow.
+    """
     a = np.asarray(value, dtype=float)
     if a.ndim == 0:
         return number(a)
     if a.ndim == 1 and a.size <= limit:
         return "[" + ", ".join(number(x) for x in a) + "]"
+    if a.ndim == 2 and a.shape[0] <= 3 and a.shape[1] <= 3 and sep == "\n":  # a small matrix, row by row
+        return sep.join(summary(row) for row in a)
     if a.size == 0:
         return "empty"
     if a.min() == a.max():
         return f"all {number(a.min())}"
-    return f"min {number(a.min())} · mean {number(a.mean())} · max {number(a.max())}"
+    return sep.join((f"min {number(a.min())}", f"mean {number(a.mean())}", f"max {number(a.max())}"))
 
 
 def extent(value):
@@ -163,8 +168,10 @@ def extent(value):
 
 def parse_value(text):
     """`-2` -> -2.0, `-3,2,-3` -> a vector, `1,2;3,4` -> a matrix (rows split by `;`)."""
-    rows = [row for row in text.split(";")]
+    rows = text.split(";")
     parsed = [[float(item) for item in row.split(",") if item.strip()] for row in rows]
+    if not all(parsed):
+        raise ValueError(f"no number in {text!r}")
     if len(parsed) > 1:
         return np.array(parsed)
     row = parsed[0]

@@ -1,0 +1,246 @@
+"""Graphviz pictures of the forward pass (values) and the backward pass (gradients) of a compiled graph.
+
+The forward picture draws inputs and constants as plain labels and operations as gates with their
+symbol; each carries its shape and, at a point, its value. The backward picture draws the same nodes
+with their adjoint df/dnode, and edges from output back to input labelled with the gradient flowing
+along them; where a value is used more than once, the sum of its incoming gradients is its own node.
+"""
+from html import escape
+
+import graphviz
+
+from gradc.errors import GradcError
+from gradc.render_values import backward, extent, forward_nodes, point, relevant, summary
+from gradc.schedule import schedule
+
+PASSES = ("forward", "backward", "both")
+STAGES = ("parsed", "simplified", "final")
+FONT = "Helvetica"
+VALUE = "#1a7f37"  # values: green, as in the lecture's circuits
+GRAD = "#c0392b"  # gradients: red
+FAINT = "#8c8c8c"
+GATE_FILL = "#eef3fb"
+SUM_FILL = "#fdecea"
+
+
+class RenderError(GradcError):
+    """A picture cannot be drawn or written as asked."""
+
+
+def render(stages, at=None, pass_="both", stage="final"):
+    """Draw `stages` (a pipeline.Stages) as a graphviz.Digraph.
+
+    Args:
+        at: input name -> number or array; without it the picture shows structure and shapes only.
+        pass_: "forward", "backward" or "both" (two panels, forward above backward).
+        stage: the graph the forward panel draws: "parsed" (as written), "simplified" or "final" (what
+            the generated code computes). The backward panel is always of the final graph.
+    """
+    if pass_ not in PASSES:
+        raise RenderError(f"unknown pass '{pass_}': choose one of {', '.join(PASSES)}")
+    if stage not in STAGES:
+        raise RenderError(f"unknown stage '{stage}': choose one of {', '.join(STAGES)}")
+    if pass_ == "backward" and stage != "final":
+        raise RenderError("the backward picture is of the graph the generated code computes; "
+                          "--stage applies to the forward picture (use --pass forward or both)")
+    if pass_ != "forward" and not stages.wrt:
+        raise RenderError("nothing is differentiated (wrt is empty): draw --pass forward")
+    at = dict(at or {})
+    unknown = [name for name in at if name not in stages.parsed.inputs]
+    if unknown:
+        raise RenderError(f"a value is given for {', '.join(unknown)}, which is not an input "
+                          f"(inputs: {', '.join(stages.parsed.inputs) or 'none'})")
+    dot = graphviz.Digraph("gradc", graph_attr={
+        "rankdir": "LR", "fontname": FONT, "labelloc": "t", "nodesep": "0.35", "ranksep": "0.55",
+        "label": _title(stages, at), "fontsize": "16"},
+        node_attr={"fontname": FONT, "fontsize": "13"}, edge_attr={"fontname": FONT, "fontsize": "12"})
+    panels = []
+    if pass_ in ("forward", "both"):
+        graph = getattr(stages, stage)
+        panel = _panel("forward", f"forward pass ({_STAGE_WORDS[stage]}): values flow left to right")
+        draw_forward(panel, graph, point(graph, at) if at else None,
+                     names=_names(stages.final) if stage == "final" else {})
+        panels.append(panel)
+    if pass_ in ("backward", "both"):
+        graph = stages.final
+        panel = _panel("backward", "backward pass: gradients df/d· flow right to left")
+        draw_backward(panel, graph, stages.wrt, point(graph, at) if at else None, _names(graph))
+        panels.append(panel)
+    for panel in reversed(panels):  # NOTE: with rankdir=LR, dot stacks the cluster added last on top
+        dot.subgraph(panel)
+    return dot
+
+
+_STAGE_WORDS = {"parsed": "as written", "simplified": "after simplification", "final": "as compiled"}
+
+
+def _panel(name, label):
+    panel = graphviz.Digraph(name=f"cluster_{name}")
+    panel.attr(label=label, labeljust="l", fontsize="13", fontcolor="#555555", style="rounded",
+               color="#d0d0d0", margin="14")
+    return panel
+
+
+def _title(stages, at):
+    graph = stages.parsed
+    inputs = ", ".join(graph.inputs)
+    source = " ".join(graph.source.split())
+    title = f"f({inputs}) = {source}" if "\n" not in graph.source.strip() and "=" not in source \
+        else f"f({inputs})"
+    if at:
+        scalars = [f"{name} = {summary(value, sep=' ')}" for name, value in at.items() if not _is_big(value)]
+        if scalars:
+            title += "   at " + ", ".join(scalars)
+    return title
+
+
+def _is_big(value):
+    return hasattr(value, "__len__") and len(value) > 4 or getattr(value, "ndim", 0) > 1
+
+
+def _names(graph):
+    """Node -> the name the generated code gives it (t1, or the user's name), for the final graph."""
+    try:
+        return schedule(graph).names
+    except GradcError:
+        return {}
+
+
+def _kind(graph, node):
+    return graph[node]["op"] if graph[node]["op"] in ("input", "const") else "gate"
+
+
+def _shape_text(graph, node, values):
+    """n×d and, at a point, its size (n×d = 6×3); nothing for a scalar."""
+    shape = graph.shape(node)
+    if not shape:
+        return ""
+    text = "×".join(str(d) for d in shape)
+    if values is not None and extent(values[node]) != text:
+        text += f" = {extent(values[node])}"
+    return text
+
+
+def _html(lines):
+    """An HTML-like label from (text, colour, size, bold) lines; empty lines are dropped."""
+    rows = []
+    for text, colour, size, bold in lines:
+        if not text:
+            continue
+        for part in text.split("\n"):
+            body = f"<B>{escape(part)}</B>" if bold else escape(part)
+            rows.append(f'<FONT COLOR="{colour}" POINT-SIZE="{size}">{body}</FONT>')
+    return "<" + "<BR/>".join(rows) + ">"
+
+
+def _node(panel, graph, node, prefix, title, number, colour, names, values, muted=False):
+    """One node: a plain label for an input or constant, a gate for an operation."""
+    kind = _kind(graph, node)
+    span = graph[node]["span"]
+    tooltip = span.text if span is not None else graph[node]["op"]
+    shape_text = _shape_text(graph, node, values)
+    ink = FAINT if muted else "black"
+    if kind == "input":
+        label = _html([(graph[node]["name"], ink, 15, True), (shape_text, FAINT, 10, False),
+                       (number, colour, 13, False)])
+        panel.node(f"{prefix}{node}", label, shape="plaintext", tooltip=tooltip)
+    elif kind == "const":
+        label = _html([(summary(graph.value_of(node)), FAINT, 13, False)])
+        panel.node(f"{prefix}{node}", label, shape="plaintext", tooltip="a constant")
+    else:
+        symbol = graph.op(node).symbol or graph[node]["op"]
+        label = _html([(symbol, ink, 18 if len(symbol) <= 2 else 13, True), (title, FAINT, 10, False),
+                       (shape_text, FAINT, 10, False), (number, colour, 13, False)])
+        output = node == graph.outputs[0]
+        panel.node(f"{prefix}{node}", label, shape="circle" if _fits(symbol, number, shape_text) else "ellipse",
+                   style="filled", fillcolor=GATE_FILL if not muted else "white", color=ink,
+                   penwidth="2.2" if output else "1", margin="0.04", tooltip=tooltip)
+
+
+def _fits(symbol, number, shape_text):
+    return max(len(symbol), len(shape_text), *(len(part) for part in (number or "").split("\n"))) <= 9
+
+
+def draw_forward(panel, graph, values, names):
+    """Inputs to output: every node with its shape and value, every operand an edge (x * x has two)."""
+    prefix = "f"
+    for node in forward_nodes(graph):
+        title = _forward_title(graph, node, names)
+        number = summary(values[node]) if values is not None else ""
+        _node(panel, graph, node, prefix, title, number, VALUE, names, values)
+        for arg in graph.args(node):
+            panel.edge(f"{prefix}{arg}", f"{prefix}{node}", color="#444444", arrowsize="0.7")
+
+
+def _forward_title(graph, node, names):
+    name = names.get(node) or graph[node]["name"]
+    if node == graph.outputs[0]:
+        return f"f = {name}" if name and name != "f" else "f"
+    return name or ""
+
+
+def draw_backward(panel, graph, wrt, values, names):
+    """Output to inputs: each node with df/dnode, each edge with the gradient its consumer sends back."""
+    prefix = "b"
+    carry = relevant(graph, wrt)
+    flows = backward(graph, wrt, values) if values is not None else None
+    uses = _uses(graph, carry)
+    for node in forward_nodes(graph):
+        muted = node not in carry
+        number = "" if muted else _adjoint_text(graph, node, flows)
+        _node(panel, graph, node, prefix, _backward_title(graph, node, names, muted), number, GRAD,
+              names, values, muted=muted)
+        if len(uses.get(node, ())) > 1:
+            _branch_sum(panel, graph, node, flows, names)
+    for node in forward_nodes(graph):
+        for k, arg in enumerate(graph.args(node)):
+            _backward_edge(panel, graph, node, k, arg, carry, uses, flows)
+
+
+def _uses(graph, carry):
+    """Relevant operand -> the (consumer, k) through which its gradient arrives."""
+    uses = {}
+    for node in forward_nodes(graph):
+        if node in carry:
+            for k, arg in enumerate(graph.args(node)):
+                if arg in carry:
+                    uses.setdefault(arg, []).append((node, k))
+    return uses
+
+
+def _adjoint_text(graph, node, flows):
+    if flows is None:
+        return ""
+    return summary(flows.adjoint[node]) + (" (seed)" if node == graph.outputs[0] else "")
+
+
+def _backward_title(graph, node, names, muted):
+    if muted:
+        return "no gradient" if _kind(graph, node) == "gate" else ""
+    name = names.get(node) or graph[node]["name"] or ""
+    return f"g_{name}" if name else "df/d·"
+
+
+def _branch_sum(panel, graph, node, flows, names):
+    """The branch sum: where `node` is used k times, its k partial gradients add up to its adjoint."""
+    name = names.get(node) or graph[node]["name"] or "?"
+    total = summary(flows.adjoint[node]) if flows is not None else ""
+    label = _html([("+", "black", 16, True), (f"sum into {name}", FAINT, 9, False), (total, GRAD, 12, False)])
+    panel.node(f"s{node}", label, shape="circle", style="filled,dashed", fillcolor=SUM_FILL, color=GRAD,
+               margin="0.02", tooltip=f"branch sum: {name} is used more than once, so its gradients add up")
+    label = summary(flows.adjoint[node]) if flows is not None else ""
+    panel.edge(f"b{node}", f"s{node}", dir="back", color=GRAD, fontcolor=GRAD, label=label, arrowsize="0.7")
+
+
+def _backward_edge(panel, graph, node, k, arg, carry, uses, flows):
+    """The edge consumer -> operand, drawn tail-at-operand with dir=back so both panels share a layout."""
+    if node not in carry or arg not in carry:
+        panel.edge(f"b{arg}", f"b{node}", dir="none", style="dotted", color=FAINT)
+        return
+    tail = f"s{arg}" if len(uses.get(arg, ())) > 1 else f"b{arg}"
+    label = summary(flows.edge[(node, k)]) if flows is not None else ""
+    panel.edge(tail, f"b{node}", dir="back", color=GRAD, fontcolor=GRAD, label=label, arrowsize="0.7")
+
+
+# The CLI hooks live beside the drawing code; imported last because they import `render` from here.
+from gradc.render_cli import add_render_parser, run_render, write  # noqa: E402,F401
