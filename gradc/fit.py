@@ -234,14 +234,14 @@ def _load_npy(path):
 
 
 def _check_names(inputs, data, inits, shapes):
+    stray = [n for n in data if n not in inputs]
+    if stray:
+        raise FitError(f"data array {', '.join(stray)} is not an input of the source (inputs: {', '.join(inputs)})")
     for label, names in (("--init", inits), ("--shape", shapes)):
         stray = [n for n in names if n not in inputs]
         if stray:
             raise FitError(f"{label} names {', '.join(stray)}, which the source does not use "
                            f"(inputs: {', '.join(inputs)})")
-    stray = [n for n in data if n not in inputs]
-    if stray:
-        raise FitError(f"data array {', '.join(stray)} is not an input of the source (inputs: {', '.join(inputs)})")
     given_both = [n for n in inits if n in data]
     if given_both:
         raise FitError(f"{', '.join(given_both)} is data, so it cannot have an --init")

@@ -93,6 +93,12 @@ def test_fit_needs_sizes_of_free_dims(lsq_data):
     assert code == 0 and "v (4,)" in text
 
 
+def test_fit_rejects_stray_data(tmp_path):
+    np.savez(tmp_path / "extra.npz", X=np.ones((4, 2)), y=np.ones(4), Z=np.ones(3))
+    with pytest.raises(FitError, match="data array Z is not an input"):
+        fit(LSQ, *LSQ_SHAPES, "--data", tmp_path / "extra.npz")
+
+
 def test_fit_dimension_mismatch(tmp_path):
     np.savez(tmp_path / "bad.npz", X=np.ones((4, 2)), y=np.ones(5))
     with pytest.raises(FitError, match="dimension n is 4, but y has 5"):
