@@ -138,8 +138,6 @@ def test_wrt_must_name_inputs():
         gradc.compile("x * y", wrt=["x", "x"])
 
 
-@pytest.mark.xfail(strict=True, reason="grad() of a vector output says 'compiled with wrt=(): it has no gradient' "
-                   "although wrt was every input; it should say the output is not a scalar")
 def test_gradient_of_a_non_scalar_is_an_error():
     # A vector output compiles (forward only); asking for its gradient is an error that says why.
     fn = gradc.compile("exp(x)", shapes={"x": ("n",)})
