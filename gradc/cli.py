@@ -10,6 +10,7 @@ from gradc.errors import GradcError
 
 EXAMPLES = """examples:
   gradc compile '(x + y) * z'
+  gradc compile model.py:loss --wrt w --shape X=n,d --shape w=d --shape y=n
   gradc compile '0.5*sum((X@w - y)**2)' --wrt w --shape X=n,d --shape y=n --shape w=d -o least_squares.py
   gradc check 'x / (x + y)' --at x=-1 --at y=2
   gradc check 'sum(softmax(z) * t)' --shape z=k --shape t=k
@@ -65,7 +66,8 @@ def _optional_command(commands, module, adder):
 
 
 def add_source_arguments(parser):
-    parser.add_argument("source", metavar="SOURCE", help="an expression, or a file holding one")
+    parser.add_argument("source", metavar="SOURCE", help="an expression, a file holding one, or a Python "
+                        "function as path/to/model.py:name")
     parser.add_argument("--wrt", action="append", metavar="NAME", help="differentiate with respect to NAME "
                         "(repeatable; default every input)")
     parser.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2",
@@ -79,7 +81,10 @@ def add_point_arguments(parser):
 
 
 def read_source(text):
-    """SOURCE is a path to a file when one exists there, else the expression itself."""
+    """SOURCE is `file.py:function` (found with ast; the file is not run), a path to a file, or the expression."""
+    from gradc.functions import from_file, split_spec
+    if "\n" not in text and len(text) < 4096 and split_spec(text):
+        return from_file(*split_spec(text))
     if "\n" not in text and len(text) < 4096 and os.path.isfile(text):
         with open(text, encoding="utf-8") as file:
             return file.read()

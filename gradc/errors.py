@@ -8,7 +8,10 @@ class GradcError(Exception):
         message: what went wrong, in one line.
         source: the user's source text, when the error points into it.
         line, column: 1-based line and 0-based column of the offending text.
+        filename: the file holding `source`, for a Python function's error: `str()` reads `file:line: ...`.
     """
+
+    filename = None
 
     def __init__(self, message, source=None, line=None, column=None):
         super().__init__(message)
@@ -32,6 +35,9 @@ class GradcError(Exception):
         return f"    {text}\n    {' ' * self.column}^"
 
     def __str__(self):
+        if self.filename is not None and self.line is not None:
+            where = f" (column {self.column + 1})" if self.column is not None else ""
+            return f"{self.filename}:{self.line}: {self.message}{where}"
         if self.line is None or self.source is None or "\n" not in self.source.strip():
             where = f" (column {self.column + 1})" if self.column is not None else ""
         else:

@@ -6,7 +6,7 @@ import re
 import sys
 import tempfile
 
-from gradc import pipeline
+from gradc import functions, pipeline
 from gradc.errors import GradcError, ShapeError
 from gradc.shapes import check_dims
 
@@ -15,28 +15,39 @@ _DIRECTORY = None
 _SHAPE_MESSAGE = re.compile(r"^\w+ has shape ")
 
 
-def compile(source, wrt=None, shapes=None):  # noqa: A001 - the public name the API promises
+def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the public name the API promises
     """Compile `source` into a CompiledFunction; compiling the same thing twice returns the cached one.
 
     Args:
-        source: an expression, or `name = expr` statements ending in an expression.
+        source: an expression, or `name = expr` statements ending in an expression, or a Python function
+            (read with `inspect`, never called; its parameters are the inputs, in order).
         wrt: names of the inputs to differentiate with respect to; default every input.
         shapes: input name -> dims, e.g. {"X": ("n", "d"), "w": ("d",)}; undeclared inputs are scalars.
+        example: input name -> example array, for shapes (equal sizes share a dim name d0, d1, ...; see
+            `gradc.functions.shapes_from_example`) and the float dtype (`.dtype`); `shapes` takes precedence.
     """
+    dtype = None
+    if not isinstance(source, str):
+        source = functions.of_callable(source)
+    if example is not None:
+        avoid = source.parameters if isinstance(source, functions.Function) else ()
+        inferred, dtype = functions.shapes_from_example(example, avoid)
+        shapes = {**inferred, **(shapes or {})}
     shapes = {name: check_dims(tuple(dims)) for name, dims in (shapes or {}).items()}
     key = (source, None if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt)),
-           tuple(sorted(shapes.items(), key=lambda item: item[0])))
+           tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype))
     if key not in _CACHE:
-        _CACHE[key] = CompiledFunction(pipeline.run(source, key[1], shapes), shapes)
+        _CACHE[key] = CompiledFunction(pipeline.run(source, key[1], shapes), shapes, dtype)
     return _CACHE[key]
 
 
 class CompiledFunction:
     """A compiled expression: the generated module's functions, its text and the graphs behind it."""
 
-    def __init__(self, stages, shapes):
+    def __init__(self, stages, shapes, dtype=None):
         self.stages = stages
         self.shapes = shapes
+        self.dtype = dtype  # the example arrays' float dtype, when compiled from examples
         self.source = stages.source
         self.module = load_module(self.source)
         self.inputs = self.module.INPUTS

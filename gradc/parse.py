@@ -26,6 +26,20 @@ NUMPY = ("np", "numpy")
 RESERVED = frozenset({"np", "numpy", "float", "ValueError", "INPUTS", "WRT", "forward", "value_and_grad",
                       "gradient"})
 BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
+# Statements outside the language, with what to write instead; gradc compiles straight-line code only.
+UNSUPPORTED = {
+    "For": "for loops are not supported: gradc compiles straight-line code (use sum(...), @ or broadcasting)",
+    "While": "while loops are not supported: gradc compiles straight-line code",
+    "If": "if statements are not supported: gradc cannot branch on values (use maximum, minimum or relu)",
+    "With": "with statements are not supported",
+    "FunctionDef": "function definitions are not supported in a source: inline the helper, or compile a "
+                   "file's function as file.py:name",
+    "ClassDef": "class definitions are not supported",
+    "Global": "global statements are not supported: pass the value as a parameter",
+    "Nonlocal": "nonlocal statements are not supported: pass the value as a parameter",
+    "Return": "return must be the last statement",
+    "AugAssign": "AugAssign (x += ...) is not supported: write x = x + ...",
+}
 MAX_SOURCE = 2_000_000  # characters; larger sources are rejected before parsing
 
 
@@ -43,6 +57,18 @@ def parse(source, shapes=None):
     if len(source) > MAX_SOURCE:
         raise ParseError(f"source is too long ({len(source)} characters; the limit is {MAX_SOURCE})")
     return with_deep_stack(lambda: _Parser(source, shapes or {}).run())
+
+
+def parse_function(source, shapes=None):
+    """Parse the text of one `def` (decorators ignored): its parameters are the inputs, in order.
+
+    The body is `name = expr` statements (a docstring is skipped) ending in `return expr`. Names that
+    are neither parameters, locals nor constants are errors: a function's globals are not read. The
+    graph's `source` becomes the equivalent expression-language text, for the module's docstring.
+    """
+    if not isinstance(source, str):
+        raise ParseError("source must be a string")
+    return with_deep_stack(lambda: _Parser(source, shapes or {}).run(function=True))
 
 
 def with_deep_stack(task):
@@ -81,13 +107,16 @@ class _Parser:
         self.shapes = {name: shape_rules.check_dims(dims) for name, dims in shapes.items()}
         self.graph = Graph(source, consing=False)
         self.locals = {}
+        self.closed = False  # True in a function: every input is a parameter
 
-    def run(self):
+    def run(self, function=False):
         try:
             tree = ast.parse(self.source, mode="exec")
         except SyntaxError as error:
             column = (error.offset or 1) - 1
             raise ParseError(f"invalid syntax: {error.msg}", self.source, error.lineno or 1, column) from None
+        if function:
+            return self.function(tree)
         statements = tree.body
         if not statements:
             raise ParseError("the source is empty: write an expression such as (x + y) * z")
@@ -98,6 +127,39 @@ class _Parser:
             raise self.error(last, "the last statement must be an expression: its value is the output")
         output = self.expr(last.value)
         self.graph.outputs = [output]
+        return self.graph
+
+    def function(self, tree):
+        """`def f(x, W): ...; return expr`: the parameters become the inputs before the body is read."""
+        node = tree.body[0] if len(tree.body) == 1 else None
+        if not isinstance(node, ast.FunctionDef):
+            raise ParseError("expected the source of one function defined with def")
+        args = node.args
+        if args.vararg or args.kwarg:
+            raise self.error(args.vararg or args.kwarg, "*args and **kwargs are not supported: name each input")
+        defaults = args.defaults + [d for d in args.kw_defaults if d is not None]
+        if defaults:
+            raise self.error(defaults[0], "default values are not supported: make it an input, or write the "
+                                          "constant in the body")
+        for arg in args.posonlyargs + args.args + args.kwonlyargs:  # annotations are not read
+            target = ast.copy_location(ast.Name(id=arg.arg), arg)
+            self.check_name(target, binding=True)
+            self.graph.input(arg.arg, self.shapes.get(arg.arg, ()), span=self.span(arg))
+        self.closed = True
+        body = node.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]  # the docstring
+        if not body:
+            raise self.error(node, f"{node.name} has no body to compile: end it with `return expr`")
+        *body, last = body
+        for statement in body:
+            self.statement(statement)
+        if not isinstance(last, ast.Return) or last.value is None:
+            raise self.error(last, f"{node.name} must end with `return expr`: its value is the output")
+        self.graph.outputs = [self.expr(last.value)]
+        text = [ast.unparse(statement) for statement in body] + [ast.unparse(last.value)]
+        self.graph.source = "; ".join(text)
         return self.graph
 
     # statements
@@ -116,7 +178,8 @@ class _Parser:
         elif isinstance(node, ast.Expr):
             raise self.error(node, "only the last statement may be a bare expression; name it with `name = ...`")
         else:
-            raise self.error(node, f"{type(node).__name__} statements are not supported")
+            kind = type(node).__name__
+            raise self.error(node, UNSUPPORTED.get(kind, f"{kind} statements are not supported"))
 
     def declare(self, target, annotation):
         """`X: (n, d)` declares the shape of input X."""
@@ -130,6 +193,8 @@ class _Parser:
                 dims.append(item.value)
             else:
                 raise self.error(item, "a dimension is an int or a name, as in X: (n, 3)")
+        if self.closed:
+            raise self.error(target, "in a function, declare shapes with shapes= or example=")
         if target.id in self.graph.inputs:
             raise self.error(target, f"declare {target.id}'s shape before it is used")
         self.shapes[target.id] = tuple(dims)
@@ -179,6 +244,9 @@ class _Parser:
             raise self.error(node, f"{name} is a function: call it, as in {name}(x)")
         if name in RESERVED:
             raise self.error(node, f"'{name}' is reserved and cannot name an input")
+        if self.closed and name not in self.graph.inputs:
+            raise self.error(node, f"'{name}' is neither a parameter nor assigned before this line: gradc does "
+                                   "not read globals; pass it as a parameter", UnknownNameError)
         return self.graph.input(name, self.shapes.get(name, ()), span=self.span(node))
 
     def expr_Attribute(self, node):

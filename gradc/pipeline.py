@@ -1,9 +1,11 @@
 """The compiler's stages in order: parse, simplify, differentiate, simplify, lower, emit."""
+import shlex
 from dataclasses import dataclass
 
 from gradc.differentiate import differentiate
 from gradc.emit import emit
 from gradc.errors import GradcError
+from gradc.functions import Function
 from gradc.graph import Graph
 from gradc.parse import parse
 from gradc.simplify import lower, rewriter, simplify
@@ -19,8 +21,8 @@ class Stages:
 
 
 def run(source, wrt=None, shapes=None, command=None):
-    """Compile `source` through every stage; `wrt` defaults to every input in order of appearance."""
-    parsed = parse(source, shapes)
+    """Compile `source` (text or a `functions.Function`) through every stage; `wrt` defaults to every input."""
+    parsed = source.parse(shapes) if isinstance(source, Function) else parse(source, shapes)
     wrt = tuple(parsed.inputs) if wrt is None else _check_wrt(parsed, wrt)
     simplified = simplify(parsed)
     graph = simplify(simplified)  # a copy to extend with the backward pass
@@ -45,7 +47,8 @@ def _check_wrt(graph, wrt):
 
 def default_command(source, shapes, wrt, graph):
     """The `gradc compile` command line that regenerates the module."""
-    parts = ["gradc compile", _quote(" ".join(source.split()))]
+    spec = shlex.quote(source.spec) if isinstance(source, Function) else _quote(" ".join(source.split()))
+    parts = ["gradc compile", spec]
     if wrt != tuple(graph.inputs):
         parts += [f"--wrt {name}" for name in wrt]
     for name, dims in (shapes or {}).items():

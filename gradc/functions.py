@@ -1,0 +1,196 @@
+"""Python functions in: find a function's source (never running it), and shapes from example arrays.
+
+A function's text goes through `parse.parse_function`, the expression parser with parameters as the
+inputs; errors are moved back to the user's file and line. `gradient` is the decorator.
+"""
+import ast
+import functools
+import inspect
+import linecache
+import os
+import textwrap
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradc.errors import GradcError
+from gradc.parse import parse_function
+
+
+@dataclass(frozen=True)
+class Function:
+    """The source of one `def`, and where it sits in its file.
+
+    Attributes:
+        name: the function's name.
+        text: the `def` (with its decorators), dedented.
+        filename: the file as the user knows it (the CLI's path, or the function's code filename).
+        line: the file line of `text`'s first line.
+        indent: columns `textwrap.dedent` removed.
+        spec: how `gradc compile` names it: `file.py:name`.
+    """
+    name: str
+    text: str
+    filename: str
+    line: int
+    indent: int
+    spec: str
+    file_text: str = field(default="", compare=False, repr=False)
+
+    def parse(self, shapes=None):
+        """The graph of the function; positioned errors point at the user's file and line."""
+        try:
+            return parse_function(self.text, shapes)
+        except GradcError as error:
+            raise self.locate(error) from None
+
+    @property
+    def parameters(self):
+        args = ast.parse(self.text).body[0].args
+        return [arg.arg for arg in args.posonlyargs + args.args + args.kwonlyargs]
+
+    def locate(self, error):
+        if error.source != self.text or error.line is None:
+            return error
+        error.line += self.line - 1
+        error.column = None if error.column is None else error.column + self.indent
+        error.source = self.file_text or "\n" * (self.line - 1) + textwrap.indent(self.text, " " * self.indent)
+        error.filename = self.filename
+        return error
+
+
+def of_callable(func):
+    """The Function behind a Python function, read with `inspect` (the function is not called)."""
+    if isinstance(func, Function):
+        return func
+    func = inspect.unwrap(func)
+    if not inspect.isfunction(func):
+        raise GradcError(f"gradc.compile takes an expression or a Python function, not {type(func).__name__}")
+    if func.__name__ == "<lambda>":
+        raise GradcError("gradc cannot compile a lambda: define the function with def, or pass an expression string")
+    try:
+        lines, first = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        raise GradcError(f"cannot read the source of {func.__name__}: define it in a file (or a notebook cell), "
+                         "or pass an expression string") from None
+    filename = inspect.getsourcefile(func) or func.__code__.co_filename
+    original = "".join(lines)
+    text = textwrap.dedent(original)
+    indent = _indent(original) - _indent(text)
+    spec = f"{os.path.basename(filename)}:{func.__name__}"  # no directories: the module header has no paths
+    return Function(func.__name__, text, filename, max(first, 1), indent, spec,
+                    "".join(linecache.getlines(filename)))
+
+
+def from_file(path, name):
+    """The top-level function `name` in the Python file at `path`, found with `ast`: the file is not run."""
+    with open(path, encoding="utf-8") as file:
+        file_text = file.read()
+    try:
+        tree = ast.parse(file_text, filename=path)
+    except SyntaxError as error:
+        raise GradcError(f"{path}:{error.lineno}: invalid syntax: {error.msg}") from None
+    defs = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if name not in defs:
+        known = ", ".join(defs) or "none"
+        raise GradcError(f"{path} has no top-level function '{name}' (functions: {known})")
+    node = defs[name]
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    text = "\n".join(file_text.splitlines()[first - 1:node.end_lineno]) + "\n"
+    return Function(name, text, path, first, 0, f"{path}:{name}", file_text)
+
+
+def split_spec(text):
+    """`path/model.py:loss` -> (path, name) when such a file exists, else None."""
+    path, colon, name = text.rpartition(":")
+    if colon and name.isidentifier() and path.endswith(".py") and os.path.isfile(path):
+        return path, name
+    return None
+
+
+def _indent(text):
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return len(first) - len(first.lstrip())
+
+
+def shapes_from_example(example, avoid=()):
+    """Shapes with named dims, and the float dtype, from example arrays.
+
+    Each distinct size other than 1 gets one name, `d0, d1, ...` in order of first appearance, so equal
+    sizes share a name: the compiled module serves any sizes that keep the example's equalities (X of
+    (256, 784) and w of (784,) give X: (d0, d1), w: (d1,)). Size 1 stays 1, so it broadcasts. The dtype
+    is NumPy's result type of the examples: ints and bools count as float64; anything else is an error.
+    """
+    names, shapes, dtypes = {}, {}, []
+    for key, value in example.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiub":
+            raise GradcError(f"example {key} has dtype {array.dtype}: gradc differentiates real floats")
+        dtypes.append(array.dtype if array.dtype.kind == "f" else np.dtype(np.float64))
+        for size in array.shape:
+            if size != 1 and size not in names:
+                names[size] = _fresh(len(names), set(avoid) | set(example), names.values())
+        shapes[key] = tuple(1 if size == 1 else names[size] for size in array.shape)
+    return shapes, (np.result_type(*dtypes) if dtypes else None)
+
+
+def _fresh(k, avoid, used):
+    while f"d{k}" in avoid or f"d{k}" in used:
+        k += 1
+    return f"d{k}"
+
+
+def gradient(func=None, *, wrt=None, shapes=None, example=None):
+    """Decorator: compile the function where it is defined, keeping it callable.
+
+    `@gradc.gradient` or `@gradc.gradient(wrt=..., shapes=..., example=...)` returns a `Gradient`:
+    calling it computes the function's value with the compiled code, positionally or by keyword, and
+    `.grad`, `.value_and_grad`, `.source`, `.save` and `.compiled` (the CompiledFunction) are there.
+    Errors in the body are raised at definition time, pointing at the file and line.
+    """
+    def decorate(f):
+        from gradc.load import compile  # late: gradc.load imports this module through the pipeline
+        return Gradient(f, compile(f, wrt=wrt, shapes=shapes, example=example))
+    return decorate if func is None else decorate(func)
+
+
+class Gradient:
+    """A Python function compiled by gradc: a drop-in for the function that also has its gradient.
+
+    Positional arguments follow the function's parameters, as `INPUTS` does.
+    """
+
+    def __init__(self, func, compiled):
+        functools.update_wrapper(self, func)
+        self.compiled = compiled
+        self.inputs, self.wrt, self.source = compiled.inputs, compiled.wrt, compiled.source
+
+    def __repr__(self):
+        return f"<gradc.Gradient {self.__name__}({', '.join(self.inputs)}) wrt {', '.join(self.wrt) or 'nothing'}>"
+
+    def _arrays(self, args, kwargs):
+        if len(args) > len(self.inputs):
+            raise GradcError(f"{self.__name__} takes {len(self.inputs)} inputs, got {len(args)}")
+        for name, value in zip(self.inputs, args):
+            if name in kwargs:
+                raise GradcError(f"{self.__name__} got {name} twice")
+            kwargs[name] = value
+        return kwargs
+
+    def __call__(self, *args, **kwargs):
+        """The value, as the function computes it."""
+        return self.compiled.forward(**self._arrays(args, kwargs))
+
+    def forward(self, *args, **kwargs):
+        return self.compiled.forward(**self._arrays(args, kwargs))
+
+    def value_and_grad(self, *args, **kwargs):
+        """(value, {name: gradient})."""
+        return self.compiled.value_and_grad(**self._arrays(args, kwargs))
+
+    def grad(self, *args, **kwargs):
+        """{name: gradient}."""
+        return self.compiled.grad(**self._arrays(args, kwargs))
+
+    def save(self, path):
+        return self.compiled.save(path)
