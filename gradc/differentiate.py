@@ -50,6 +50,10 @@ def _propagate(graph, node, adjoint, relevant, partials):
         contributions = op.rule("vjp")(g, Value(graph, node), *(Value(graph, a) for a in args), **graph.attrs(node))
         for arg, contribution in zip(args, contributions):
             if contribution is not None and arg in relevant:
+                if op.elementwise and graph.shape(arg) != graph.shape(node) != contribution.shape:
+                    # NOTE: an elementwise rule's result stands for one of the node's shape, even when it is
+                    # smaller (a scalar adjoint from sum); an operand that was broadcast sums over the copies.
+                    contribution = call("broadcast_to", contribution, shape=graph.shape(node))
                 partials.setdefault(arg, []).append((_fit(contribution, graph.shape(arg)).node, node))
     finally:
         graph.origin = None
