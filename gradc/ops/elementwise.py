@@ -82,8 +82,17 @@ ABS = unary("abs", "|x|", "np.abs({0})", np.abs, lambda g, out, x: (g * call("si
 SIGN = unary("sign", "sign", "np.sign({0})", np.sign, lambda g, out, x: (None,), "sign(x)", public=False)
 
 # Comparisons give 0/1 masks for the derivatives of max, min and relu; they have no gradient.
+# NOTE: masks are float 0/1, never bool: NumPy refuses `-mask`, and `mask + mask` on bools is a logical or.
 _NO_GRAD = lambda g, out, x, y: (None, None)  # noqa: E731
-GE = binary("ge", ">=", "{0} >= {1}", np.greater_equal, _NO_GRAD, "mask x >= y", public=False)
-GT = binary("gt", ">", "{0} > {1}", np.greater, _NO_GRAD, "mask x > y", public=False)
-LE = binary("le", "<=", "{0} <= {1}", np.less_equal, _NO_GRAD, "mask x <= y", public=False)
-LT = binary("lt", "<", "{0} < {1}", np.less, _NO_GRAD, "mask x < y", public=False)
+
+
+def _mask(compare):
+    return lambda x, y: np.where(compare(x, y), 1.0, 0.0)
+
+
+GE = binary("ge", ">=", "np.where({0} >= {1}, 1.0, 0.0)", _mask(np.greater_equal), _NO_GRAD, "mask x >= y",
+            public=False)
+GT = binary("gt", ">", "np.where({0} > {1}, 1.0, 0.0)", _mask(np.greater), _NO_GRAD, "mask x > y", public=False)
+LE = binary("le", "<=", "np.where({0} <= {1}, 1.0, 0.0)", _mask(np.less_equal), _NO_GRAD, "mask x <= y",
+            public=False)
+LT = binary("lt", "<", "np.where({0} < {1}, 1.0, 0.0)", _mask(np.less), _NO_GRAD, "mask x < y", public=False)
