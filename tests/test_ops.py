@@ -41,7 +41,7 @@ DOMAINS = {
     "add": (ANY, ANY), "sub": (ANY, ANY), "mul": (ANY, ANY), "div": (ANY, AWAY_FROM_ZERO),
     "pow": (POSITIVE, Interval(-2.0, 3.0)),
     # NOTE: ties between x and y are a kink; random draws are apart by far more than ε.
-    "maximum": (ANY, ANY), "minimum": (ANY, ANY), "accumulate": (ANY, ANY),
+    "maximum": (ANY, ANY), "minimum": (ANY, ANY), "accumulate": (ANY, ANY, ANY),  # variadic
     "neg": (ANY,), "exp": (ANY,), "log": (POSITIVE,), "sqrt": (POSITIVE,), "sin": (ANY,), "cos": (ANY,),
     "tan": (Interval(-1.2, 1.2),), "tanh": (ANY,), "sigmoid": (Interval(-5.0, 5.0),),
     "softplus": (Interval(-5.0, 5.0),), "relu": (AWAY_FROM_ZERO,), "abs": (AWAY_FROM_ZERO,),
@@ -76,6 +76,7 @@ SPECIAL = {
     "squeeze": [((1, 3), dict(axis=(0,))), ((2, 1), dict(axis=(1,))), ((1, 3, 1), dict(axis=(0, 2)))],
     "matmul": [(((2, 3), (3, 4)), {}), (((2, 3), (3,)), {}), (((3,), (3, 2)), {}), (((3,), (3,)), {})],
     "outer": [(((3,), (2,)), {})],
+    "accumulate": [(shapes, {}) for shapes in BINARY_SHAPES] + [(((2, 3), (3,), ()), {})],
     "transpose": [((2, 3), {}), ((3,), {}), ((), {})],
     "index": [((3,), dict(index=(1,))), ((3,), dict(index=(-1,))), ((2, 3), dict(index=(1,))),
               ((2, 3), dict(index=(1, 2))), ((2, 3), dict(index=(0, -2)))],
@@ -94,7 +95,7 @@ def cases():
             continue
         if name in SPECIAL:
             for shapes, attrs in SPECIAL[name]:
-                shapes = shapes if op.arity > 1 else (shapes,)
+                shapes = shapes if op.arity != 1 else (shapes,)
                 yield pytest.param(name, shapes, attrs, id=f"{name}-{_label(shapes, attrs)}")
         elif op.elementwise:
             for shapes in (BINARY_SHAPES if op.arity == 2 else [(s,) for s in UNARY_SHAPES]):
@@ -112,7 +113,7 @@ def test_every_op_has_a_domain_or_a_reason():
     assert set(DOMAINS) | set(EXCLUDED) == set(REGISTRY)
     assert not set(DOMAINS) & set(EXCLUDED)
     for name, intervals in DOMAINS.items():
-        assert len(intervals) == REGISTRY[name].arity, name
+        assert len(intervals) == REGISTRY[name].arity or REGISTRY[name].arity < 0, name
 
 
 def build(name, shapes, attrs):
@@ -216,7 +217,7 @@ def public_cases():
             continue
         if name in SPECIAL:
             for shapes, attrs in SPECIAL[name]:
-                shapes = shapes if op.arity > 1 else (shapes,)
+                shapes = shapes if op.arity != 1 else (shapes,)
                 yield pytest.param(name, shapes, attrs, id=f"{name}-{_label(shapes, attrs)}")
         else:
             for shapes in (BINARY_SHAPES if op.arity == 2 else [(s,) for s in UNARY_SHAPES]):

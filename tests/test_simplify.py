@@ -41,8 +41,11 @@ def zeros(like, shape):
 # rule -> (graph maker, the ops left after simplifying, in order). Sources use named dims; built graphs use ints.
 CASES = {
     "add:add_zero": [(source("x + 0"), ["input"]), (source("0 + x"), ["input"])],
-    "accumulate:add_zero": [(built(lambda x: call("accumulate", x, zeros(x, (3,))), x=(3,)), ["input"]),
-                            (built(lambda x: call("accumulate", zeros(x, (3,)), x), x=(3,)), ["input"])],
+    "accumulate:accumulate_zero": [
+        (built(lambda x: call("accumulate", x, zeros(x, (3,))), x=(3,)), ["input"]),
+        (built(lambda x: call("accumulate", zeros(x, (3,)), x), x=(3,)), ["input"]),
+        (built(lambda x, y: call("accumulate", x, zeros(x, (3,)), y), x=(3,), y=()), ["input", "input", "accumulate"]),
+        (built(lambda x: call("accumulate", zeros(x, (3,)), zeros(x, ())), x=(3,)), ["zeros"])],
     "add:add_same": [(source("x + x"), ["input", "const", "mul"])],
     "add:add_neg": [(source("x + -y"), ["input", "input", "sub"]), (source("-x + y"), ["input", "input", "sub"])],
     "sub:sub_zero": [(source("x - 0"), ["input"]), (source("0 - x"), ["input", "neg"])],
@@ -95,7 +98,7 @@ CASES = {
 FOLD_ARGS = (0.7, 0.4)
 for _name, _op in REGISTRY.items():
     if _op.elementwise:
-        CASES[f"fold_{_name}"] = [(built(lambda x, _n=_name, _k=_op.arity: call(
+        CASES[f"fold_{_name}"] = [(built(lambda x, _n=_name, _k=_op.arity if _op.arity > 0 else 2: call(
             _n, *(Value(x.graph, x.graph.const(c)) for c in FOLD_ARGS[:_k])) * x, x=()),
                                    lambda ops, _n=_name: ops.count(_n) == (_n == "mul"))]
 
