@@ -176,3 +176,18 @@ def test_integer_inputs_give_float64_gradients():
     grads = fn.grad(x=np.arange(3))
     np.testing.assert_array_equal(grads["x"], [0.0, 2.0, 4.0])
     assert grads["x"].dtype == np.float64
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+@pytest.mark.parametrize("op", ["X + b", "b + X", "X - b", "b - X", "X * b", "X / b", "maximum(X, b)",
+                                "minimum(b, X)", "b ** 2 + X", "-b + X"])
+@pytest.mark.parametrize("b_shape", [(), (3,), (1, 3), (4, 1)])
+def test_broadcast_operand_under_a_plain_reduction(reduce, op, b_shape, rng):
+    # The adjoint of sum is a scalar standing for a whole array: a broadcast operand must sum its copies.
+    shapes = {"X": ("n", "k")}
+    if b_shape:
+        shapes["b"] = tuple({3: "k", 4: "n"}.get(d, d) for d in b_shape)
+    fn = gradc.compile(f"{reduce}({op})", shapes=shapes)
+    arrays = {"X": rng.standard_normal((4, 3)),
+              "b": rng.uniform(0.5, 1.5, b_shape) if b_shape else float(rng.uniform(0.5, 1.5))}
+    assert_grad_matches(fn.forward, fn.grad(**arrays), arrays, ["X", "b"], rng)
