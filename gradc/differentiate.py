@@ -1,6 +1,4 @@
 """Reverse-mode differentiation on the graph: each op's VJP rule, with partials summed where a value branches."""
-import networkx as nx
-
 from gradc import shapes
 from gradc.errors import DifferentiationError
 from gradc.ops import Value, call
@@ -22,9 +20,10 @@ def differentiate(graph, wrt, seed=None):
         raise DifferentiationError(f"the output has shape {shapes.show(graph.shape(output))}; a gradient "
                                    "needs a scalar output (sum it, or use a vector-Jacobian product)")
     targets = [graph.inputs[name] for name in wrt]
-    relevant = set(targets)
-    for node in targets:
-        relevant |= nx.descendants(graph.nx, node)
+    relevant = set(targets)  # the nodes that depend on a target, found in one pass
+    for node in graph.order([output]):
+        if any(arg in relevant for arg in graph.args(node)):
+            relevant.add(node)
     partials = {output: [(graph.const(1.0) if seed is None else seed, None)]}
     adjoints = {}
     for node in reversed(graph.order([output])):
@@ -69,8 +68,9 @@ def _fit(contribution, shape):
 def _branch_sum(graph, node, contributions):
     """The adjoint of `node`: its one contribution, or the visible sum of its numbered partials.
 
-    A contribution made by its consumer's rule is named after `node` (`g_t1`); one that is an existing
-    value (the multiply gate hands `z` to `t1`) is recorded as an alias, so the code still says `g_t1 = z`.
+    A contribution made by its consumer's rule is named after `node` (`g_t1`, or `g_t1_2` for the second
+    partial); one that is an existing value (the multiply gate hands `z` to `t1`) is recorded as an
+    alias, so the code still says `g_t1 = z`.
     """
     if len(contributions) == 1:
         (total, consumer), = contributions
@@ -82,10 +82,10 @@ def _branch_sum(graph, node, contributions):
     for k, (partial, consumer) in enumerate(contributions, 1):
         if _is_new(graph, partial, consumer):
             graph[partial]["partial"] = (node, k)
-    total = contributions[0][0]
+        else:
+            graph.partial_aliases.append((node, partial, consumer, k))
     graph.origin = node
-    for partial, _ in contributions[1:]:
-        total = graph.add("accumulate", (total, partial))
+    total = graph.add("accumulate", [partial for partial, _ in contributions])
     graph.origin = None
     if graph[total]["op"] == "accumulate" and graph[total]["origin"] == node:
         graph[total]["adjoint"] = node

@@ -1,10 +1,12 @@
 """Scheduled graph -> module text: plain Line records rendered by the jinja2 templates in templates/."""
 import ast
 import functools
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 from gradc import __version__
 from gradc.schedule import INLINE, schedule
@@ -63,32 +65,39 @@ def _environment():
                               lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
 
 
-def emit(graph, wrt, command):
-    """Render the module computing `graph`'s outputs (the value, then one gradient per name in `wrt`)."""
+def emit(graph, wrt, command, functions=(), dtype=None):
+    """Render the module computing `graph`'s outputs (the value, then one gradient per name in `wrt`).
+
+    Args:
+        functions: further functions (`emit_derived.Function` records: jvp, vjp, ...) to append.
+        dtype: the float type of the returned gradients (float64 unless compiled from float32 examples).
+    """
     plan = schedule(graph)
-    writer = _Writer(graph, plan)
+    writer = _Writer(graph, plan, np.dtype(dtype or np.float64).name)
     forward = [writer.line(node) for node in plan.forward]
-    backward = writer.backward(plan.backward) if wrt else []
+    gradient = bool(wrt) and len(graph.outputs) > 1  # a non-scalar output has none
+    backward = writer.backward(plan.backward) if gradient else []
     arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
     params = ", ".join(graph.inputs)
     text = _environment().get_template("module.py.j2").render(
         title=_docstring_safe(graph.source), source=_docstring_safe(graph.source), params=params,
         version=__version__, shapes=_describe_shapes(graph), command=_docstring_safe(command),
-        inputs=repr(tuple(graph.inputs)), wrt=list(wrt), wrt_tuple=repr(tuple(wrt)),
+        inputs=repr(tuple(graph.inputs)), gradient=gradient, wrt_tuple=repr(tuple(wrt)),
+        functions=list(functions),
         checks=_checks(graph, plan), array_params=", ".join(arrays), dims=", ".join(plan.dims.values()),
         dims_call=(", ".join(plan.dims.values()) + " = " if plan.dims else "") + f"_dims({', '.join(arrays)})",
         forward=forward, backward=backward, value=writer.ref(graph.outputs[0]),
-        gradients=[(name, writer.returned(node, graph.outputs, graph.inputs[name]))
-                   for name, node in zip(wrt, graph.outputs[1:])],
+        gradients=writer.gradients(wrt),
     )
     ast.parse(text)  # the module must be valid Python before anyone sees it
     return text
 
 
 class _Writer:
-    def __init__(self, graph, plan):
+    def __init__(self, graph, plan, dtype="float64"):
         self.graph = graph
         self.plan = plan
+        self.dtype = dtype  # of the returned gradients
 
     def ref(self, node):
         """How an operand is written: its name, or in place for constants, sizes and inline views."""
@@ -104,10 +113,23 @@ class _Writer:
         operands = [self.ref(a) for a in args]
         if op.name == "pow" and operands[0].startswith("-"):
             operands[0] = f"({operands[0]})"
+        if op.name == "accumulate":
+            operands = self.partial_names(node, operands)
         attrs = graph.attrs(node)
         if isinstance(op.emit, str):
             return op.emit.format(*operands, **attrs)
         return op.emit(Context(self.plan.dims, [graph.shape(a) for a in args]), *operands, **attrs)
+
+    def partial_names(self, node, operands):
+        """A branch sum's operands, written `g_x_k` where the k-th partial is an existing value."""
+        of = self.graph[node]["adjoint"]
+        named = [(partial, self.plan.partial_aliases[v, k]) for v, partial, _, k in self.graph.partial_aliases
+                 if v == of and (v, k) in self.plan.partial_aliases]
+        result = []
+        for arg, text in zip(self.graph.args(node), operands):
+            match = next((i for i, (partial, _) in enumerate(named) if partial == arg), None)
+            result.append(text if match is None else named.pop(match)[1])
+        return result
 
     def line(self, node, comment=None):
         target = self.plan.names[node]
@@ -120,7 +142,7 @@ class _Writer:
             comment = span.text if span is not None else ""
         return Line("assign", target, expr, comment)
 
-    def backward(self, nodes):
+    def backward(self, nodes, seed="1"):
         """The backward lines, grouped under the forward line each group differentiates.
 
         Groups come in the order differentiation visited them (later forward nodes first); an alias
@@ -131,7 +153,12 @@ class _Writer:
         for v, adjoint, consumer in graph.aliases:
             if v in self.plan.aliases:
                 aliases.setdefault(consumer, []).append(Line("assign", self.plan.aliases[v], self.ref(adjoint)))
-        lines = [Line("comment", comment=f"backward, seeded with df/d{self.ref(graph.outputs[0])} = 1")]
+        for v, partial, consumer, k in graph.partial_aliases:
+            if (v, k) in self.plan.partial_aliases:
+                path = f"path {self.ref(v)} -> {self.ref(consumer)}" if consumer is not None else ""
+                line = Line("assign", self.plan.partial_aliases[v, k], self.ref(partial), path)
+                aliases.setdefault(consumer, []).append(line)
+        lines = [Line("comment", comment=f"backward, seeded with df/d{self.ref(graph.outputs[0])} = {seed}")]
         group = None
         for node in nodes:
             origin = graph[node]["origin"]
@@ -163,17 +190,30 @@ class _Writer:
             return "summed over the broadcast axes"
         return ""
 
-    def returned(self, node, outputs, of):
-        """A gradient as returned: a float for a scalar; a fresh array that aliases no input or other gradient."""
+    def gradients(self, wrt):
+        """(input name, returned expression) for each gradient output."""
+        outputs = self.graph.outputs
+        roots = Counter(self.memory(o) for o in outputs)
+        aliased = {v: adjoint for v, adjoint, _ in self.graph.aliases}
+        return [(name, self.returned(node, self.graph.inputs[name], roots, aliased))
+                for name, node in zip(wrt, outputs[1:])]
+
+    def returned(self, node, of, roots, aliased):
+        """A gradient as returned: a float for a scalar; a fresh array that aliases no input or other gradient.
+
+        Args:
+            roots: how many outputs share each memory root (see `memory`).
+            aliased: input node -> its adjoint when that adjoint is an alias `g_<input>`.
+        """
         # The alias g_<input> names the gradient only when it is the returned node, not e.g. its broadcast.
-        aliased = any(v == of and adjoint == node for v, adjoint, _ in self.graph.aliases)
-        name = self.plan.aliases.get(of) if aliased and of in self.plan.aliases else self.ref(node)
+        name = self.plan.aliases[of] if aliased.get(of) == node and of in self.plan.aliases else self.ref(node)
         if self.graph.shape(node) == ():
             return f"float({name})"
         root = self.memory(node)
-        if self.graph[root]["op"] == "input" or [self.memory(o) for o in outputs].count(root) > 1:
-            return f"np.array({name}, dtype=np.float64)"
-        return name
+        read_only = self.graph[node]["op"] == "broadcast_to"
+        if read_only or self.graph[root]["op"] == "input" or roots[root] > 1:
+            return f"np.array({name}, dtype=np.{self.dtype})"
+        return f"np.asarray({name}, dtype=np.{self.dtype})"  # no copy when it has that dtype already
 
     def memory(self, node):
         """The node whose array `node` may be a view of."""

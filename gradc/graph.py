@@ -35,9 +35,11 @@ class Graph:
         self.rewrite = rewrite
         self.consing = consing
         self._by_key = {}
+        self.changes = 0  # rewrites and merges made while building: none means a fixpoint
         self._span = None  # span given to nodes created while a rule or VJP runs
         self.origin = None  # the forward node whose derivative rule is running, if any
         self.aliases = []  # (node, adjoint, consumer): an adjoint that is an existing value, named g_<node>
+        self.partial_aliases = []  # (node, partial, consumer, k): the same for the k-th partial, g_<node>_<k>
 
     def __len__(self):
         return self.nx.number_of_nodes()
@@ -72,13 +74,15 @@ class Graph:
             finally:
                 self._span = outer
             if replacement is not None:
+                self.changes += 1
                 return replacement
         key = (op_name, args, tuple(sorted(attrs.items())))
         if self.consing and key in self._by_key:
+            self.changes += 1
             return self._by_key[key]
         node = len(self.nx)
         self.nx.add_node(node, op=op_name, args=args, attrs=key[2], shape=shape, span=span,
-                         name=name, origin=self.origin, adjoint=None, partial=None)
+                         name=name, origin=self.origin, adjoint=None, partial=None, tangent=None)
         for arg in args:
             self.nx.add_edge(arg, node)
         self._by_key[key] = node
@@ -110,8 +114,12 @@ class Graph:
         """Node ids in a topological order that follows creation order, restricted to `roots`' ancestors."""
         roots = self.outputs if roots is None else roots
         needed = set(roots)
-        for root in roots:
-            needed |= nx.ancestors(self.nx, root)
+        stack = list(needed)
+        while stack:  # one walk from all roots at once: linear in the graph's size
+            for arg in self.nx.nodes[stack.pop()]["args"]:
+                if arg not in needed:
+                    needed.add(arg)
+                    stack.append(arg)
         return sorted(needed)  # ids grow with creation, and arguments are always created first
 
     def consumers(self, node):
@@ -151,11 +159,13 @@ def rebuild(graph, rewrite, extra=None):
     new.outputs = [mapping[o] for o in graph.outputs]
     new.aliases = [(mapping.get(v), mapping.get(a), mapping.get(c)) for v, a, c in graph.aliases
                    if v in mapping and a in mapping]
+    new.partial_aliases = [(mapping[v], mapping[a], mapping.get(c), k) for v, a, c, k in graph.partial_aliases
+                           if v in mapping and a in mapping]
     return new, mapping
 
 
 
-ROLES = ("name", "origin", "adjoint", "partial")
+ROLES = ("name", "origin", "adjoint", "partial", "tangent")  # tangent: the node whose derivative it is
 
 
 def copy_roles(old, new, mapping):

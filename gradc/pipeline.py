@@ -6,7 +6,7 @@ from gradc.differentiate import differentiate
 from gradc.emit import emit
 from gradc.errors import GradcError
 from gradc.functions import Function
-from gradc.graph import Graph
+from gradc.graph import Graph, rebuild
 from gradc.parse import parse
 from gradc.simplify import lower, rewriter, simplify
 
@@ -18,20 +18,21 @@ class Stages:
     final: Graph  # what the generated code computes: value and gradients, lowered
     wrt: tuple
     source: str  # the generated module
+    command: str = ""  # the command line that regenerates it
 
 
-def run(source, wrt=None, shapes=None, command=None):
+def run(source, wrt=None, shapes=None, command=None, dtype=None):
     """Compile `source` (text or a `functions.Function`) through every stage; `wrt` defaults to every input."""
     parsed = source.parse(shapes) if isinstance(source, Function) else parse(source, shapes)
     wrt = tuple(parsed.inputs) if wrt is None else _check_wrt(parsed, wrt)
     simplified = simplify(parsed)
-    graph = simplify(simplified)  # a copy to extend with the backward pass
-    graph.rewrite = rewriter(("canonicalize", "stabilize"))
-    if wrt:
+    graph, _ = rebuild(simplified, rewriter(("canonicalize", "stabilize")))  # a copy to extend
+    if wrt and graph.shape(graph.outputs[0]) == ():  # a vector output has vjp and jvp (see derivatives.py)
         differentiate(graph, wrt)
     final = lower(simplify(graph))
-    text = emit(final, wrt, command or default_command(source, shapes, wrt, parsed))
-    return Stages(parsed, simplified, final, wrt, text)
+    command = command or default_command(source, shapes, wrt, parsed)
+    text = emit(final, wrt, command, dtype=dtype)
+    return Stages(parsed, simplified, final, wrt, text, command)
 
 
 def _check_wrt(graph, wrt):

@@ -14,6 +14,7 @@ class Schedule:
     backward: list  # the further node ids the gradients need, in order
     names: dict  # node id -> identifier
     aliases: dict  # node id -> `g_<name>`, for an adjoint that is an existing value
+    partial_aliases: dict  # (node id, k) -> `g_<name>_<k>`, for a partial that is an existing value
     dims: dict  # dimension name -> identifier bound by the shape checks
 
 
@@ -39,24 +40,26 @@ class Names:
         return self.claim(f"t{self.counter}")
 
 
-def schedule(graph):
+def schedule(graph, reserved=()):
     """Order the nodes (the value's first, then the gradients') and name every one that gets a line.
 
     Names come from the source where it has them; adjoints are `g_<name>`, and the numbered partials
-    summed where a value branches are `g_<name>_<k>`; everything else is `t1, t2, ...`.
+    summed where a value branches are `g_<name>_<k>`; tangents (forward mode) are `d_<name>`; everything
+    else is `t1, t2, ...`. No name is one of `reserved`, the generated function's other identifiers.
     """
     value = graph.outputs[0]
     forward = [n for n in graph.order([value]) if graph[n]["op"] not in INLINE]
     seen = set(forward)
     backward = [n for n in graph.order() if n not in seen and graph[n]["op"] not in INLINE]
     dims = dimension_names(graph)
-    names = Names(list(graph.inputs) + list(dims.values()))
+    names = Names(list(graph.inputs) + list(dims.values()) + list(reserved))
     ids = {node: name for name, node in graph.inputs.items()}
     for node in forward + backward:
         ids[node] = _name(graph, node, ids, names)
     aliases = {v: names.claim(f"g_{_stem(ids[v])}") for v, _, consumer in graph.aliases
                if consumer is not None and v in ids}
-    return Schedule(forward, backward, names=ids, aliases=aliases, dims=dims)
+    partials = {(v, k): names.claim(f"g_{_stem(ids[v])}_{k}") for v, _, _, k in graph.partial_aliases if v in ids}
+    return Schedule(forward, backward, names=ids, aliases=aliases, dims=dims, partial_aliases=partials)
 
 
 def _name(graph, node, ids, names):
@@ -66,6 +69,8 @@ def _name(graph, node, ids, names):
         return names.claim(f"g_{_stem(ids[of])}_{k}")
     if data["adjoint"] is not None and data["adjoint"] in ids:
         return names.claim(f"g_{_stem(ids[data['adjoint']])}")
+    if data["tangent"] is not None and data["tangent"] in ids:
+        return names.claim(f"d_{ids[data['tangent']]}")
     if data["name"] is not None and data["origin"] is None:
         return names.claim(data["name"])
     return names.temporary()

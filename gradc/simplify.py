@@ -41,13 +41,11 @@ def rewriter(phases):
 
 def simplify(graph, phases=("canonicalize", "stabilize"), extra=None):
     """Rebuild `graph` through the rules of `phases` until nothing changes."""
-    text = None
     for _ in range(MAX_PASSES):
         graph, _ = rebuild(graph, rewriter(phases), extra)
         extra = None
-        if graph.dump() == text:
+        if not graph.changes:
             break
-        text = graph.dump()
     return graph
 
 
@@ -107,6 +105,16 @@ for _name, _op in REGISTRY.items():
 
 
 @rule("accumulate")
+def accumulate_zero(*partials):
+    """accumulate(a, 0, b) -> accumulate(a, b);  accumulate(a) -> a"""
+    kept = [p for p in partials if not is_zero(p)]
+    if len(kept) == len(partials):
+        return None
+    if not kept:
+        return zeros(partials[0], broadcast(*(p.shape for p in partials)))
+    return kept[0] if len(kept) == 1 else call("accumulate", *kept)
+
+
 @rule("add")
 def add_zero(x, y):
     """x + 0 -> x;  0 + y -> y"""

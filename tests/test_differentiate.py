@@ -169,8 +169,6 @@ def test_gradient_of_scalar_input_is_a_python_float(rng):
     assert type(fn.grad(s=np.array(0.5), x=rng.standard_normal(3))["s"]) is float
 
 
-@pytest.mark.xfail(strict=True, reason="an int array input gives an int64 gradient: nothing converts inputs or "
-                   "returned gradients to float64 (np.asarray(g, dtype=np.float64) at return, or in CompiledFunction)")
 def test_integer_inputs_give_float64_gradients():
     fn = gradc.compile("sum(x * x)", shapes={"x": ("n",)})
     grads = fn.grad(x=np.arange(3))

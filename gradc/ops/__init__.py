@@ -13,12 +13,14 @@ class Op:
 
     Attributes:
         name: the op's name in graphs and dumps.
-        arity: number of graph operands.
+        arity: number of graph operands (-1: any number).
         shape: `shape(*arg_shapes, **attrs) -> shape`; raises ShapeError.
         emit: a format string over operand names (`"{0} + {1}"`) and attrs, or
             `emit(ctx, *operands, **attrs) -> str` where `ctx.shape(dims)` writes a shape.
         impl: `impl(*arrays, **attrs)`, the NumPy meaning, used to fold constants and to evaluate graphs.
         vjp: `vjp(g, out, *args, **attrs) -> contributions`, built from Values; None where not differentiable.
+        jvp: `jvp(tangents, out, *args, **attrs) -> tangent`, one tangent Value per operand (None is zero),
+            built from Values like the VJP; the result may be None (zero).
         symbol: the gate's label in pictures.
         elementwise: broadcasting elementwise op (its VJP accepts an adjoint of any broadcastable shape).
         view: the result may share memory with an operand.
@@ -33,6 +35,7 @@ class Op:
     emit: object
     impl: Callable
     vjp: Optional[Callable] = None
+    jvp: Optional[Callable] = None
     symbol: str = ""
     elementwise: bool = False
     view: bool = False
@@ -100,6 +103,32 @@ def call(name, *args, **attrs):
     graph = next(a.graph for a in args if isinstance(a, Value))
     nodes = [a.node if isinstance(a, Value) else graph.const(a) for a in args]
     return Value(graph, graph.add(name, nodes, **attrs))
+
+
+def tangent_sum(*terms):
+    """The sum of the terms that are not None (a None tangent is zero), or None when all are."""
+    terms = [t for t in terms if t is not None]
+    total = terms[0] if terms else None
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def each(tangents, *rules):
+    """Forward mode's sum rule: `rules[i](tangents[i])` for each operand moving, added up."""
+    return tangent_sum(*(rule(t) for t, rule in zip(tangents, rules) if t is not None))
+
+
+def linear(name):
+    """The JVP of an op linear in its one operand: the op itself, applied to the tangent."""
+    return lambda tangents, out, x, **attrs: call(name, tangents[0], **attrs)
+
+
+def diagonal(vjp):
+    """The JVP of an elementwise op from its VJP: a diagonal Jacobian is its own transpose."""
+    def jvp(tangents, out, *args):
+        return tangent_sum(*(vjp(t, out, *args)[i] for i, t in enumerate(tangents) if t is not None))
+    return jvp
 
 
 # Definition order is registration order: the op modules are imported for their side effects.

@@ -2,7 +2,7 @@
 import numpy as np
 
 from gradc import shapes
-from gradc.ops import Op, call, defop
+from gradc.ops import Op, call, defop, diagonal, tangent_sum
 
 
 def _scalar_shape(**attrs):
@@ -19,14 +19,16 @@ CONST = defop(Op(name="const", arity=0, shape=_scalar_shape, emit=_emit_const,
                  impl=lambda *, value: value, public=False, doc="a number"))
 
 
+# An elementwise op's JVP is its VJP applied to the tangent (`diagonal`): each rule is written once.
 def binary(name, symbol, emit, impl, vjp, doc, public=True):
     return defop(Op(name=name, arity=2, shape=lambda x, y: shapes.broadcast(x, y, op=name), emit=emit,
-                    impl=impl, vjp=vjp, symbol=symbol, elementwise=True, public=public, doc=doc))
+                    impl=impl, vjp=vjp, jvp=diagonal(vjp), symbol=symbol, elementwise=True, public=public,
+                    doc=doc))
 
 
 def unary(name, symbol, emit, impl, vjp, doc, public=True):
-    return defop(Op(name=name, arity=1, shape=lambda x: x, emit=emit, impl=impl, vjp=vjp, symbol=symbol,
-                    elementwise=True, public=public, doc=doc))
+    return defop(Op(name=name, arity=1, shape=lambda x: x, emit=emit, impl=impl, vjp=vjp, jvp=diagonal(vjp),
+                    symbol=symbol, elementwise=True, public=public, doc=doc))
 
 
 ADD = binary("add", "+", "{0} + {1}", np.add, lambda g, out, x, y: (g, g), "x + y")
@@ -52,8 +54,11 @@ MINIMUM = binary("minimum", "min", "np.minimum({0}, {1})", np.minimum,
 
 # The branch sum: where a value feeds several consumers, its partial adjoints add up here. It is `add`
 # under its own name so that it stays visible in generated code and in pictures.
-ACCUMULATE = binary("accumulate", "+", "{0} + {1}", np.add, lambda g, out, x, y: (g, g),
-                    "sum of the partial gradients of a value used more than once", public=False)
+ACCUMULATE = defop(Op(name="accumulate", arity=-1, shape=lambda *xs: shapes.broadcast(*xs, op="accumulate"),
+                      emit=lambda ctx, *xs: " + ".join(xs), impl=lambda *xs: sum(xs[1:], xs[0]),
+                      vjp=lambda g, out, *xs: (g,) * len(xs), jvp=lambda t, out, *xs: tangent_sum(*t),
+                      symbol="+", elementwise=True, public=False,
+                      doc="sum of the partial gradients of a value used more than once"))
 
 NEG = unary("neg", "-", "-{0}", np.negative, lambda g, out, x: (-g,), "-x", public=False)
 EXP = unary("exp", "exp", "np.exp({0})", np.exp, lambda g, out, x: (g * out,), "exp(x)")

@@ -3,7 +3,7 @@ import numpy as np
 
 from gradc import shapes
 from gradc.errors import ShapeError
-from gradc.ops import Op, call, defop
+from gradc.ops import Op, call, defop, each, linear
 
 
 def matmul_shape(a, b):
@@ -28,7 +28,8 @@ def _matmul_vjp(g, out, a, b):
 
 
 MATMUL = defop(Op(name="matmul", arity=2, shape=matmul_shape, emit="{0} @ {1}", impl=np.matmul,
-                  vjp=_matmul_vjp, symbol="@", doc="a @ b or dot(a, b): matrix and vector products"))
+                  vjp=_matmul_vjp, jvp=lambda t, out, a, b: each(t, lambda ta: ta @ b, lambda tb: a @ tb),
+                  symbol="@", doc="a @ b or dot(a, b): matrix and vector products"))
 
 
 def _outer_shape(a, b):
@@ -38,10 +39,12 @@ def _outer_shape(a, b):
 
 
 OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, emit="np.outer({0}, {1})", impl=np.outer,
-                 vjp=lambda g, out, a, b: (g @ b, a @ g), symbol="⊗", public=False,
-                 doc="outer product of two vectors"))
+                 vjp=lambda g, out, a, b: (g @ b, a @ g),
+                 jvp=lambda t, out, a, b: each(t, lambda ta: call("outer", ta, b), lambda tb: call("outer", a, tb)),
+                 symbol="⊗", public=False, doc="outer product of two vectors"))
 TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1], emit="{0}.T",
-                     impl=np.transpose, vjp=lambda g, out, x: (g.T,), symbol="ᵀ", view=True, scalar_adjoint=True,
+                     impl=np.transpose, vjp=lambda g, out, x: (g.T,), jvp=linear("transpose"), symbol="ᵀ",
+                     view=True, scalar_adjoint=True,
                      doc="x.T or transpose(x): reverse the axes"))
 
 
@@ -61,6 +64,7 @@ def _index_text(index):
 INDEX = defop(Op(name="index", arity=1, shape=_index_shape, emit=lambda ctx, x, *, index: f"{x}[{_index_text(index)}]",
                  impl=lambda x, *, index: np.asarray(x)[index],
                  vjp=lambda g, out, x, *, index: (call("scatter", g, index=index, shape=x.shape),),
+                 jvp=linear("index"),
                  symbol="[]", view=True, scalar_adjoint=True, doc="x[i] or x[i, j]: indexing by integer constants"))
 
 
@@ -75,4 +79,5 @@ SCATTER = defop(Op(name="scatter", arity=1, shape=lambda g, *, index, shape: sha
                    emit=lambda ctx, g, *, index, shape: [f"{{target}} = np.zeros({ctx.shape(shape)})",
                                                          f"{{target}}[{_index_text(index)}] = {g}"],
                    impl=_scatter_impl, vjp=lambda g, out, x, *, index, shape: (call("index", g, index=index),),
+                   jvp=linear("scatter"),
                    symbol="[]ᵀ", public=False, doc="zeros with x written at an index"))

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from gradc import shapes
-from gradc.ops import Op, Value, call, defop
+from gradc.ops import Op, Value, call, defop, linear
 
 
 def _axis_arg(ctx, axis):
@@ -42,24 +42,34 @@ def _mean_vjp(g, out, x, *, axis, keepdims):
 SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "sum"),
                emit=lambda ctx, x, *, axis, keepdims: f"np.sum({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
                impl=lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
-               vjp=_sum_vjp, symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None)"))
+               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None)"))
 MEAN = defop(Op(name="mean", arity=1,
                 shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "mean"),
                 emit=lambda ctx, x, *, axis, keepdims: f"np.mean({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
                 impl=lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-                vjp=_mean_vjp, symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None)"))
+                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None)"))
+
+
+def _is_peak(out, x, axis, keepdims):
+    """The 0/1 mask of x's maximal elements."""
+    peak = out if keepdims or axis is None else call("expand_dims", out, axis=shapes.normalize_axes(x.shape, axis))
+    return call("ge", x, peak)
 
 
 def _amax_vjp(g, out, x, *, axis, keepdims):
     # NOTE: ties share nothing out: every maximal element gets the full gradient (measure zero).
-    peak = out if keepdims or axis is None else call("expand_dims", out, axis=shapes.normalize_axes(x.shape, axis))
-    return (expand_reduced(g, x.shape, axis, keepdims) * call("ge", x, peak),)
+    return (expand_reduced(g, x.shape, axis, keepdims) * _is_peak(out, x, axis, keepdims),)
+
+
+def _amax_jvp(tangents, out, x, *, axis, keepdims):
+    return call("sum", tangents[0] * _is_peak(out, x, axis, keepdims), axis=axis, keepdims=keepdims)
 
 
 AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
                 emit=lambda ctx, x, *, axis, keepdims: f"np.max({x}{_axis_arg(ctx, axis)}{_keep(keepdims)})",
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-                vjp=_amax_vjp, symbol="max", public=False, scalar_adjoint=True, doc="largest element along axis"))
+                vjp=_amax_vjp, jvp=_amax_jvp, symbol="max", public=False, scalar_adjoint=True,
+                doc="largest element along axis"))
 
 
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.
@@ -101,13 +111,14 @@ def _sum_to_impl(x, *, shape):
 
 
 SUM_TO = defop(Op(name="sum_to", arity=1, shape=_sum_to_shape, emit=_emit_sum_to, impl=_sum_to_impl,
-                  vjp=lambda g, out, x, *, shape: (g,), symbol="Σ", public=False,
+                  vjp=lambda g, out, x, *, shape: (g,), jvp=linear("sum_to"), symbol="Σ", public=False,
                   doc="sum a broadcast gradient back to an operand's shape"))
 BROADCAST_TO = defop(Op(name="broadcast_to", arity=1,
                         shape=lambda x, *, shape: shapes.broadcast(x, shape, op="broadcast_to"),
                         emit=lambda ctx, x, *, shape: f"np.broadcast_to({x}, {ctx.shape(shape)})",
                         impl=lambda x, *, shape: np.broadcast_to(x, shape),
-                        vjp=lambda g, out, x, *, shape: (g,), view=True, public=False,
+                        vjp=lambda g, out, x, *, shape: (g,), jvp=linear("broadcast_to"), view=True,
+                        public=False,
                         doc="view x with a larger shape"))
 
 
@@ -128,7 +139,7 @@ def _emit_expand_dims(ctx, x, *, axis):
 EXPAND_DIMS = defop(Op(name="expand_dims", arity=1, shape=_expand_dims_shape, emit=_emit_expand_dims,
                        impl=lambda x, *, axis: np.expand_dims(x, axis),
                        vjp=lambda g, out, x, *, axis: (call("sum", g, axis=axis, keepdims=False),),
-                       view=True, public=False, doc="insert axes of length 1"))
+                       jvp=linear("expand_dims"), view=True, public=False, doc="insert axes of length 1"))
 ZEROS = defop(Op(name="zeros", arity=0, shape=lambda *, shape: shape,
                  emit=lambda ctx, *, shape: f"np.zeros({ctx.shape(shape)})" if shape else "0.0",
                  impl=lambda *, shape: np.zeros(shape), public=False,
@@ -143,4 +154,4 @@ SQUEEZE = defop(Op(name="squeeze", arity=1, shape=_squeeze_shape,
                    emit=lambda ctx, x, *, axis: f"np.squeeze({x}, axis={ctx.axes(axis)})",
                    impl=lambda x, *, axis: np.squeeze(x, axis=axis),
                    vjp=lambda g, out, x, *, axis: (g if g.shape == () else call("expand_dims", g, axis=axis),),
-                   view=True, public=False, scalar_adjoint=True, doc="drop axes of length 1"))
+                   jvp=linear("squeeze"), view=True, public=False, scalar_adjoint=True, doc="drop axes of length 1"))

@@ -52,7 +52,7 @@ def value_and_grad(X, w, y):
     g_t1 = t2
     # t1 = X @ w
     g_w = X.T @ t2
-    return t5, {"w": g_w}
+    return t5, {"w": np.asarray(g_w, dtype=np.float64)}
 
 
 def gradient(X, w, y):

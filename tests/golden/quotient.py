@@ -26,8 +26,9 @@ def value_and_grad(x, y):
     g_t1 = -t3
     # t1 = x + y
     g_y = g_t1
+    g_x_2 = g_t1  # path x -> t1
     # x is used more than once: sum its partials
-    g_x = g_x_1 + g_t1
+    g_x = g_x_1 + g_x_2
     return t2, {"x": float(g_x), "y": float(g_y)}
 
 

@@ -54,7 +54,7 @@ def value_and_grad(y, z):
     t11 = np.sum(g_t6, axis=-1, keepdims=True)
     t12 = t10 * t11
     g_z = g_t6 - t12
-    return t9, {"z": g_z}
+    return t9, {"z": np.asarray(g_z, dtype=np.float64)}
 
 
 def gradient(y, z):
