@@ -23,7 +23,12 @@ graphviz:
 	      || echo "warning: could not install Graphviz; rendering to SVG/PNG will be unavailable"; \
 	  else echo "warning: apt-get not found; install Graphviz to render SVG/PNG"; fi; }
 
-demo: setup
+# The examples also use scikit-learn's digits, scipy and matplotlib (the `examples` extra).
+$(VENV)/.examples: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,examples]'
+	touch $@
+
+demo: setup $(VENV)/.examples
 	$(BIN)/python examples/demo.py
 
 test: setup
