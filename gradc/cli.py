@@ -15,6 +15,8 @@ EXAMPLES = """examples:
   gradc check 'x / (x + y)' --at x=-1 --at y=2
   gradc check 'sum(softmax(z) * t)' --shape z=k --shape t=k
   gradc render '(x + y) * z' --at x=-2 --at y=5 --at z=-4 -o circuit.svg
+  gradc compile 'sum(tanh(W @ x))' --shape W=m,n --shape x=n --emit jvp,vjp,hvp,hessian
+  gradc explain '0.5*sum((X@w - y)**2)' --wrt w --shape X=n,d --shape y=n --shape w=d --latex
   gradc ops
 """
 
@@ -38,6 +40,9 @@ def build_parser():
                                    epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_source_arguments(compile_)
     compile_.add_argument("-o", "--output", help="write the module here instead of stdout")
+    compile_.add_argument("--emit", action="append", default=[], metavar="NAMES",
+                          help="also write these functions, comma-separated: jvp, vjp, hvp, hessian "
+                               "(value_and_grad is there for a scalar output)")
     compile_.set_defaults(run=run_compile)
 
     check = commands.add_parser("check", help="compare the gradient with central finite differences",
@@ -52,7 +57,8 @@ def build_parser():
     ops = commands.add_parser("ops", help="list the supported operations")
     ops.set_defaults(run=run_ops)
 
-    for module, adder in (("gradc.render", "add_render_parser"), ("gradc.fit", "add_fit_parser")):
+    for module, adder in (("gradc.render", "add_render_parser"), ("gradc.fit", "add_fit_parser"),
+                          ("gradc.explain", "add_explain_parser")):
         _optional_command(commands, module, adder)
     return parser
 
@@ -131,11 +137,13 @@ def compile_from(args):
 
 def run_compile(args):
     fn = compile_from(args)
+    text = fn.source_with([name.strip() for item in args.emit for name in item.split(",") if name.strip()])
     if args.output:
-        fn.save(args.output)
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(fn.source)
+        sys.stdout.write(text)
     return 0
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from gradc.errors import GradcError
 from gradc.methods import get_method
+from gradc.newton import NewtonStep
 from gradc.result import Progress, Result
 from gradc.schedules import as_schedule
 
@@ -33,7 +34,7 @@ class DescentError(GradcError):
     """The driver was given parameters, data or a function it cannot use."""
 
 
-def minimize(fn, params, data=None, *, method="gd", lr=0.01, batch_size=None, epochs=None,
+def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, epochs=None,
              max_iter=None, tol=None, gtol=None, seed=None, shuffle=True, callback=None, progress=None):
     """Minimizes `fn` over `params`, holding `data` fixed.
 
@@ -46,8 +47,11 @@ def minimize(fn, params, data=None, *, method="gd", lr=0.01, batch_size=None, ep
         fn: any object with `value_and_grad(**arrays) -> (loss, {name: gradient})`.
         params: {name: initial value}; copied, never modified.
         data: {name: array} passed unchanged to every step, or sliced along the first axis into batches.
-        method: "gd", "momentum" (heavy ball), "nesterov", "adam", or an instance from `gradc.methods`.
-        lr: a number or a schedule `t -> lr` (see `gradc.schedules`), t counting updates from 0.
+        method: "gd", "momentum" (heavy ball), "nesterov", "adam", or an instance from `gradc.methods`;
+            or "newton", steps along H⁻¹g for fns with a `hessian` and a few parameters (see `gradc.newton`;
+            the gradient norms it records are those of the steps).
+        lr: a number or a schedule `t -> lr` (see `gradc.schedules`), t counting updates from 0; default
+            0.01, and 1 (the full Newton step) for newton.
         batch_size: rows per minibatch; None uses all the data each step.
         seed: seeds the per-epoch shuffle, so a run can be repeated exactly.
         callback: called with a `Step` before each update; returning True stops the run.
@@ -58,7 +62,10 @@ def minimize(fn, params, data=None, *, method="gd", lr=0.01, batch_size=None, ep
     """
     params = _copy_params(params)
     data = _check_data(fn, params, data, batch_size)
-    optimizer, schedule = get_method(method), as_schedule(lr)
+    if method == "newton":
+        fn, method = NewtonStep(fn, params), "gd"
+        lr = 1.0 if lr is None else lr
+    optimizer, schedule = get_method(method), as_schedule(0.01 if lr is None else lr)
     if max_iter is None and epochs is None:
         max_iter = DEFAULT_MAX_ITER
     run = _Run(params)

@@ -7,6 +7,7 @@ import sys
 import tempfile
 
 from gradc import functions, pipeline
+from gradc.derivatives import Derivatives
 from gradc.errors import GradcError, ShapeError
 from gradc.shapes import check_dims
 
@@ -41,8 +42,11 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
     return _CACHE[key]
 
 
-class CompiledFunction:
-    """A compiled expression: the generated module's functions, its text and the graphs behind it."""
+class CompiledFunction(Derivatives):
+    """A compiled expression: the generated module's functions, its text and the graphs behind it.
+
+    Besides the value and gradient it gives jvp, vjp, jacobian, hvp and hessian (see `gradc.derivatives`).
+    """
 
     def __init__(self, stages, shapes, dtype=None):
         self.stages = stages
@@ -68,7 +72,8 @@ class CompiledFunction:
     def value_and_grad(self, **arrays):
         """(value, {name: gradient}); each gradient has its input's shape, a float for a scalar input."""
         if self._value_and_grad is None:
-            raise GradcError("this function was compiled with wrt=(): it has no gradient")
+            raise GradcError("this function has no gradient: it was compiled with wrt=(), or its output is not "
+                             "a scalar (use vjp or jacobian)")
         try:
             return self._value_and_grad(**arrays)
         except (TypeError, ValueError) as error:

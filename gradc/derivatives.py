@@ -1,0 +1,117 @@
+"""A CompiledFunction's derivatives beyond the gradient: jvp, vjp, jacobian, hvp and hessian.
+
+Each runs a generated function (see `gradc.emit_derived`): the module's own when it was compiled with
+`emit=`, otherwise a variant of the module compiled the first time the derivative is asked for.
+"""
+import math
+
+import numpy as np
+
+from gradc.derived import check_kinds
+from gradc.errors import DifferentiationError, GradcError, ShapeError
+
+
+class Derivatives:
+    """Mixin for CompiledFunction, which provides `stages`, `module`, `inputs`, `wrt` and `_explain`."""
+
+    def jvp(self, tangents, /, **arrays):
+        """(value, Df[tangents]): the derivative along `tangents`, name -> array; names left out stay fixed."""
+        return self._run("jvp", arrays, self._directions(tangents, arrays, "tangent"))
+
+    def vjp(self, cotangent, /, **arrays):
+        """(value, {name: gradient of sum(cotangent * f)}), `cotangent` shaped like the output f."""
+        expected = self._output_shape(arrays)
+        if np.shape(cotangent) != expected:
+            raise ShapeError(f"the cotangent has shape {np.shape(cotangent)}; the output has shape {expected}")
+        return self._run("vjp", arrays, cotangent)
+
+    def jacobian(self, **arrays):
+        """{name: df/dname}, each shaped the output's shape + the input's shape.
+
+        Built row by row from vjp (one per output element) or column by column from jvp (one per input
+        element), whichever needs fewer calls.
+        """
+        shape = self._output_shape(arrays)
+        if math.prod(shape) <= sum(np.size(arrays[name]) for name in self.wrt):
+            rows = {name: np.zeros(shape + np.shape(arrays[name])) for name in self.wrt}
+            for index in np.ndindex(shape):
+                for name, row in self.vjp(_basis(shape, index), **arrays)[1].items():
+                    rows[name][index] = row
+            return rows
+        columns = {name: np.zeros(shape + np.shape(arrays[name])) for name in self.wrt}
+        for name in self.wrt:
+            for index in np.ndindex(np.shape(arrays[name])):
+                columns[name][(...,) + index] = self.jvp({name: _basis(np.shape(arrays[name]), index)}, **arrays)[1]
+        return columns
+
+    def hvp(self, vectors, /, **arrays):
+        """{name: (H @ vectors)[name]}: the Hessian times one direction per name; names left out are zero."""
+        return self._run("hvp", arrays, self._directions(vectors, arrays, "vector"))
+
+    def hessian(self, **arrays):
+        """{a: {b: d2f/da db}} for a, b in wrt, each block shaped a's shape + b's shape."""
+        return self._run("hessian", arrays)
+
+    def source_with(self, emit):
+        """The module's text with the functions named in `emit` added (see `gradc.derived.KINDS`)."""
+        kinds = check_kinds(emit)
+        if "value_and_grad" in kinds and self.wrt and not hasattr(self.module, "value_and_grad"):
+            raise DifferentiationError("value_and_grad needs a scalar output; use vjp or jacobian for this one")
+        extra = tuple(kind for kind in kinds if kind != "value_and_grad")
+        if not extra:
+            return self.source
+        from gradc.emit import emit as render
+        from gradc.emit_derived import functions
+        stages = self.stages
+        return render(stages.final, stages.wrt, f"{stages.command} --emit {','.join(kinds)}",
+                      functions(stages.simplified, stages.wrt, extra), dtype=self.dtype)
+
+    def _run(self, kind, arrays, *first):
+        function = self._derived(kind)
+        try:
+            return function(*first, **arrays)
+        except (TypeError, ValueError) as error:
+            raise self._explain(error, arrays) from None
+
+    def _derived(self, kind):
+        """The generated function `kind`, from this module or a variant compiled (once) with it."""
+        if hasattr(self.module, kind):
+            return getattr(self.module, kind)
+        cache = self.__dict__.setdefault("_variants", {})
+        if kind not in cache:
+            from gradc.load import load_module
+            cache[kind] = getattr(load_module(self.source_with((kind,))), kind)
+        return cache[kind]
+
+    def _directions(self, given, arrays, what):
+        """One array per name in wrt: those `given`, zeros like the input for the rest."""
+        unknown = [name for name in given if name not in self.wrt]
+        if unknown:
+            raise GradcError(f"{what} for {', '.join(unknown)}: not differentiated (wrt: {', '.join(self.wrt)})")
+        for name, value in given.items():
+            if name in arrays and np.shape(value) != np.shape(arrays[name]):
+                raise ShapeError(f"the {what} for {name} has shape {np.shape(value)}; "
+                                 f"{name} has shape {np.shape(arrays[name])}")
+        return {name: given[name] if name in given else _zeros_like(arrays.get(name, 0.0)) for name in self.wrt}
+
+    def _output_shape(self, arrays):
+        """The output's shape at `arrays`, from its declared dims and the sizes the inputs bind."""
+        graph = self.stages.simplified
+        sizes = {}
+        for name, node in graph.inputs.items():
+            if name in arrays:
+                sizes.update(zip(graph.shape(node), np.shape(arrays[name])))
+        return tuple(sizes.get(dim, dim) for dim in graph.shape(graph.outputs[0]))
+
+
+def _basis(shape, index):
+    """The one-hot array of `shape` with a 1 at `index` (a float for a scalar)."""
+    if shape == ():
+        return 1.0
+    e = np.zeros(shape)
+    e[index] = 1.0
+    return e
+
+
+def _zeros_like(value):
+    return np.zeros(np.shape(value)) if np.shape(value) else 0.0

@@ -1,0 +1,145 @@
+"""Derived graphs -> Function records (jvp, vjp, hvp, hessian) that templates/module.py.j2 renders."""
+from collections import Counter
+from dataclasses import dataclass, field
+
+from gradc.derived import build
+from gradc.emit import Context, Line, _flatten, _Writer
+from gradc.schedule import schedule
+
+DOCS = {
+    "jvp": "(value, directional derivative Df[{param}]), `{param}` holding one array per name in WRT.",
+    "vjp": "(value, {{name: gradient of sum({param} * f)}}) for each name in WRT; `{param}` has f's shape.",
+    "hvp": "{{name: (Hessian @ {param})[name]}}, `{param}` holding one direction per name in WRT.",
+    "hessian": "{{a: {{b: d2f/da db}}}} for a, b in WRT, each block shaped a's shape + b's shape.",
+}
+
+
+@dataclass(frozen=True)
+class Basis:
+    """`before`, then `for index in np.ndindex(shape): body`: a Hessian column block per basis vector."""
+    before: list
+    index: str
+    shape: str
+    body: list
+
+
+@dataclass(frozen=True)
+class Function:
+    """One generated function: `def name(params): body; loops; return result`."""
+    name: str
+    params: str
+    doc: str
+    body: list
+    result: str
+    loops: list = field(default_factory=list)
+
+
+def functions(simplified, wrt, kinds):
+    """The Function records of `kinds` (see `derived.KINDS`) for the simplified forward graph."""
+    return [function(derived, simplified.inputs) for derived in build(simplified, wrt, kinds)]
+
+
+def function(derived, inputs):
+    """The Function record computing `derived` (a `gradc.derived.Derived`); `inputs` are the user's."""
+    plan = schedule(derived.graph, reserved=derived.reserved)
+    writer = _Writer(derived.graph, plan)
+    params = ", ".join(([derived.param] if derived.param else []) + list(inputs))
+    doc = DOCS[derived.kind].format(param=derived.param)
+    body = [Line("assign", name, f'{derived.param}["{a}"]') for a, name in derived.inputs.items()
+            if derived.param]
+    body += [writer.line(node) for node in plan.forward]
+    made = EMITTERS[derived.kind](derived, writer, plan.backward)
+    return Function(derived.kind, params, doc, _flatten(body + made[0]), *made[1:])
+
+
+def _jvp(derived, writer, nodes):
+    value, tangent = derived.graph.outputs
+    lines = tangent_lines(writer, nodes, f"forward mode, along {derived.param}")
+    return lines, f"{writer.ref(value)}, {_returned(writer, tangent)}"
+
+
+def _vjp(derived, writer, nodes):
+    graph = derived.graph
+    lines = writer.backward(nodes, seed=derived.param)
+    return lines, f"{writer.ref(graph.outputs[0])}, {_dictionary(writer, derived.wrt)}"
+
+
+def _hvp(derived, writer, nodes):
+    gradient, tangent = _split(derived.graph, nodes, set(derived.inputs.values()))
+    lines = writer.backward(gradient) + tangent_lines(writer, tangent, f"forward mode over the gradient, "
+                                                                         f"along {derived.param}")
+    return lines, _dictionary(writer, derived.wrt)
+
+
+def _hessian(derived, writer, nodes):
+    """Blocks of a scalar b are closed forms; those of an array b fill column by column in a loop."""
+    graph = derived.graph
+    blocks = dict(zip(derived.blocks, graph.outputs[1:]))
+    stored = [node for (a, b), node in blocks.items() if b not in derived.inputs or graph[node]["op"] != "zeros"]
+    needed = set(graph.order(graph.outputs[:1] + stored))  # an array b's zero blocks are just allocated
+    nodes = [node for node in nodes if node in needed]
+    prefix, *columns = _split(graph, nodes, *({derived.inputs[b]} for b in derived.wrt if b in derived.inputs))
+    lines = writer.backward(prefix)
+    loops = []
+    for b in derived.wrt:
+        if b not in derived.inputs:
+            lines += [Line("assign", derived.blocks[a, b], _returned(writer, blocks[a, b])) for a in derived.wrt]
+        else:
+            loops.append(_column(derived, writer, b, columns.pop(0), blocks))
+    result = "{" + ", ".join(f'"{a}": {{' + ", ".join(f'"{b}": {derived.blocks[a, b]}' for b in derived.wrt) + "}"
+                             for a in derived.wrt) + "}"
+    return lines, result, loops
+
+
+def _column(derived, writer, b, nodes, blocks):
+    """The loop filling blocks d2f/da db one element of b at a time, along basis vectors v_b."""
+    graph, index, direction = derived.graph, derived.index, derived.inputs[b]
+    shape = graph.shape(graph.inputs[b])
+    before = [Line("assign", derived.blocks[a, b], f"np.zeros({_shape(writer, graph.shape(graph.inputs[a]) + shape)})")
+              for a in derived.wrt]
+    body = [Line("assign", direction, f"np.zeros({_shape(writer, shape)})"),
+            Line("raw", expr=f"{direction}[{index}] = 1.0")]
+    body += tangent_lines(writer, nodes, f"forward mode over the gradient, along {direction}")
+    body += [Line("raw", expr=f"{derived.blocks[a, b]}[(...,) + {index}] = {writer.ref(blocks[a, b])}")
+             for a in derived.wrt if graph[blocks[a, b]]["op"] != "zeros"]
+    return Basis(before, index, _shape(writer, shape), _flatten(body))
+
+
+def tangent_lines(writer, nodes, title):
+    """Forward-mode lines under a title, grouped under the line each group differentiates."""
+    lines = [Line("comment", comment=title)]
+    group = None
+    for node in nodes:
+        origin = writer.graph[node]["origin"]
+        if origin is not None and origin != group and origin in writer.plan.names:
+            group = origin
+            lines.append(Line("comment", comment=writer.heading(origin, None)))
+        lines.append(writer.line(node, ""))
+    return _flatten(lines)
+
+
+def _split(graph, nodes, *groups):
+    """`nodes` that depend on no input named in `groups`, then those depending on each group's inputs."""
+    reach = {}
+    for node in graph.order():
+        data = graph[node]
+        own = {i for i, group in enumerate(groups) if data["op"] == "input" and dict(data["attrs"])["var"] in group}
+        reach[node] = own.union(*(reach[a] for a in data["args"]))
+    return [[n for n in nodes if not reach[n]]] + [[n for n in nodes if i in reach[n]] for i in range(len(groups))]
+
+
+def _dictionary(writer, wrt):
+    """`{name: result}` for the outputs after the value, one per name in wrt."""
+    return "{" + ", ".join(f'"{name}": {text}' for name, text in writer.gradients(wrt)) + "}"
+
+
+def _returned(writer, node):
+    """A result as returned: a float, or an array that aliases no input or other result."""
+    return writer.returned(node, None, Counter(writer.memory(o) for o in writer.graph.outputs), {})
+
+
+def _shape(writer, dims):
+    return Context(writer.plan.dims).shape(dims)
+
+
+EMITTERS = {"jvp": _jvp, "vjp": _vjp, "hvp": _hvp, "hessian": _hessian}
