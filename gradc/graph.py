@@ -29,6 +29,7 @@ class Graph:
 
     def __init__(self, source="", rewrite=None, consing=True):
         self.nx = nx.DiGraph()
+        self._nodes = {}  # node -> its attribute dict in self.nx, read without building a view each time
         self.source = source
         self.inputs = {}  # name -> node id, in order of first appearance
         self.outputs = []  # node ids: the value first, then any gradients
@@ -45,20 +46,20 @@ class Graph:
         return self.nx.number_of_nodes()
 
     def __getitem__(self, node):
-        return self.nx.nodes[node]
+        return self._nodes[node]
 
     def op(self, node):
         from gradc.ops import REGISTRY
-        return REGISTRY[self.nx.nodes[node]["op"]]
+        return REGISTRY[self._nodes[node]["op"]]
 
     def shape(self, node):
-        return self.nx.nodes[node]["shape"]
+        return self._nodes[node]["shape"]
 
     def args(self, node):
-        return self.nx.nodes[node]["args"]
+        return self._nodes[node]["args"]
 
     def attrs(self, node):
-        return dict(self.nx.nodes[node]["attrs"])
+        return dict(self._nodes[node]["attrs"])
 
     def add(self, op_name, args=(), span=None, name=None, **attrs):
         """Add (or find) the node `op_name(*args, **attrs)` and return its id."""
@@ -83,6 +84,7 @@ class Graph:
         node = len(self.nx)
         self.nx.add_node(node, op=op_name, args=args, attrs=key[2], shape=shape, span=span,
                          name=name, origin=self.origin, adjoint=None, partial=None, tangent=None)
+        self._nodes[node] = self.nx.nodes[node]
         for arg in args:
             self.nx.add_edge(arg, node)
         self._by_key[key] = node
@@ -107,7 +109,7 @@ class Graph:
 
     def value_of(self, node):
         """The constant a node holds, or None."""
-        data = self.nx.nodes[node]
+        data = self._nodes[node]
         return dict(data["attrs"])["value"] if data["op"] == "const" else None
 
     def order(self, roots=None):
@@ -116,7 +118,7 @@ class Graph:
         needed = set(roots)
         stack = list(needed)
         while stack:  # one walk from all roots at once: linear in the graph's size
-            for arg in self.nx.nodes[stack.pop()]["args"]:
+            for arg in self._nodes[stack.pop()]["args"]:
                 if arg not in needed:
                     needed.add(arg)
                     stack.append(arg)
@@ -129,7 +131,7 @@ class Graph:
         """One node per line, like a jaxpr: `n4 = div(n1, n3) : ('n',)`."""
         lines = []
         for node in self.order():
-            data = self.nx.nodes[node]
+            data = self._nodes[node]
             attrs = ", ".join(f"{k}={v!r}" for k, v in data["attrs"])
             operands = ", ".join(f"n{a}" for a in data["args"])
             inner = ", ".join(part for part in (operands, attrs) if part)
