@@ -52,8 +52,12 @@ def default_command(source, shapes, wrt, graph):
     parts = ["gradc compile", spec]
     if wrt != tuple(graph.inputs):
         parts += [f"--wrt {name}" for name in wrt]
-    for name, dims in (shapes or {}).items():
-        parts.append(f"--shape {name}=" + ",".join(str(d) for d in dims))
+    # NOTE: in input order, not the dict's: gradc.compile caches by sorted shapes, so the order a caller
+    # happened to use must not reach the text.
+    shapes = shapes or {}
+    names = [name for name in graph.inputs if name in shapes] + sorted(set(shapes) - set(graph.inputs))
+    for name in names:
+        parts.append(f"--shape {name}=" + ",".join(str(d) for d in shapes[name]))
     return " ".join(parts)
 
 
