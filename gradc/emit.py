@@ -85,7 +85,7 @@ def emit(graph, wrt, command, functions=(), dtype=None):
         inputs=repr(tuple(graph.inputs)), gradient=gradient, wrt_tuple=repr(tuple(wrt)),
         functions=list(functions),
         checks=_checks(graph, plan), array_params=", ".join(arrays), dims=", ".join(plan.dims.values()),
-        dims_call=(", ".join(plan.dims.values()) + " = " if plan.dims else "") + f"_dims({', '.join(arrays)})",
+        entry=_entry(graph, plan, arrays),
         forward=forward, backward=backward, value=writer.ref(graph.outputs[0]),
         gradients=writer.gradients(wrt),
     )
@@ -265,6 +265,19 @@ def _checks(graph, plan):
             lines.append(Line("raw", expr=f"    raise ValueError(f\"{name} has shape {{shape}}; expected {declared}\")"))
         bound.update(d for d in dims if isinstance(d, str))
     return lines
+
+
+def _entry(graph, plan, arrays):
+    """The statements that open every function: scalars made floats (an array for one fails here), and the
+    arrays' shapes checked."""
+    statements = []
+    scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
+    if scalars:
+        statements.append(f"{', '.join(scalars)} = {', '.join(f'float({name})' for name in scalars)}")
+    if arrays:
+        bind = ", ".join(plan.dims.values()) + " = " if plan.dims else ""
+        statements.append(f"{bind}_dims({', '.join(arrays)})")
+    return statements
 
 
 def _describe_shapes(graph):

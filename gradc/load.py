@@ -6,6 +6,8 @@ import re
 import sys
 import tempfile
 
+import numpy as np
+
 from gradc import functions, pipeline
 from gradc.derivatives import Derivatives
 from gradc.errors import GradcError, ShapeError
@@ -38,7 +40,7 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
     key = (source, None if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt)),
            tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype))
     if key not in _CACHE:
-        _CACHE[key] = CompiledFunction(pipeline.run(source, key[1], shapes), shapes, dtype)
+        _CACHE[key] = CompiledFunction(pipeline.run(source, key[1], shapes, dtype=dtype), shapes, dtype)
     return _CACHE[key]
 
 
@@ -107,6 +109,11 @@ class CompiledFunction(Derivatives):
             return GradcError(f"{'; '.join(parts)} (inputs: {', '.join(self.inputs)})")
         if isinstance(error, ValueError) and _SHAPE_MESSAGE.match(str(error)):
             return ShapeError(str(error))
+        graph = self.stages.parsed
+        for name, node in graph.inputs.items():
+            if graph.shape(node) == () and np.ndim(arrays[name]) != 0:
+                return ShapeError(f"{name} is a scalar input but was given an array of shape "
+                                  f"{np.shape(arrays[name])}; declare its shape to pass an array")
         return error
 
 

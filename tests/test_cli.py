@@ -140,7 +140,5 @@ def test_usage_errors_exit_2_without_traceback(args, words):
     assert_clean_error(gradc(*args), *words)
 
 
-@pytest.mark.xfail(strict=True, reason="gradc check 'x*y' --at x=1,2 gives an array for a scalar input; the "
-                   "generated float(g_y) raises TypeError, which escapes as a traceback")
 def test_vector_value_for_a_scalar_input_is_a_clean_error():
     assert_clean_error(gradc("check", "x*y", "--at", "x=1,2"), "x")

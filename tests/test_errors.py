@@ -123,8 +123,6 @@ def test_call_with_fixed_dimension_mismatch():
         fn.grad(x=np.ones(4))
 
 
-@pytest.mark.xfail(strict=True, reason="scalar inputs are not checked: an array for x broadcasts silently in "
-                   "forward, and value_and_grad fails with a bare TypeError from float(g_y)")
 def test_array_for_a_scalar_input_names_the_input():
     fn = gradc.compile("x * y")
     with pytest.raises(ShapeError, match=r"\bx\b"):
