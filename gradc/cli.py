@@ -197,6 +197,9 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `gradc ops | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         detail = f"{error.strerror}: {error.filename}" if error.strerror else str(error)
         print(f"gradc: error: {detail}", file=sys.stderr)

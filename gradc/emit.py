@@ -290,6 +290,9 @@ def _describe_shapes(graph):
     return "; ".join(parts) if parts else "no inputs"
 
 
-def _docstring_safe(text):
+def _docstring_safe(text, limit=300):
+    """`text` on one line, shortened past `limit` characters, with nothing that could end the docstring."""
     text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[:limit - 5] + " ..."
     return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')

@@ -266,7 +266,10 @@ class _Parser:
         if name not in FUNCTIONS:
             raise self.unknown_function(node.func, name)
         op, arity, defaults = FUNCTIONS[name]
-        if len(node.args) != arity or any(isinstance(a, ast.Starred) for a in node.args):
+        starred = next((a for a in node.args if isinstance(a, ast.Starred)), None)
+        if starred is not None:
+            raise self.error(starred, f"{name}(): starred arguments (*x) are not supported")
+        if len(node.args) != arity:
             plural = "argument" if arity == 1 else "arguments"
             raise self.error(node, f"{name}() takes {arity} {plural}, got {len(node.args)}")
         attrs = dict(defaults)
