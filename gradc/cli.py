@@ -6,6 +6,8 @@ import sys
 import numpy as np
 
 from gradc import __version__
+from gradc.arguments import (UsageError, add_point_arguments, add_shape_argument, add_source_argument,
+                             parse_point, parse_shapes, read_source)
 from gradc.errors import GradcError
 
 EXAMPLES = """examples:
@@ -19,10 +21,6 @@ EXAMPLES = """examples:
   gradc explain '0.5*sum((X@w - y)**2)' --wrt w --shape X=n,d --shape y=n --shape w=d --latex
   gradc ops
 """
-
-
-class UsageError(GradcError):
-    """The command line itself is malformed."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,61 +70,11 @@ def _optional_command(commands, module, adder):
 
 
 def add_source_arguments(parser):
-    parser.add_argument("source", metavar="SOURCE", help="an expression, a file holding one, or a Python "
-                        "function as path/to/model.py:name")
+    """SOURCE, --wrt and --shape, as compile, check and explain take them."""
+    add_source_argument(parser)
     parser.add_argument("--wrt", action="append", metavar="NAME", help="differentiate with respect to NAME "
                         "(repeatable; default every input)")
-    parser.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2",
-                        help="declare an input's shape with int or named dims, e.g. X=n,d (default scalar)")
-
-
-def add_point_arguments(parser):
-    parser.add_argument("--at", action="append", default=[], metavar="NAME=VALUE",
-                        help="an input's value: x=2, w=-3,2,-3, or a matrix as rows: A=1,2;3,4")
-    parser.add_argument("--at-file", metavar="FILE.npz", help="input values from a .npz file")
-
-
-def read_source(text):
-    """SOURCE is `file.py:function` (found with ast; the file is not run), a path to a file, or the expression."""
-    from gradc.functions import from_file, split_spec
-    if "\n" not in text and len(text) < 4096 and split_spec(text):
-        return from_file(*split_spec(text))
-    if "\n" not in text and len(text) < 4096 and os.path.isfile(text):
-        with open(text, encoding="utf-8") as file:
-            return file.read()
-    return text
-
-
-def parse_shapes(items):
-    shapes = {}
-    for item in items:
-        name, _, dims = item.partition("=")
-        if not _ or not name.isidentifier():
-            raise UsageError(f"--shape expects NAME=D1,D2 (e.g. X=n,d), got {item!r}")
-        shapes[name] = tuple(int(d) if d.strip().lstrip("-").isdigit() else d.strip()
-                             for d in dims.split(",") if d.strip())
-    return shapes
-
-
-def parse_point(items, at_file=None):
-    point = {}
-    if at_file:
-        try:
-            with np.load(at_file) as data:
-                point.update({name: data[name] for name in data.files})
-        except (OSError, ValueError) as error:
-            raise UsageError(f"cannot read {at_file}: {error}") from None
-    for item in items:
-        name, _, text = item.partition("=")
-        if not _ or not name.isidentifier():
-            raise UsageError(f"--at expects NAME=VALUE (e.g. w=-3,2,-3), got {item!r}")
-        try:
-            rows = [[float(v) for v in row.split(",")] for row in text.split(";")]
-        except ValueError:
-            raise UsageError(f"--at {name}: {text!r} is not a number or a comma-separated list") from None
-        value = np.array(rows if ";" in text else rows[0])
-        point[name] = float(value[0]) if value.shape == (1,) and "," not in text else value
-    return point
+    add_shape_argument(parser)
 
 
 def compile_from(args):

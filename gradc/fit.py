@@ -6,11 +6,11 @@
 Inputs found in the --data file are data; every other input is a parameter to fit. A parameter's dims may
 name a data dimension (`w=d` takes d from X's columns), so shapes are written once, symbolically.
 """
-import os
 import sys
 
 import numpy as np
 
+from gradc.arguments import add_shape_argument, add_source_argument, load_npz, parse_pairs, parse_shapes, read_source
 from gradc.descent import minimize
 from gradc.errors import GradcError
 from gradc.methods import METHODS
@@ -27,9 +27,8 @@ def add_fit_parser(subparsers):
     """Adds the `fit` subcommand to an argparse subparsers object and returns its parser."""
     p = subparsers.add_parser("fit", help="minimize a loss over data by gradient descent",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("source", metavar="SOURCE", help="the loss: expression text, or a file holding it")
-    p.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2",
-                   help="an input's shape; dims are numbers or names (NAME= for a scalar)")
+    add_source_argument(p, help="the loss: an expression, a file holding one, or path/to/model.py:name")
+    add_shape_argument(p)
     p.add_argument("--data", action="append", default=[], metavar="FILE.npz",
                    help="arrays named after inputs; they are held fixed (repeatable)")
     p.add_argument("--init", action="append", default=[], metavar="NAME=VALUE",
@@ -69,10 +68,10 @@ def _prepare(args):
     """Compiles the source with the parameters as wrt and builds (fn, initial params, data)."""
     import gradc  # late, so gradc.cli can import this module however gradc/__init__.py grows
 
-    source = _read_source(args.source)
+    source = read_source(args.source)
     data = _load_data(args.data)
     shapes, sizes = _shapes(args.shape, data)
-    inits = _pairs(args.init, "--init")
+    inits = parse_pairs(args.init, "--init", "NAME=VALUE (e.g. w=normal)")
     for name, value in inits.items():
         if name not in shapes and value.endswith(".npy"):
             shapes[name] = _load_npy(value).shape
@@ -115,7 +114,9 @@ def _compile(gradc, source, wrt, shapes):
     except gradc.ShapeError as error:
         # The compiler cannot know that fit treats inputs it was given no shape for as scalars.
         hint = "; gradc fit takes shapes from --shape, --data arrays and --init FILE.npy, else scalars"
-        raise gradc.ShapeError(error.message + hint, error.source, error.line, error.column) from None
+        hinted = gradc.ShapeError(error.message + hint, error.source, error.line, error.column)
+        hinted.filename = error.filename  # set where the source is a file.py:function
+        raise hinted from None
 
 
 def _report(result, out):
@@ -127,25 +128,10 @@ def _report(result, out):
         print(f"  {name} {np.shape(value)} = {shown}", file=out)
 
 
-def _read_source(text):
-    # As in `gradc compile`: a SOURCE naming an existing file is read from it, anything else is the expression.
-    if "\n" not in text and len(text) < 4096 and os.path.isfile(text):
-        with open(text, encoding="utf-8") as f:
-            return f.read()
-    return text
-
-
 def _load_data(paths):
     data = {}
     for path in paths:
-        try:
-            archive = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise FitError(f"cannot read data file {path}: {exc}") from None
-        if not hasattr(archive, "files"):
-            raise FitError(f"{path} is not an .npz archive of named arrays (np.savez writes one)")
-        with archive:
-            arrays = {name: archive[name] for name in archive.files}
+        arrays = load_npz(path, "data file")
         twice = sorted(set(arrays) & set(data))
         if twice:
             raise FitError(f"{', '.join(twice)} given by more than one --data file")
@@ -153,22 +139,9 @@ def _load_data(paths):
     return data
 
 
-def _pairs(items, flag):
-    pairs = {}
-    for item in items:
-        name, eq, value = item.partition("=")
-        if not eq or not name.isidentifier():
-            raise FitError(f"{flag} takes NAME=VALUE, got {item!r}")
-        pairs[name] = value.strip()
-    return pairs
-
-
 def _shapes(items, data):
     """--shape entries and data arrays -> ({name: dims}, {dim name: size bound by the data})."""
-    shapes = {}
-    for name, text in _pairs(items, "--shape").items():
-        dims = [d.strip() for d in text.strip("()").split(",") if d.strip()]
-        shapes[name] = tuple(int(d) if d.isdigit() else _dim_name(d, name) for d in dims)
+    shapes = parse_shapes(items)
     shapes.update(_data_shapes(data, shapes))
     sizes = {}
     for name, array in data.items():
@@ -193,12 +166,6 @@ def _data_shapes(data, shapes):
     share_rows = len(lengths) == 1  # otherwise the first axes are not rows of one table
     return {name: ((rows,) + array.shape[1:] if share_rows and array.ndim else array.shape)
             for name, array in data.items() if name not in shapes}
-
-
-def _dim_name(dim, name):
-    if not dim.isidentifier():
-        raise FitError(f"--shape {name}: dims are numbers or names, got {dim!r}")
-    return dim
 
 
 def _resolve(name, shape, sizes):

@@ -166,20 +166,6 @@ def extent(value):
     return "×".join(str(n) for n in np.shape(value))
 
 
-def parse_value(text):
-    """`-2` -> -2.0, `-3,2,-3` -> a vector, `1,2;3,4` -> a matrix (rows split by `;`)."""
-    rows = text.split(";")
-    parsed = [[float(item) for item in row.split(",") if item.strip()] for row in rows]
-    if not all(parsed):
-        raise ValueError(f"no number in {text!r}")
-    if len(parsed) > 1:
-        return np.array(parsed)
-    row = parsed[0]
-    if len(row) == 1 and "," not in text:
-        return row[0]
-    return np.array(row)
-
-
 def point(graph, at):
     """Every node's value at `at` (input name -> number or array)."""
     arrays = {name: np.asarray(value, dtype=float) if not np.isscalar(value) else float(value)

@@ -64,6 +64,16 @@ def test_fit_source_file_init_file_and_plot(lsq_data):
     assert code == 0 and "3 updates" in text and (folder / "l.png").stat().st_size > 1000
 
 
+def test_fit_takes_a_python_function_as_source(lsq_data):
+    folder, _ = lsq_data
+    (folder / "model.py").write_text("import numpy as np\n\n\ndef loss(X, y, w, b):\n"
+                                     "    return 0.5 * np.sum((X @ w + b - y)**2)\n")
+    argv = [*LSQ_SHAPES, "--data", folder / "train.npz", "--lr", "0.02", "--max-iter", "50"]
+    code, text = fit(f"{folder / 'model.py'}:loss", *argv)
+    assert code == 0 and "50 updates" in text
+    assert (code, text) == fit(LSQ, *argv)
+
+
 def test_fit_divergence_exits_1_and_keeps_params(lsq_data):
     folder, _ = lsq_data
     code, text = fit(LSQ, *LSQ_SHAPES, "--data", folder / "train.npz", "--lr", "10", "-o", folder / "p.npz")

@@ -9,8 +9,9 @@ import pytest
 
 import gradc
 from gradc import pipeline
+from gradc.arguments import parse_value
 from gradc.render import RenderError, add_render_parser, render, write
-from gradc.render_values import backward, parse_value, point, summary
+from gradc.render_values import backward, point, summary
 
 HAVE_DOT = shutil.which("dot") is not None
 NEURON = "1 / (1 + exp(-(w0 + w1*x1 + w2*x2)))"
@@ -186,6 +187,16 @@ def test_cli_writes_dot_from_a_source_file(tmp_path):
     assert run_cli(str(source), "--at", "w=-3,2,-3", "--at", "x=1,2,3", "-o", str(out)) == 0
     text = out.read_text()
     assert text.startswith("digraph") and "[-3, 2, -3]" in text and "[1, 2, 3]" in text
+
+
+def test_cli_takes_a_python_function_as_source(tmp_path):
+    (tmp_path / "circuit.py").write_text("def f(x, y, z):\n    return (x + y) * z\n")
+    at = ["--at", "x=-2", "--at", "y=5", "--at", "z=-4"]
+    assert run_cli(f"{tmp_path / 'circuit.py'}:f", *at, "-o", str(tmp_path / "f.dot")) == 0
+    assert run_cli("(x + y) * z", *at, "-o", str(tmp_path / "e.dot")) == 0
+    text = (tmp_path / "f.dot").read_text()
+    assert text.startswith("digraph") and "-12" in text
+    assert text == (tmp_path / "e.dot").read_text()
 
 
 def test_cli_reads_the_point_from_npz_and_rejects_unknown_suffixes(tmp_path):
