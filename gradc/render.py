@@ -8,6 +8,7 @@ along them; where a value is used more than once, the sum of its incoming gradie
 from html import escape
 
 import graphviz
+import numpy as np
 
 from gradc.errors import GradcError
 from gradc.render_values import backward, extent, forward_nodes, point, relevant, summary
@@ -95,7 +96,8 @@ def _title(stages, at):
 
 
 def _is_big(value):
-    return hasattr(value, "__len__") and len(value) > 4 or getattr(value, "ndim", 0) > 1
+    """Too big to spell out in the title: more than four numbers, or a matrix."""
+    return np.ndim(value) > 1 or np.size(value) > 4
 
 
 def _names(graph):

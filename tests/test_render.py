@@ -227,3 +227,10 @@ def test_svg_and_png_are_produced(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert run_cli("(x + y) * z", "--at", "x=-2", "--at", "y=5", "--at", "z=-4", "-o", str(tmp_path / "c.pdf")) == 0
     assert (tmp_path / "c.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_cli_reads_scalars_from_an_npz(tmp_path):
+    np.savez(tmp_path / "point.npz", x=np.float64(-2.0), y=np.float64(5.0))
+    out = tmp_path / "scalars.dot"
+    assert run_cli("x*y", "--at-file", str(tmp_path / "point.npz"), "-o", str(out)) == 0
+    assert "-10" in out.read_text()
