@@ -146,6 +146,8 @@ def _torch_ns(torch):
 
 def torch_impl(workload, arrays):
     torch = _import("torch")
+    if os.environ.get("GRADC_BENCH_THREADS"):
+        torch.set_num_threads(int(os.environ["GRADC_BENCH_THREADS"]))
     ns = _torch_ns(torch)
     tensors = [torch.as_tensor(np.asarray(a, dtype=np.float64)).requires_grad_(k in workload.wrt)
                for k, a in arrays.items()]
@@ -188,9 +190,14 @@ def versions():
     """Installed versions of everything compared, for the report header."""
     from importlib import metadata
     out = {"python": sys.version.split()[0], "numpy": np.__version__}
-    for name in ("jax", "jaxlib", "torch", "autograd", "gradc"):
+    for name in ("jax", "jaxlib", "torch", "autograd"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
+    try:
+        gradc = import_gradc()
+        out["gradc"] = f"{getattr(gradc, '__version__', '?')} from {os.path.dirname(gradc.__file__)}"
+    except Unavailable:
+        out["gradc"] = "not importable"
     return out

@@ -38,7 +38,8 @@ def _ratio(a, b):
 
 def gradient_table(rows):
     """Times per call of value-and-gradient, each with its ratio to hand-written NumPy."""
-    header = ["workload", *GRADIENT_COLUMNS, "gradc / fastest other", "grad/fwd gradc", "grad/fwd hand"]
+    header = ["workload", *GRADIENT_COLUMNS, "gradc / fastest other", "grad/fwd gradc", "grad/fwd hand",
+              "other load"]
     body = []
     for row in rows:
         t = row["times"]
@@ -46,7 +47,8 @@ def gradient_table(rows):
         best = min(others) if others else None
         body.append([row["label"], *(_cell(row, k) for k in GRADIENT_COLUMNS),
                      _ratio(t.get("gradc"), best),
-                     _ratio(t.get("gradc"), t.get("gradc fwd")), _ratio(t.get("hand"), t.get("hand fwd"))])
+                     _ratio(t.get("gradc"), t.get("gradc fwd")), _ratio(t.get("hand"), t.get("hand fwd")),
+                     "-" if row.get("other_load") is None else f"{row['other_load']:.0%}"])
     return _table(header, body)
 
 

@@ -21,7 +21,7 @@ import traceback
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # gradc from a checkout
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # gradc from a checkout, if not installed
 
 import compile_bench  # noqa: E402
 import competitors as C  # noqa: E402
@@ -97,15 +97,36 @@ def check(workload, arrays, impls, status):
     return kept
 
 
-def bench_row(workload, dims, fn, budget_s):
+def wait_for_quiet(max_wait_s, threshold=0.15):
+    """Wait (up to `max_wait_s`) until other processes use under `threshold` of the CPUs over a second."""
+    deadline = time.perf_counter() + max_wait_s
+    while True:
+        meter = timing.LoadMeter()
+        time.sleep(1.0)
+        other = meter.other_fraction()
+        if other is None or other < threshold or time.perf_counter() > deadline:
+            return other
+
+
+def bench_row(workload, dims, fn, budget_s, quiet_s=0.0):
     arrays = workload.data(dims)
     status = {}
     impls = check(workload, arrays, build_impls(workload, arrays, fn, status), status)
+    if quiet_s:
+        wait_for_quiet(quiet_s)
+    meter = timing.LoadMeter()
+    if budget_s <= 0:  # --check-only
+        times, rounds = {i.name: None for i in impls}, 0
+        print(f"  {workload.label(dims):<28} agree: {', '.join(times)}"
+              + (f"  [{'; '.join(f'{k}: {v}' for k, v in status.items())}]" if status else ""), flush=True)
+        return {"label": workload.label(dims), "times": times, "status": status}
     times, rounds = timing.round_robin({i.name: i.call for i in impls}, {i.name: i.family for i in impls},
                                        budget_s=budget_s)
+    other = meter.other_fraction()
     row = {"label": workload.label(dims), "workload": workload.name, "dims": dims,
-           "times": times, "status": status, "rounds": rounds}
+           "times": times, "status": status, "rounds": rounds, "other_load": other}
     print(f"  {row['label']:<28} " + "  ".join(f"{k}={report.fmt_time(t)}" for k, t in times.items())
+          + ("" if other is None else f"  (other load {other:.0%})")
           + ("  [" + "; ".join(f"{k}: {v}" for k, v in status.items()) + "]" if status else ""), flush=True)
     return row
 
@@ -128,6 +149,7 @@ def machine():
     except (OSError, subprocess.CalledProcessError):
         pass
     info["cores visible"] = os.cpu_count()
+    info["threads per runtime"] = os.environ.get("GRADC_BENCH_THREADS", "library defaults")
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         info["NumPy BLAS"] = f"{blas.get('name')} {blas.get('version')}"
@@ -147,7 +169,7 @@ def selected(only):
     return [w for w in ALL if w.name in names]
 
 
-def run_timings(workloads, quick, budget_s):
+def run_timings(workloads, quick, budget_s, quiet_s):
     print("value-and-gradient, median time per call (round-robin):", flush=True)
     rows = []
     for w in workloads:
@@ -155,7 +177,7 @@ def run_timings(workloads, quick, budget_s):
         if isinstance(fn, Exception):
             print(f"  gradc cannot compile {w.name}: {_short(fn)}", flush=True)
         for dims in (w.sizes[:1] if quick else w.sizes):
-            rows.append(bench_row(w, dims, fn, budget_s))
+            rows.append(bench_row(w, dims, fn, budget_s, quiet_s))
     return rows
 
 
@@ -201,22 +223,48 @@ def render(results):
     return "\n\n".join(parts) + "\n"
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pin_threads(n):
+    """Re-run this script with every runtime's thread pool at `n` threads (must precede their import)."""
+    if os.environ.get("GRADC_BENCH_THREADS") == str(n):
+        return
+    env = {**os.environ, "GRADC_BENCH_THREADS": str(n), **{v: str(n) for v in THREAD_VARS}}
+    if n == 1:
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+                            " intra_op_parallelism_threads=1").strip()
+    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, metavar="N",
+                    help="run every runtime (OpenBLAS, PyTorch, XLA) with N threads; 1 is robust to "
+                    "other load on a shared machine")
     ap.add_argument("--quick", action="store_true", help="smallest sizes only, short timings")
     ap.add_argument("--only", metavar="NAME", help="workload name(s), comma-separated; 'scaling' for "
                     "the generated-expression compile times")
     ap.add_argument("--budget", type=float, default=None, help="seconds of timing per row")
+    ap.add_argument("--check-only", action="store_true",
+                    help="only check that all implementations agree, at every size; no timing")
+    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                    help="before each row, wait up to SECONDS for other processes to go quiet")
     ap.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
     ap.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
     args = ap.parse_args(argv)
+    if args.threads:
+        pin_threads(args.threads)
     workloads = selected(args.only)
+    if args.check_only:
+        run_timings(workloads, args.quick, 0, 0)
+        return
     budget = args.budget or (1.5 if args.quick else 6.0)
     scaling_sizes = ((100, 1_000) if args.quick else (100, 1_000, 10_000)) \
         if not args.only or "scaling" in args.only else ()
     started, load = time.perf_counter(), timing.LoadMeter()
     results = {"machine": machine(), "versions": C.versions(),
-               "timings": run_timings(workloads, args.quick, budget)}
+               "timings": run_timings(workloads, args.quick, budget, args.wait_quiet)}
     other = load.other_fraction()
     results["machine"]["other load during timings"] = "unknown" if other is None else f"{other:.0%} of the CPUs"
     if other is not None and other > 0.1:
