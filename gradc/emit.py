@@ -9,8 +9,8 @@ import jinja2
 import numpy as np
 
 from gradc import __version__
+from gradc.entry import checks, describe_shapes, entry
 from gradc.schedule import INLINE, schedule
-from gradc.shapes import show
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,12 @@ def emit(graph, wrt, command, functions=(), dtype=None):
     params = ", ".join(graph.inputs)
     text = _environment().get_template("module.py.j2").render(
         title=_docstring_safe(graph.source), source=_docstring_safe(graph.source), params=params,
-        version=__version__, shapes=_describe_shapes(graph), command=_docstring_safe(command),
+        version=__version__, shapes=describe_shapes(graph), command=_docstring_safe(command),
         inputs=repr(tuple(graph.inputs)), gradient=gradient, wrt_tuple=repr(tuple(wrt)),
         functions=list(functions),
-        checks=_checks(graph, plan), array_params=", ".join(arrays), dims=", ".join(plan.dims.values()),
-        entry=_entry(graph, plan, arrays),
+        checks=checks(graph, plan, writer.dtype), array_params=", ".join(arrays),
+        returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays),
+        dtype=writer.dtype, dims=", ".join(plan.dims.values()),
         forward=forward, backward=backward, value=writer.ref(graph.outputs[0]),
         gradients=writer.gradients(wrt),
     )
@@ -213,7 +214,9 @@ class _Writer:
         read_only = self.graph[node]["op"] == "broadcast_to"
         if read_only or self.graph[root]["op"] == "input" or roots[root] > 1:
             return f"np.array({name}, dtype=np.{self.dtype})"
-        return f"np.asarray({name}, dtype=np.{self.dtype})"  # no copy when it has that dtype already
+        if self.dtype == "float64":
+            return name  # every array input was made float64 on entry, so every result is float64
+        return f"np.asarray({name}, dtype=np.{self.dtype})"  # masks and float constants are float64
 
     def memory(self, node):
         """The node whose array `node` may be a view of."""
@@ -227,67 +230,6 @@ def _flatten(lines):
     for line in lines:
         flat.extend(line if isinstance(line, list) else [line])
     return flat
-
-
-def _checks(graph, plan):
-    """Statements that check each array input's shape and bind the dimension names."""
-    context = Context(plan.dims)
-    bound = set()
-    lines = []
-    for name, node in graph.inputs.items():
-        dims = graph.shape(node)
-        if not dims:
-            continue
-        declared = show(dims)
-        new = [d for d in dims if isinstance(d, str) and d not in bound]
-        if not new:
-            expected = context.shape(dims)
-            lines.append(Line("raw", expr=f"if np.shape({name}) != {expected}:"))
-            sizes = f" = {{{expected}}}" if any(isinstance(d, str) for d in dims) else ""
-            lines.append(Line("raw", expr=f"    raise ValueError(f\"{name} has shape {{np.shape({name})}}; "
-                                          f"expected {declared}{sizes}\")"))
-            continue
-        fixed = " or ".join(f"shape[{i}] != {d}" for i, d in enumerate(dims) if isinstance(d, int))
-        fixed = f" or {fixed}" if fixed else ""
-        lines.append(Line("raw", expr=f"shape = np.shape({name})"))
-        lines.append(Line("raw", expr=f"if len(shape) != {len(dims)}{fixed}:"))
-        lines.append(Line("raw", expr=f"    raise ValueError(f\"{name} has shape {{shape}}; expected {declared}\")"))
-        for i, d in enumerate(dims):
-            if isinstance(d, str) and d not in bound:
-                if d in dims[:i]:
-                    continue
-                lines.append(Line("raw", expr=f"{plan.dims[d]} = shape[{i}]"))
-                bound.add(d)
-        repeats = [i for i, d in enumerate(dims) if isinstance(d, str) and dims.index(d) != i]
-        for i in repeats:
-            j = dims.index(dims[i])
-            lines.append(Line("raw", expr=f"if shape[{i}] != shape[{j}]:"))
-            lines.append(Line("raw", expr=f"    raise ValueError(f\"{name} has shape {{shape}}; expected {declared}\")"))
-        bound.update(d for d in dims if isinstance(d, str))
-    return lines
-
-
-def _entry(graph, plan, arrays):
-    """The statements that open every function: scalars made floats (an array for one fails here), and the
-    arrays' shapes checked."""
-    statements = []
-    scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
-    if scalars:
-        statements.append(f"{', '.join(scalars)} = {', '.join(f'float({name})' for name in scalars)}")
-    if arrays:
-        bind = ", ".join(plan.dims.values()) + " = " if plan.dims else ""
-        statements.append(f"{bind}_dims({', '.join(arrays)})")
-    return statements
-
-
-def _describe_shapes(graph):
-    arrays = [f"{name}: {show(graph.shape(node))}" for name, node in graph.inputs.items() if graph.shape(node)]
-    scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
-    parts = list(arrays)
-    if scalars:
-        verb = "is a scalar" if len(scalars) == 1 else "are scalars"
-        parts.append(f"{', '.join(scalars)} {verb}")
-    return "; ".join(parts) if parts else "no inputs"
 
 
 def _docstring_safe(text, limit=300):

@@ -10,22 +10,23 @@ INPUTS = ('X', 'w', 'y')
 WRT = ('w',)
 
 
-def _dims(X, w, y):
-    """Check the arrays' shapes against the declared ones and return n, d."""
-    shape = np.shape(X)
-    if len(shape) != 2:
-        raise ValueError(f"X has shape {shape}; expected (n, d)")
-    n = shape[0]
-    d = shape[1]
-    if np.shape(w) != (d,):
-        raise ValueError(f"w has shape {np.shape(w)}; expected (d,) = {(d,)}")
-    if np.shape(y) != (n,):
-        raise ValueError(f"y has shape {np.shape(y)}; expected (n,) = {(n,)}")
-    return n, d
+def _inputs(X, w, y):
+    """The arrays as float64, checked against the declared shapes, and the sizes n, d."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X has shape {X.shape}; expected (n, d)")
+    n, d = X.shape[0], X.shape[1]
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (d,):
+        raise ValueError(f"w has shape {w.shape}; expected (d,) = {(d,)}")
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (n,):
+        raise ValueError(f"y has shape {y.shape}; expected (n,) = {(n,)}")
+    return X, w, y, n, d
 
 
 def forward(X, w, y):
-    n, d = _dims(X, w, y)
+    X, w, y, n, d = _inputs(X, w, y)
     t1 = X @ w  # X@w
     t2 = t1 - y  # X@w - y
     t3 = t2 ** 2.0  # (X@w - y)**2
@@ -35,7 +36,7 @@ def forward(X, w, y):
 
 
 def value_and_grad(X, w, y):
-    n, d = _dims(X, w, y)
+    X, w, y, n, d = _inputs(X, w, y)
     t1 = X @ w  # X@w
     t2 = t1 - y  # X@w - y
     t3 = t2 ** 2.0  # (X@w - y)**2
@@ -52,7 +53,7 @@ def value_and_grad(X, w, y):
     g_t1 = t2
     # t1 = X @ w
     g_w = X.T @ t2
-    return t5, {"w": np.asarray(g_w, dtype=np.float64)}
+    return t5, {"w": g_w}
 
 
 def gradient(X, w, y):

@@ -10,19 +10,20 @@ INPUTS = ('y', 'z')
 WRT = ('z',)
 
 
-def _dims(y, z):
-    """Check the arrays' shapes against the declared ones and return k."""
-    shape = np.shape(y)
-    if len(shape) != 1:
-        raise ValueError(f"y has shape {shape}; expected (k,)")
-    k = shape[0]
-    if np.shape(z) != (k,):
-        raise ValueError(f"z has shape {np.shape(z)}; expected (k,) = {(k,)}")
-    return k
+def _inputs(y, z):
+    """The arrays as float64, checked against the declared shapes, and the sizes k."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"y has shape {y.shape}; expected (k,)")
+    k = y.shape[0]
+    z = np.asarray(z, dtype=np.float64)
+    if z.shape != (k,):
+        raise ValueError(f"z has shape {z.shape}; expected (k,) = {(k,)}")
+    return y, z, k
 
 
 def forward(y, z):
-    k = _dims(y, z)
+    y, z, k = _inputs(y, z)
     t1 = np.max(z, axis=-1, keepdims=True)  # log(softmax(z))
     t2 = z - t1  # log(softmax(z))
     t3 = np.exp(t2)  # log(softmax(z))
@@ -36,7 +37,7 @@ def forward(y, z):
 
 
 def value_and_grad(y, z):
-    k = _dims(y, z)
+    y, z, k = _inputs(y, z)
     t1 = np.max(z, axis=-1, keepdims=True)  # log(softmax(z))
     t2 = z - t1  # log(softmax(z))
     t3 = np.exp(t2)  # log(softmax(z))
@@ -54,7 +55,7 @@ def value_and_grad(y, z):
     t11 = np.sum(g_t6, axis=-1, keepdims=True)
     t12 = t10 * t11
     g_z = g_t6 - t12
-    return t9, {"z": np.asarray(g_z, dtype=np.float64)}
+    return t9, {"z": g_z}
 
 
 def gradient(y, z):
