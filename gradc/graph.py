@@ -147,9 +147,12 @@ def rebuild(graph, rewrite, extra=None):
     """
     new = Graph(graph.source, rewrite=rewrite)
     mapping = {}
+    claimed = set()  # new nodes that already took an old node's roles
+    found = []  # (old node's data, the claimed node it became)
     for name, node in graph.inputs.items():  # inputs keep their order even when unused
         data = graph[node]
         mapping[node] = new.input(name, dict(data["attrs"])["dims"], span=data["span"])
+        claimed.add(mapping[node])
     for node in graph.order(list(graph.outputs) + list(extra or ())):
         if node in mapping:
             continue
@@ -157,12 +160,22 @@ def rebuild(graph, rewrite, extra=None):
         new_args = [mapping[a] for a in data["args"]]
         mapping[node] = new.add(data["op"], new_args, span=data["span"], name=data["name"],
                                 **dict(data["attrs"]))
-        copy_roles(data, new[mapping[node]], mapping)
+        if mapping[node] in claimed:  # rewritten into a value that has roles of its own: name it by alias
+            found.append((data, mapping[node]))
+        else:
+            claimed.add(mapping[node])
+            copy_roles(data, new[mapping[node]], mapping)
     new.outputs = [mapping[o] for o in graph.outputs]
     new.aliases = [(mapping.get(v), mapping.get(a), mapping.get(c)) for v, a, c in graph.aliases
                    if v in mapping and a in mapping]
     new.partial_aliases = [(mapping[v], mapping[a], mapping.get(c), k) for v, a, c, k in graph.partial_aliases
                            if v in mapping and a in mapping]
+    for data, target in found:
+        if data["adjoint"] in mapping:
+            new.aliases.append((mapping[data["adjoint"]], target, mapping.get(data["origin"])))
+        elif data["partial"] is not None and data["partial"][0] in mapping:
+            of, k = data["partial"]
+            new.partial_aliases.append((mapping[of], target, mapping.get(data["origin"]), k))
     return new, mapping
 
 

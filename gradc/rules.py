@@ -358,3 +358,7 @@ def lower_logsumexp(z, *, axis):
     if axis is None:
         return result
     return call("squeeze", result, axis=normalize_axes(z.shape, axis))
+
+
+# Registered last, after the rules above: the cost-driven rewrites of the lower phase.
+from gradc import algebra  # noqa: E402,F401

@@ -87,7 +87,28 @@ CASES = {
     "scatter:scatter_zero": [(built(lambda x: call("scatter", zeros(x, ()), index=(1,), shape=(3,)) * x, x=(3,)),
                               ["zeros"])],
     "softmax:lower_softmax": [(source("sum(y * softmax(z))", {"z": ("n",), "y": ("n",)}),
-                               ["input", "input", "amax", "sub", "exp", "sum", "div", "mul", "sum"])],
+                               ["input", "input", "amax", "sub", "exp", "sum", "div", "matmul"])],
+    # the lower phase's cost-driven rewrites (gradc/algebra.py)
+    "pow:square_as_product": [(source("x ** 2", {"x": ("n",)}), ["input", "mul"])],
+    "sum:sum_of_products_as_dot": [(source("sum(x * y)", {"x": ("n",), "y": ("n",)}),
+                                    ["input", "input", "matmul"])],
+    "mean:mean_of_products_as_dot": [(source("mean(x * y)", {"x": ("n",), "y": ("n",)}),
+                                      ["input", "input", "matmul", "size", "div"])],
+    "matmul:scale_after_product": [(source("(c * x) @ y", {"x": ("n",), "y": ("n",)}),
+                                    ["input", "input", "input", "matmul", "mul"])],
+    "sum:negate_after_sum": [(source("sum(-x, axis=0)", {"x": ("n", "d")}), ["input", "sum", "neg"])],
+    "sum:scale_after_sum": [(source("sum(c * x, axis=0)", {"x": ("n", "d")}),
+                             ["input", "input", "sum", "mul"])],
+    "accumulate:collect_terms": [
+        # the gradient of the mean logistic loss with respect to its logits: c*(1-y)*s - c*y*(1-s) -> c*(s - y)
+        (built(lambda z, y, c: call("accumulate", c * (1 - y) * call("sigmoid", z),
+                                    -(c * y * call("sigmoid", -z))), z=(3,), y=(3,), c=()),
+         ["input", "input", "input", "sigmoid", "sub", "mul"])],
+    "add:collect_terms": [
+        # y*softplus(-z) + (1-y)*softplus(z) -> softplus(z) - y*z
+        (built(lambda z, y: y * call("softplus", -z) + (1 - y) * call("softplus", z), z=(3,), y=(3,)),
+         ["input", "input", "softplus", "mul", "sub"])],
+    "sub:collect_difference": [(built(lambda a, b: (a + b) * a - b * a, a=(3,), b=(3,)), ["input", "mul"])],
     "log_softmax:lower_log_softmax": [(built(lambda z: call("log_softmax", z, axis=-1), z=(2, 3)),
                                        ["input", "amax", "sub", "exp", "sum", "log", "sub"])],
     "logsumexp:lower_logsumexp": [(source("logsumexp(z)", {"z": ("n",)}),

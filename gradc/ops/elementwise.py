@@ -78,7 +78,7 @@ def _sigmoid(x):
 SIGMOID = unary("sigmoid", "σ", "0.5 + 0.5 * np.tanh(0.5 * {0})", _sigmoid,
                 lambda g, out, x: (g * out * (1 - out),), "sigmoid(x) = 1 / (1 + exp(-x))")
 # softplus(x) = log(1 + exp(x)), the stable form of log(sigmoid) that the simplifier introduces.
-SOFTPLUS = unary("softplus", "softplus", "np.logaddexp(0.0, {0})", lambda x: np.logaddexp(0.0, x),
+SOFTPLUS = unary("softplus", "softplus", "np.maximum({0}, 0.0) + np.log1p(np.exp(-np.abs({0})))", lambda x: np.logaddexp(0.0, x),
                  lambda g, out, x: (g * call("sigmoid", x),), "softplus(x) = log(1 + exp(x))")
 # NOTE: relu and abs have a kink at 0; their derivative there is taken as 0.
 RELU = unary("relu", "relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0),

@@ -29,31 +29,25 @@ def forward(X, w, y):
     X, w, y, n, d = _inputs(X, w, y)
     t1 = X @ w  # X@w
     t2 = t1 - y  # X@w - y
-    t3 = t2 ** 2.0  # (X@w - y)**2
-    t4 = np.sum(t3)  # sum((X@w - y)**2)
-    t5 = 0.5 * t4  # 0.5*sum((X@w - y)**2)
-    return t5
+    t3 = t2 @ t2  # sum((X@w - y)**2)
+    t4 = 0.5 * t3  # 0.5*sum((X@w - y)**2)
+    return t4
 
 
 def value_and_grad(X, w, y):
     X, w, y, n, d = _inputs(X, w, y)
     t1 = X @ w  # X@w
     t2 = t1 - y  # X@w - y
-    t3 = t2 ** 2.0  # (X@w - y)**2
-    t4 = np.sum(t3)  # sum((X@w - y)**2)
-    t5 = 0.5 * t4  # 0.5*sum((X@w - y)**2)
-    # backward, seeded with df/dt5 = 1
-    # t5 = 0.5 * t4
-    g_t4 = 0.5
-    # t4 = np.sum(t3)
+    t3 = t2 @ t2  # sum((X@w - y)**2)
+    t4 = 0.5 * t3  # 0.5*sum((X@w - y)**2)
+    # backward, seeded with df/dt4 = 1
+    # t4 = 0.5 * t3
     g_t3 = 0.5
-    # t3 = t2 ** 2.0
-    g_t2 = t2
     # t2 = t1 - y
     g_t1 = t2
     # t1 = X @ w
     g_w = X.T @ t2
-    return t5, {"w": g_w}
+    return t4, {"w": g_w}
 
 
 def gradient(X, w, y):

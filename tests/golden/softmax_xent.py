@@ -30,10 +30,9 @@ def forward(y, z):
     t4 = np.sum(t3, axis=-1, keepdims=True)  # log(softmax(z))
     t5 = np.log(t4)  # log(softmax(z))
     t6 = t2 - t5  # log(softmax(z))
-    t7 = y * t6  # y * log(softmax(z))
-    t8 = np.sum(t7)  # sum(y * log(softmax(z)))
-    t9 = -t8  # -sum(y * log(softmax(z)))
-    return t9
+    t7 = y @ t6  # sum(y * log(softmax(z)))
+    t8 = -t7  # -sum(y * log(softmax(z)))
+    return t8
 
 
 def value_and_grad(y, z):
@@ -44,18 +43,15 @@ def value_and_grad(y, z):
     t4 = np.sum(t3, axis=-1, keepdims=True)  # log(softmax(z))
     t5 = np.log(t4)  # log(softmax(z))
     t6 = t2 - t5  # log(softmax(z))
-    t7 = y * t6  # y * log(softmax(z))
-    t8 = np.sum(t7)  # sum(y * log(softmax(z)))
-    t9 = -t8  # -sum(y * log(softmax(z)))
-    # backward, seeded with df/dt9 = 1
-    # t7 = y * t6
-    g_t6 = -y
+    t7 = y @ t6  # sum(y * log(softmax(z)))
+    t8 = -t7  # -sum(y * log(softmax(z)))
+    # backward, seeded with df/dt8 = 1
     # t6 = t2 - t5
-    t10 = t3 / t4
-    t11 = np.sum(g_t6, axis=-1, keepdims=True)
-    t12 = t10 * t11
-    g_z = g_t6 - t12
-    return t9, {"z": g_z}
+    t9 = t3 / t4
+    t10 = np.sum(y, axis=-1, keepdims=True)
+    t11 = t9 * t10
+    g_z = t11 - y
+    return t8, {"z": g_z}
 
 
 def gradient(y, z):

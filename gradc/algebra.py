@@ -1,0 +1,201 @@
+"""Rules that make the generated code cheaper after differentiation (the lower phase).
+
+The biggest: a branch sum is expanded into a sum of products, like terms are collected and a common
+factor is taken out, so that the gradient of the mean logistic loss with respect to its logits,
+`c*(1 - y)*sigmoid(z) - c*y*sigmoid(-z)`, becomes `c * (sigmoid(z) - y)`.
+"""
+from gradc.ops import Value, call
+from gradc.ops.reduce import count
+from gradc.rules import arg, const, op_of, rule, value
+
+MAX_TERMS = 12  # expansions growing past this are left alone
+MAX_DEPTH = 6  # how far below the sum the expansion looks
+# f(-z) in terms of f(z), so that both sides of a loss share one evaluation:
+# sigmoid(-z) = 1 - sigmoid(z);  softplus(-z) = softplus(z) - z
+MIRRORED = ("sigmoid", "softplus")
+_building = []  # non-empty while a collected form is being built
+
+
+@rule("pow", phase="lower")
+def square_as_product(x, y):
+    """x ** 2 -> x * x"""
+    return x * x if value(y) == 2 else None
+
+
+@rule("sum", phase="lower")
+def sum_of_products_as_dot(x, *, axis, keepdims):
+    """sum(a * b) -> a @ b for vectors a and b of one shape: one pass, no temporary"""
+    if op_of(x) != "mul" or len(x.shape) != 1:
+        return None
+    a, b = arg(x), arg(x, 1)
+    return a @ b if a.shape == b.shape == x.shape else None
+
+
+@rule("mean", phase="lower")
+def mean_of_products_as_dot(x, *, axis, keepdims):
+    """mean(a * b) -> (a @ b) / n for vectors a and b of one shape"""
+    product = sum_of_products_as_dot(x, axis=axis, keepdims=keepdims)
+    return None if product is None else product / count(x, x.shape)
+
+
+@rule("matmul", phase="lower")
+def scale_after_product(a, b):
+    """(c * a) @ b -> c * (a @ b) for a scalar c, when the product has fewer axes than the scaled operand"""
+    for scaled, other, left in ((a, b, True), (b, a, False)):
+        if op_of(scaled) == "mul" and arg(scaled).shape == ():
+            inner = arg(scaled, 1)
+            if len(a.shape[:-1] + b.shape[1:]) < len(scaled.shape):
+                return arg(scaled) * (inner @ other if left else other @ inner)
+    return None
+
+
+@rule("sum", phase="lower")
+def scale_after_sum(x, *, axis, keepdims):
+    """sum(c * a) -> c * sum(a) for a scalar c"""
+    if op_of(x) == "mul" and arg(x).shape == () and x.shape != ():
+        return arg(x) * call("sum", arg(x, 1), axis=axis, keepdims=keepdims)
+    return None
+
+
+@rule("sum", phase="lower")
+def negate_after_sum(x, *, axis, keepdims):
+    """sum(-a) -> -sum(a): the negation moves to the smaller array"""
+    return -call("sum", arg(x), axis=axis, keepdims=keepdims) if op_of(x) == "neg" and x.shape != () else None
+
+
+@rule("add", phase="lower")
+@rule("accumulate", phase="lower")
+def collect_terms(*partials):
+    """c*(1-y)*s - c*y*(1-s) -> c * (s - y): expand, collect like terms, take out the common factor"""
+    return _collect(partials, (1.0,) * len(partials))
+
+
+@rule("sub", phase="lower")
+def collect_difference(x, y):
+    """(a + b) * a - b * a -> a * a: as collect_terms, for a difference"""
+    return _collect((x, y), (1.0, -1.0))
+
+
+def _collect(parts, signs):
+    if _building:  # the collected form is final: do not collect it again while it is being built
+        return None
+    atoms, visited = {}, set()
+    total = {}
+    for part, sign in zip(parts, signs):
+        terms = _expand(part, atoms, visited, 0)
+        if terms is None:
+            return None
+        _add_into(total, terms, sign)
+    total = {m: c for m, c in total.items() if c != 0}
+    created = atoms.pop("created", 0)  # f(z) made for an f(-z): counted as new work
+    before = 1 + sum(1 for node in visited if parts[0].graph.shape(node) != ())  # the sum itself, and below
+    if not total or _cost(total) + created >= before:
+        return None
+    _building.append(True)
+    try:
+        return _build(parts[0], total, atoms)
+    finally:
+        _building.pop()
+
+
+def _expand(x, atoms, visited, depth):
+    """`x` as {monomial: coefficient}, a monomial a sorted tuple of atom ids; None when it grows too big."""
+    number = value(x)
+    if number is not None:
+        return {(): number}
+    op = op_of(x)
+    expandable = op in ("add", "sub", "mul", "neg", "accumulate") or op == "div" and value(arg(x, 1)) is not None
+    if op in MIRRORED and op_of(arg(x)) == "neg":
+        visited.add(x.node)
+        z = arg(arg(x))
+        mirrored = {(_atom(call(op, z), atoms),): -1.0 if op == "sigmoid" else 1.0}
+        _add_into(mirrored, {(): 1.0} if op == "sigmoid" else {(_atom(z, atoms),): -1.0}, 1.0)
+        atoms["created"] = atoms.get("created", 0) + 1
+        return mirrored
+    if not expandable or depth >= MAX_DEPTH:
+        return {(_atom(x, atoms),): 1.0}
+    visited.add(x.node)
+    parts = [_expand(Value(x.graph, a), atoms, visited, depth + 1) for a in x.graph.args(x.node)]
+    if any(p is None for p in parts):
+        return None
+    if op == "mul":
+        result = _multiply(*parts)
+    elif op == "div":
+        result = {m: c / value(arg(x, 1)) for m, c in parts[0].items()}
+    else:
+        result = {}
+        signs = {"sub": (1.0, -1.0), "neg": (-1.0,)}.get(op, (1.0,) * len(parts))
+        for part, sign in zip(parts, signs):
+            _add_into(result, part, sign)
+    return result if len(result) <= MAX_TERMS else None
+
+
+def _atom(x, atoms):
+    atoms[x.node] = x
+    return x.node
+
+
+def _multiply(p, q):
+    result = {}
+    for m1, c1 in p.items():
+        for m2, c2 in q.items():
+            _add_into(result, {tuple(sorted(m1 + m2)): c1 * c2}, 1.0)
+    return result
+
+
+def _add_into(total, terms, sign):
+    for monomial, coefficient in terms.items():
+        total[monomial] = total.get(monomial, 0.0) + sign * coefficient
+
+
+def _common(terms):
+    """The atoms every term has, with multiplicity."""
+    monomials = list(terms)
+    common = list(monomials[0])
+    for monomial in monomials[1:]:
+        rest = list(monomial)
+        common = [a for a in common if a in rest and not rest.remove(a)]
+    return common
+
+
+def _cost(terms):
+    """Elementwise operations the collected form needs."""
+    common = _common(terms)
+    ops = len(common) + len(terms) - 1
+    for monomial, coefficient in terms.items():
+        ops += max(len(monomial) - len(common) - 1, 0) + (abs(coefficient) != 1)
+    return ops
+
+
+def _build(like, terms, atoms):
+    """`common * (t1 + t2 - t3 ...)`, scalar factors applied last, terms in a fixed order."""
+    common = _common(terms)
+    inner = {}
+    for monomial, coefficient in terms.items():
+        rest = list(monomial)
+        for a in common:
+            rest.remove(a)
+        inner[tuple(rest)] = coefficient
+    ordered = sorted(inner.items(), key=lambda item: (item[1] < 0, item[0]))
+    result = None
+    for monomial, coefficient in ordered:
+        term = _product([atoms[a] for a in monomial], like)
+        magnitude = abs(coefficient)
+        if magnitude != 1:
+            term = const(like, magnitude) * term
+        if result is None:
+            result = term if coefficient > 0 else -term
+        else:
+            result = result + term if coefficient > 0 else result - term
+    for a in sorted(common, key=lambda a: atoms[a].shape != ()):
+        result = atoms[a] * result
+    return result
+
+
+def _product(factors, like):
+    if not factors:
+        return const(like, 1.0)
+    result = factors[0]
+    for factor in factors[1:]:
+        result = result * factor
+    return result
