@@ -10,6 +10,7 @@ import numpy as np
 
 from gradc import __version__
 from gradc.entry import checks, describe_shapes, entry
+from gradc.reuse import plan_reuse
 from gradc.schedule import INLINE, schedule
 
 
@@ -74,9 +75,14 @@ def emit(graph, wrt, command, functions=(), dtype=None):
     """
     plan = schedule(graph)
     writer = _Writer(graph, plan, np.dtype(dtype or np.float64).name)
-    forward = [writer.line(node) for node in plan.forward]
     gradient = bool(wrt) and len(graph.outputs) > 1  # a non-scalar output has none
+    writer.reuse = plan_reuse(graph, plan.forward, {graph.outputs[0]})
+    forward = [writer.line(node) for node in plan.forward]
+    keep = set(graph.outputs) | {a for _, a, _ in graph.aliases} | {a for _, a, _, _ in graph.partial_aliases}
+    writer.reuse = plan_reuse(graph, plan.forward + plan.backward, keep) if gradient else {}
+    shared = [writer.line(node) for node in plan.forward]  # value_and_grad's forward part
     backward = writer.backward(plan.backward) if gradient else []
+    writer.reuse = {}
     arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
     params = ", ".join(graph.inputs)
     text = _environment().get_template("module.py.j2").render(
@@ -87,7 +93,7 @@ def emit(graph, wrt, command, functions=(), dtype=None):
         checks=checks(graph, plan, writer.dtype), array_params=", ".join(arrays),
         returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays),
         dtype=writer.dtype, dims=", ".join(plan.dims.values()),
-        forward=forward, backward=backward, value=writer.ref(graph.outputs[0]),
+        forward=forward, shared=shared, backward=backward, value=writer.ref(graph.outputs[0]),
         gradients=writer.gradients(wrt),
     )
     ast.parse(text)  # the module must be valid Python before anyone sees it
@@ -99,6 +105,7 @@ class _Writer:
         self.graph = graph
         self.plan = plan
         self.dtype = dtype  # of the returned gradients
+        self.reuse = {}  # node -> the operand whose buffer its line writes into (see reuse.py)
 
     def ref(self, node):
         """How an operand is written: its name, or in place for constants, sizes and inline views."""
@@ -121,6 +128,13 @@ class _Writer:
             return op.emit.format(*operands, **attrs)
         return op.emit(Context(self.plan.dims, [graph.shape(a) for a in args]), *operands, **attrs)
 
+    def in_place(self, node, buffer):
+        """`np.subtract(t1, y, out=t1)`: the op's ufunc writing into the buffer of an operand that dies here."""
+        operands = [self.ref(a) for a in self.graph.args(node)]
+        if self.graph[node]["op"] == "accumulate":
+            operands = self.partial_names(node, operands)
+        return f"np.{self.graph.op(node).ufunc}({', '.join(operands)}, out={self.ref(buffer)})"
+
     def partial_names(self, node, operands):
         """A branch sum's operands, written `g_x_k` where the k-th partial is an existing value."""
         of = self.graph[node]["adjoint"]
@@ -134,7 +148,7 @@ class _Writer:
 
     def line(self, node, comment=None):
         target = self.plan.names[node]
-        expr = self.expression(node)
+        expr = self.expression(node) if node not in self.reuse else self.in_place(node, self.reuse[node])
         if isinstance(expr, list):  # a multi-statement emission: its first line assigns the target
             first, *rest = (statement.format(target=target) for statement in expr)
             return [Line("raw", expr=first)] + [Line("raw", expr=statement) for statement in rest]

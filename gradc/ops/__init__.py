@@ -25,6 +25,7 @@ class Op:
         elementwise: broadcasting elementwise op (its VJP accepts an adjoint of any broadcastable shape).
         view: the result may share memory with an operand.
         scalar_adjoint: the VJP rule also accepts a scalar adjoint standing for a broadcast one.
+        ufunc: the NumPy ufunc computing it, which can write into a dying operand's buffer (`out=`).
         public: callable from source text under this name.
         doc: one line for `gradc ops`.
     """
@@ -40,6 +41,7 @@ class Op:
     elementwise: bool = False
     view: bool = False
     scalar_adjoint: bool = False
+    ufunc: str = ""
     public: bool = True
     doc: str = ""
 

@@ -23,12 +23,17 @@ CONST = defop(Op(name="const", arity=0, shape=_scalar_shape, emit=_emit_const,
 def binary(name, symbol, emit, impl, vjp, doc, public=True):
     return defop(Op(name=name, arity=2, shape=lambda x, y: shapes.broadcast(x, y, op=name), emit=emit,
                     impl=impl, vjp=vjp, jvp=diagonal(vjp), symbol=symbol, elementwise=True, public=public,
-                    doc=doc))
+                    doc=doc, ufunc=_ufunc(impl)))
+
+
+def _ufunc(impl):
+    """The name of the NumPy ufunc an op's emission calls, when its impl is that ufunc."""
+    return impl.__name__ if isinstance(impl, np.ufunc) else ""
 
 
 def unary(name, symbol, emit, impl, vjp, doc, public=True):
     return defop(Op(name=name, arity=1, shape=lambda x: x, emit=emit, impl=impl, vjp=vjp, jvp=diagonal(vjp),
-                    symbol=symbol, elementwise=True, public=public, doc=doc))
+                    symbol=symbol, elementwise=True, public=public, doc=doc, ufunc=_ufunc(impl)))
 
 
 ADD = binary("add", "+", "{0} + {1}", np.add, lambda g, out, x, y: (g, g), "x + y")
@@ -57,7 +62,7 @@ MINIMUM = binary("minimum", "min", "np.minimum({0}, {1})", np.minimum,
 ACCUMULATE = defop(Op(name="accumulate", arity=-1, shape=lambda *xs: shapes.broadcast(*xs, op="accumulate"),
                       emit=lambda ctx, *xs: " + ".join(xs), impl=lambda *xs: sum(xs[1:], xs[0]),
                       vjp=lambda g, out, *xs: (g,) * len(xs), jvp=lambda t, out, *xs: tangent_sum(*t),
-                      symbol="+", elementwise=True, public=False,
+                      symbol="+", elementwise=True, public=False, ufunc="add",  # in place for two partials
                       doc="sum of the partial gradients of a value used more than once"))
 
 NEG = unary("neg", "-", "-{0}", np.negative, lambda g, out, x: (-g,), "-x", public=False)

@@ -28,7 +28,7 @@ def _inputs(X, w, y):
 def forward(X, w, y):
     X, w, y, n, d = _inputs(X, w, y)
     t1 = X @ w  # X@w
-    t2 = t1 - y  # X@w - y
+    t2 = np.subtract(t1, y, out=t1)  # X@w - y
     t3 = t2 @ t2  # sum((X@w - y)**2)
     t4 = 0.5 * t3  # 0.5*sum((X@w - y)**2)
     return t4
@@ -37,7 +37,7 @@ def forward(X, w, y):
 def value_and_grad(X, w, y):
     X, w, y, n, d = _inputs(X, w, y)
     t1 = X @ w  # X@w
-    t2 = t1 - y  # X@w - y
+    t2 = np.subtract(t1, y, out=t1)  # X@w - y
     t3 = t2 @ t2  # sum((X@w - y)**2)
     t4 = 0.5 * t3  # 0.5*sum((X@w - y)**2)
     # backward, seeded with df/dt4 = 1

@@ -1,0 +1,45 @@
+"""Buffer reuse: which lines may write their result into an operand's array that dies at that line.
+
+`t2 = np.subtract(t1, y, out=t1)` allocates nothing, where `t2 = t1 - y` would fault in a fresh array:
+on large arrays, new temporaries cost as much as the arithmetic, and they set the peak memory.
+"""
+from gradc.schedule import INLINE
+
+
+def plan_reuse(graph, nodes, keep):
+    """{node: operand whose buffer it writes into} for the lines `nodes` of one function, in order.
+
+    An operand qualifies when this line is its last use, it has the result's shape, it is an array this
+    function computed (not an input, a view, or something viewed), and it is not in `keep` (returned
+    values and the values behind alias names).
+    """
+    position = {node: i for i, node in enumerate(nodes)}
+    last_use, viewed = {}, set()
+    for node in nodes:
+        for arg in graph.args(node):
+            base, through_view = _base(graph, arg)
+            last_use[base] = position[node]
+            if through_view or graph.op(node).view:
+                viewed.add(base)
+    reuse, claimed = {}, set()
+    for node in nodes:
+        op = graph.op(node)
+        args = graph.args(node)
+        if not op.ufunc or graph.shape(node) == () or op.name == "accumulate" and len(args) != 2:
+            continue
+        for arg in args:
+            if (arg in position and arg not in keep and arg not in viewed and arg not in claimed
+                    and last_use.get(arg) == position[node] and graph.shape(arg) == graph.shape(node)
+                    and not graph.op(arg).view):
+                reuse[node] = arg
+                claimed.add(arg)
+                break
+    return reuse
+
+
+def _base(graph, node):
+    """The node whose array an operand reads, looking through views written in place; and whether it did."""
+    through = False
+    while graph[node]["op"] in INLINE and graph.op(node).view:
+        node, through = graph.args(node)[0], True
+    return node, through
