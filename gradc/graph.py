@@ -36,7 +36,6 @@ class Graph:
         self.rewrite = rewrite
         self.consing = consing
         self._by_key = {}
-        self.changes = 0  # rewrites and merges made while building: none means a fixpoint
         self._span = None  # span given to nodes created while a rule or VJP runs
         self.origin = None  # the forward node whose derivative rule is running, if any
         self.aliases = []  # (node, adjoint, consumer): an adjoint that is an existing value, named g_<node>
@@ -75,11 +74,9 @@ class Graph:
             finally:
                 self._span = outer
             if replacement is not None:
-                self.changes += 1
                 return replacement
         key = (op_name, args, tuple(sorted(attrs.items())))
         if self.consing and key in self._by_key:
-            self.changes += 1
             return self._by_key[key]
         node = len(self.nx)
         self.nx.add_node(node, op=op_name, args=args, attrs=key[2], shape=shape, span=span,
@@ -128,15 +125,17 @@ class Graph:
         return sorted(self.nx.successors(node))
 
     def dump(self):
-        """One node per line, like a jaxpr: `n4 = div(n1, n3) : ('n',)`."""
+        """One node per line, like a jaxpr: `n4 = div(n1, n3) : ('n',)`; nodes numbered in order from n0."""
+        order = self.order()
+        number = {node: i for i, node in enumerate(order)}
         lines = []
-        for node in self.order():
+        for node in order:
             data = self._nodes[node]
             attrs = ", ".join(f"{k}={v!r}" for k, v in data["attrs"])
-            operands = ", ".join(f"n{a}" for a in data["args"])
+            operands = ", ".join(f"n{number[a]}" for a in data["args"])
             inner = ", ".join(part for part in (operands, attrs) if part)
-            lines.append(f"n{node} = {data['op']}({inner}) : {data['shape']}")
-        lines.append("out " + ", ".join(f"n{o}" for o in self.outputs))
+            lines.append(f"n{number[node]} = {data['op']}({inner}) : {data['shape']}")
+        lines.append("out " + ", ".join(f"n{number[o]}" for o in self.outputs))
         return "\n".join(lines)
 
 

@@ -8,9 +8,6 @@ from gradc.graph import rebuild
 from gradc.ops import Value
 from gradc.rules import RULES
 
-MAX_PASSES = 8
-
-
 def rewriter(phases):
     """A `Graph.rewrite` hook applying the rules of `phases`; a rule may not change a node's shape."""
     def rewrite(graph, op_name, args, attrs, shape):
@@ -26,13 +23,12 @@ def rewriter(phases):
 
 
 def simplify(graph, phases=("canonicalize", "stabilize"), extra=None):
-    """Rebuild `graph` through the rules of `phases` until nothing changes."""
-    for _ in range(MAX_PASSES):
-        graph, _ = rebuild(graph, rewriter(phases), extra)
-        extra = None
-        if not graph.changes:
-            break
-    return graph
+    """Rebuild `graph` through the rules of `phases`.
+
+    One pass reaches the fixpoint: a rule sees only a node's operands (and theirs), which are final when
+    the node is built, and whatever a rule builds goes through the rules too.
+    """
+    return rebuild(graph, rewriter(phases), extra)[0]
 
 
 def lower(graph):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import gradc
+from gradc import pipeline
 from gradc import simplify as simplify_module
 from gradc.evaluate import evaluate
 from gradc.graph import Graph
@@ -204,6 +205,19 @@ def test_dead_code_is_dropped_but_inputs_are_kept():
     fn = gradc.compile("a = exp(x)\nb = sin(y)\nx * 2")
     assert "exp" not in fn.source.split("import numpy as np")[1]
     assert fn.grad(x=1.0, y=5.0) == {"x": 2.0, "y": 0.0}
+
+
+@pytest.mark.parametrize("text, shapes", [
+    ("mean(-y*log(sigmoid(X@w+b)) - (1-y)*log(1-sigmoid(X@w+b)))", {"X": ("n", "d"), "w": ("d",), "y": ("n",)}),
+    ("h = tanh(X@W1 + b1); mean((sigmoid(h@w2 + b2) - y)**2)",
+     {"X": ("n", "d"), "W1": ("d", "k"), "b1": ("k",), "w2": ("k",), "y": ("n",)}),
+    ("mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))", {"X": ("n", "d"), "W": ("d", "c"), "Y": ("n", "c")}),
+    ("x / (x + y) + 3*(x*y + max(z, w)) - x + x", None),
+])
+def test_one_pass_is_a_fixpoint_before_and_after_differentiation(text, shapes):
+    stages = pipeline.run(text, shapes=shapes)
+    assert simplify(stages.simplified).dump() == stages.simplified.dump()
+    assert lower(stages.final).dump() == stages.final.dump()
 
 
 def test_simplify_reaches_a_fixpoint():
