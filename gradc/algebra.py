@@ -40,12 +40,19 @@ def mean_of_products_as_dot(x, *, axis, keepdims):
 
 @rule("matmul", phase="lower")
 def scale_after_product(a, b):
-    """(c * a) @ b -> c * (a @ b) for a scalar c, when the product has fewer axes than the scaled operand"""
-    for scaled, other, left in ((a, b, True), (b, a, False)):
-        if op_of(scaled) == "mul" and arg(scaled).shape == ():
+    """(c * a) @ b -> c * (a @ b) for a scalar c, where the product is the smaller array
+
+    That is when the product has fewer axes than the scaled operand, or when the scaled operand is on
+    the right, contracted over its rows: in `X.T @ (c * G)` the rows are the examples, which outnumber
+    the features.
+    """
+    for scaled, left in ((a, True), (b, False)):
+        if op_of(scaled) != "mul" or arg(scaled).shape != ():
+            continue
+        product_axes = len(a.shape[:-1] + b.shape[1:])
+        if product_axes < len(scaled.shape) or not left:
             inner = arg(scaled, 1)
-            if len(a.shape[:-1] + b.shape[1:]) < len(scaled.shape):
-                return arg(scaled) * (inner @ other if left else other @ inner)
+            return arg(scaled) * (inner @ b if left else a @ inner)
     return None
 
 
@@ -61,6 +68,14 @@ def scale_after_sum(x, *, axis, keepdims):
 def negate_after_sum(x, *, axis, keepdims):
     """sum(-a) -> -sum(a): the negation moves to the smaller array"""
     return -call("sum", arg(x), axis=axis, keepdims=keepdims) if op_of(x) == "neg" and x.shape != () else None
+
+
+@rule("sum_to", phase="lower")
+def scale_after_sum_to(x, *, shape):
+    """sum_to(c * a, shape) -> c * sum_to(a, shape) for a scalar c"""
+    if op_of(x) == "mul" and arg(x).shape == () and x.shape != ():
+        return arg(x) * call("sum_to", arg(x, 1), shape=shape)
+    return None
 
 
 @rule("add", phase="lower")

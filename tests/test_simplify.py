@@ -96,8 +96,12 @@ CASES = {
     "mean:mean_of_products_as_dot": [(source("mean(x * y)", {"x": ("n",), "y": ("n",)}),
                                       ["input", "input", "matmul", "size", "div"])],
     "matmul:scale_after_product": [(source("(c * x) @ y", {"x": ("n",), "y": ("n",)}),
-                                    ["input", "input", "input", "matmul", "mul"])],
+                                    ["input", "input", "input", "matmul", "mul"]),
+                                   (source("A.T @ (c * G)", {"A": ("n", "d"), "G": ("n", "k")}),
+                                    ["input", "input", "input", "transpose", "matmul", "mul"])],
     "sum:negate_after_sum": [(source("sum(-x, axis=0)", {"x": ("n", "d")}), ["input", "sum", "neg"])],
+    "sum_to:scale_after_sum_to": [(built(lambda x, c: call("sum_to", c * x, shape=(1, 3)), x=(2, 3), c=()),
+                                   ["input", "input", "sum_to", "mul"])],
     "sum:scale_after_sum": [(source("sum(c * x, axis=0)", {"x": ("n", "d")}),
                              ["input", "input", "sum", "mul"])],
     "accumulate:collect_terms": [
@@ -153,7 +157,7 @@ def run_rule(key, make, monkeypatch):
 def sample(graph, rng):
     arrays = {}
     for name, node in graph.inputs.items():
-        dims = tuple({"n": 3, "d": 2}.get(d, d) for d in graph.shape(node))
+        dims = tuple({"n": 3, "d": 2, "k": 4}.get(d, d) for d in graph.shape(node))
         arrays[name] = rng.uniform(0.2, 1.5, size=dims) if dims else float(rng.uniform(0.2, 1.5))
     return arrays
 
