@@ -91,7 +91,7 @@ def emit(graph, wrt, command, functions=(), dtype=None):
         inputs=repr(tuple(graph.inputs)), gradient=gradient, wrt_tuple=repr(tuple(wrt)),
         functions=list(functions),
         checks=checks(graph, plan, writer.dtype), array_params=", ".join(arrays),
-        returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays),
+        returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays, writer.dtype),
         dtype=writer.dtype, dims=", ".join(plan.dims.values()),
         forward=forward, shared=shared, backward=backward, value=writer.ref(graph.outputs[0]),
         gradients=writer.gradients(wrt),
@@ -160,33 +160,56 @@ class _Writer:
     def backward(self, nodes, seed="1"):
         """The backward lines, grouped under the forward line each group differentiates.
 
-        Groups come in the order differentiation visited them (later forward nodes first); an alias
-        `g_t1 = z` closes the group of the consumer that handed it over.
+        Groups come in the order differentiation visited them (later forward nodes first). An alias
+        `g_t1 = z` closes the group of the consumer that handed it over, or follows the line of its value
+        if that comes later; a numbered partial comes no later than the branch sum that adds it up.
         """
         graph = self.graph
-        aliases = {}
+        names = self.plan.names
+        groups, partials = {}, {}  # consumer -> aliases; branch-summed node -> its partials' aliases
         for v, adjoint, consumer in graph.aliases:
             if v in self.plan.aliases:
-                aliases.setdefault(consumer, []).append(Line("assign", self.plan.aliases[v], self.ref(adjoint)))
+                line = Line("assign", self.plan.aliases[v], self.ref(adjoint))
+                groups.setdefault(consumer if consumer in names else None, []).append((line, adjoint))
         for v, partial, consumer, k in graph.partial_aliases:
             if (v, k) in self.plan.partial_aliases:
-                path = f"path {self.ref(v)} -> {self.ref(consumer)}" if consumer is not None else ""
+                path = f"path {self.ref(v)} -> {self.ref(consumer)}" if consumer in names else ""
                 line = Line("assign", self.plan.partial_aliases[v, k], self.ref(partial), path)
-                aliases.setdefault(consumer, []).append(line)
+                groups.setdefault(consumer if consumer in names else None, []).append((line, partial))
+                partials.setdefault(v, []).append((line, partial))
+        unwritten, done, waiting = set(nodes), set(), {}
+
+        def take(aliases):
+            """The alias lines whose values exist by now; the others wait for their value's line."""
+            ready = []
+            for line, value in aliases:
+                if id(line) in done:
+                    continue
+                if value in unwritten:
+                    waiting.setdefault(value, []).append((line, value))
+                    continue
+                done.add(id(line))
+                ready.append(line)
+            return ready
+
         lines = [Line("comment", comment=f"backward, seeded with df/d{self.ref(graph.outputs[0])} = {seed}")]
         group = None
         for node in nodes:
             origin = graph[node]["origin"]
-            if origin is not None and origin != group:
-                lines += aliases.pop(group, [])
-                for consumer in sorted((c for c in aliases if c > origin), reverse=True):
-                    lines += [Line("comment", comment=self.heading(consumer, None))] + aliases.pop(consumer)
+            if origin in names and origin != group:
+                lines += take(groups.pop(group, []))
+                for consumer in sorted((c for c in groups if c is not None and c > origin), reverse=True):
+                    lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups.pop(consumer))
                 group = origin
                 lines.append(Line("comment", comment=self.heading(origin, graph[node]["op"])))
+            lines += take(partials.get(graph[node]["adjoint"], []))
             lines.append(self.line(node, self.note(node)))
-        lines += aliases.pop(group, [])
-        for consumer in sorted(aliases, reverse=True):
-            lines += [Line("comment", comment=self.heading(consumer, None))] + aliases[consumer]
+            unwritten.discard(node)
+            lines += take(waiting.pop(node, []))
+        lines += take(groups.pop(group, []))
+        for consumer in sorted((c for c in groups if c is not None), reverse=True):
+            lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups[consumer])
+        lines += take(groups.get(None, []))
         return _flatten(lines)
 
     def heading(self, origin, op):
@@ -199,7 +222,8 @@ class _Writer:
 
     def note(self, node):
         data = self.graph[node]
-        if data["partial"] is not None and data["origin"] is not None:
+        names = self.plan.names
+        if data["partial"] is not None and data["partial"][0] in names and data["origin"] in names:
             return f"path {self.ref(data['partial'][0])} -> {self.ref(data['origin'])}"
         if data["op"] == "sum_to":
             return "summed over the broadcast axes"

@@ -2,12 +2,15 @@
 from gradc.shapes import show
 
 
-def entry(graph, plan, arrays):
+def entry(graph, plan, arrays, dtype):
     """The statements that open each function."""
     statements = []
     scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
     if scalars:  # an array given for a scalar fails here, not by broadcasting silently
-        statements.append(f"{', '.join(scalars)} = {', '.join(f'float({name})' for name in scalars)}")
+        # NOTE: float() refuses arrays; the NumPy scalar makes x / 0 and 1e200 ** 2 give inf, as arrays do,
+        # where Python floats raise.
+        converted = ", ".join(f"np.{dtype}(float({name}))" for name in scalars)
+        statements.append(f"{', '.join(scalars)} = {converted}")
     if arrays:
         statements.append(f"{', '.join(arrays + list(plan.dims.values()))} = _inputs({', '.join(arrays)})")
     return statements

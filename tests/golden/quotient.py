@@ -11,14 +11,14 @@ WRT = ('x', 'y')
 
 
 def forward(x, y):
-    x, y = float(x), float(y)
+    x, y = np.float64(float(x)), np.float64(float(y))
     t1 = x + y  # x + y
     t2 = x / t1  # x / (x + y)
     return t2
 
 
 def value_and_grad(x, y):
-    x, y = float(x), float(y)
+    x, y = np.float64(float(x)), np.float64(float(y))
     t1 = x + y  # x + y
     t2 = x / t1  # x / (x + y)
     # backward, seeded with df/dt2 = 1
