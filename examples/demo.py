@@ -33,7 +33,7 @@ def check():
 
 
 def other_examples():
-    for name in ("render_lectures.py", "least_squares.py", "digits.py", "sensitivity.py"):
+    for name in ("render_lectures.py", "least_squares.py", "digits.py", "sensitivity.py", "network_function.py"):
         path = HERE / name
         if path.exists():
             print(f"=== examples/{name}")
