@@ -55,18 +55,13 @@ def build_parser():
     ops = commands.add_parser("ops", help="list the supported operations")
     ops.set_defaults(run=run_ops)
 
-    for module, adder in (("gradc.render", "add_render_parser"), ("gradc.fit", "add_fit_parser"),
-                          ("gradc.explain", "add_explain_parser")):
-        _optional_command(commands, module, adder)
+    # Imported here: these modules use this one's argument helpers.
+    from gradc.explain import add_explain_parser
+    from gradc.fit import add_fit_parser
+    from gradc.render import add_render_parser
+    for add_parser in (add_render_parser, add_fit_parser, add_explain_parser):
+        add_parser(commands)
     return parser
-
-
-def _optional_command(commands, module, adder):
-    import importlib
-    try:
-        getattr(importlib.import_module(module), adder)(commands)
-    except ImportError:
-        return
 
 
 def add_source_arguments(parser):

@@ -6,7 +6,7 @@ import sys
 import threading
 
 from gradc import shapes as shape_rules
-from gradc.errors import ParseError, ShapeError, UnknownNameError
+from gradc.errors import ParseError, UnknownNameError
 from gradc.graph import Graph, Span
 from gradc.ops import REGISTRY
 
