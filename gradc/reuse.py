@@ -9,17 +9,18 @@ from gradc.schedule import INLINE
 def plan_reuse(graph, nodes, keep):
     """{node: operand whose buffer it writes into} for the lines `nodes` of one function, in order.
 
-    An operand qualifies when this line is its last use, it has the result's shape, it is an array this
-    function computed (not an input, a view, or something viewed), and it is not in `keep` (returned
-    values and the values behind alias names).
+    An operand qualifies when this line is its last use (directly or through a view written in place, such
+    as `h.T`), it has the result's shape, it is an array this function computed (not an input, a view, or
+    something a named view shares), and it is not in `keep` (returned values and the values behind alias
+    names).
     """
     position = {node: i for i, node in enumerate(nodes)}
     last_use, viewed = {}, set()
     for node in nodes:
         for arg in graph.args(node):
-            base, through_view = _base(graph, arg)
+            base = _base(graph, arg)
             last_use[base] = position[node]
-            if through_view or graph.op(node).view:
+            if graph.op(node).view:
                 viewed.add(base)
     reuse, claimed = {}, set()
     for node in nodes:
@@ -38,8 +39,7 @@ def plan_reuse(graph, nodes, keep):
 
 
 def _base(graph, node):
-    """The node whose array an operand reads, looking through views written in place; and whether it did."""
-    through = False
+    """The node whose array an operand reads, looking through views written in place."""
     while graph[node]["op"] in INLINE and graph.op(node).view:
-        node, through = graph.args(node)[0], True
-    return node, through
+        node = graph.args(node)[0]
+    return node
