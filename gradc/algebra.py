@@ -4,6 +4,7 @@ The biggest: a branch sum is expanded into a sum of products, like terms are col
 factor is taken out, so that the gradient of the mean logistic loss with respect to its logits,
 `c*(1 - y)*sigmoid(z) - c*y*sigmoid(-z)`, becomes `c * (sigmoid(z) - y)`.
 """
+from gradc import shapes
 from gradc.ops import Value, call
 from gradc.ops.reduce import count
 from gradc.rules import arg, const, op_of, rule, value
@@ -22,20 +23,50 @@ def square_as_product(x, y):
     return x * x if value(y) == 2 else None
 
 
+@rule("mean", phase="lower")
+def mean_as_sum(x, *, axis, keepdims):
+    """mean(x) -> sum(x) / n: the sum is the one NumPy call, and the sum rules below apply to it"""
+    if x.shape == ():
+        return None
+    reduced = tuple(x.shape[a] for a in shapes.normalize_axes(x.shape, axis))
+    return call("sum", x, axis=axis, keepdims=keepdims) / count(x, reduced)
+
+
 @rule("sum", phase="lower")
 def sum_of_products_as_dot(x, *, axis, keepdims):
-    """sum(a * b) -> a @ b for vectors a and b of one shape: one pass, no temporary"""
-    if op_of(x) != "mul" or len(x.shape) != 1:
+    """sum(a * b) -> a @ b for vectors, vdot(a, b) for arrays, of one shape: one BLAS pass, no temporary"""
+    if op_of(x) != "mul" or axis is not None and len(shapes.normalize_axes(x.shape, axis)) < len(x.shape) \
+            or keepdims or not x.shape:
         return None
     a, b = arg(x), arg(x, 1)
-    return a @ b if a.shape == b.shape == x.shape else None
+    if not a.shape == b.shape == x.shape:
+        return None
+    return a @ b if len(x.shape) == 1 else call("vdot", a, b)
 
 
-@rule("mean", phase="lower")
-def mean_of_products_as_dot(x, *, axis, keepdims):
-    """mean(a * b) -> (a @ b) / n for vectors a and b of one shape"""
-    product = sum_of_products_as_dot(x, axis=axis, keepdims=keepdims)
-    return None if product is None else product / count(x, x.shape)
+@rule("sum", phase="lower")
+def sum_of_partial_sum(x, *, axis, keepdims):
+    """sum(sum(a, axis=1)) -> sum(a): one reduction instead of two"""
+    if axis is not None or keepdims or op_of(x) != "sum":
+        return None
+    return call("sum", arg(x), axis=None, keepdims=False)
+
+
+@rule("sum", phase="lower")
+def sum_over_terms(x, *, axis, keepdims):
+    """sum(a - sum(b, axis=1)) -> sum(a) - sum(b) when a term is itself a partial sum
+
+    In softmax cross-entropy, `mean(logsumexp(Z, axis=1) - sum(Y*Z, axis=1))`, the second sum becomes
+    `vdot(Y, Z)`: no Y*Z temporary and no reduction along a short axis.
+    """
+    if axis is not None or keepdims or op_of(x) not in ("add", "sub"):
+        return None
+    a, b = arg(x), arg(x, 1)
+    if a.shape != x.shape or b.shape != x.shape or "sum" not in (op_of(a), op_of(b)):
+        return None
+    total_a = call("sum", a, axis=None, keepdims=False)
+    total_b = call("sum", b, axis=None, keepdims=False)
+    return total_a + total_b if op_of(x) == "add" else total_a - total_b
 
 
 @rule("matmul", phase="lower")
@@ -75,6 +106,16 @@ def scale_after_sum_to(x, *, shape):
     """sum_to(c * a, shape) -> c * sum_to(a, shape) for a scalar c"""
     if op_of(x) == "mul" and arg(x).shape == () and x.shape != ():
         return arg(x) * call("sum_to", arg(x, 1), shape=shape)
+    return None
+
+
+@rule("mul", phase="lower")
+def scale_rows_and_columns(x, y):
+    """outer(a, b) * m -> m * a[:, None] * b: two passes over m in place, no outer product materialised"""
+    for product, other in ((x, y), (y, x)):
+        if op_of(product) == "outer" and other.shape == product.shape:
+            a, b = arg(product), arg(product, 1)
+            return other * call("expand_dims", a, axis=(1,)) * b
     return None
 
 

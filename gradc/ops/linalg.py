@@ -42,6 +42,19 @@ OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, emit="np.outer({0}, 
                  vjp=lambda g, out, a, b: (g @ b, a @ g),
                  jvp=lambda t, out, a, b: each(t, lambda ta: call("outer", ta, b), lambda tb: call("outer", a, tb)),
                  symbol="⊗", public=False, doc="outer product of two vectors"))
+
+
+def _vdot_shape(a, b):
+    if a != b:
+        raise ShapeError(f"vdot: operands must have one shape, got {shapes.show(a)} and {shapes.show(b)}")
+    return ()
+
+
+# sum(a * b) over every axis as one BLAS dot: the lower phase writes it for arrays of one shape.
+VDOT = defop(Op(name="vdot", arity=2, shape=_vdot_shape, emit="np.vdot({0}, {1})", impl=np.vdot,
+                vjp=lambda g, out, a, b: (g * b, g * a),
+                jvp=lambda t, out, a, b: each(t, lambda ta: call("vdot", ta, b), lambda tb: call("vdot", a, tb)),
+                symbol="·", public=False, doc="sum of the elementwise product of two arrays"))
 TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1], emit="{0}.T",
                      impl=np.transpose, vjp=lambda g, out, x: (g.T,), jvp=linear("transpose"), symbol="ᵀ",
                      view=True, scalar_adjoint=True,

@@ -24,10 +24,10 @@ def _inputs(y, z):
 
 def forward(y, z):
     y, z, k = _inputs(y, z)
-    t1 = np.max(z, axis=-1, keepdims=True)  # log(softmax(z))
+    t1 = z.max(axis=-1, keepdims=True)  # log(softmax(z))
     t2 = z - t1  # log(softmax(z))
     t3 = np.exp(t2)  # log(softmax(z))
-    t4 = np.sum(t3, axis=-1, keepdims=True)  # log(softmax(z))
+    t4 = t3.sum(axis=-1, keepdims=True)  # log(softmax(z))
     t5 = np.log(t4, out=t4)  # log(softmax(z))
     t6 = np.subtract(t2, t5, out=t2)  # log(softmax(z))
     t7 = y @ t6  # sum(y * log(softmax(z)))
@@ -37,10 +37,10 @@ def forward(y, z):
 
 def value_and_grad(y, z):
     y, z, k = _inputs(y, z)
-    t1 = np.max(z, axis=-1, keepdims=True)  # log(softmax(z))
+    t1 = z.max(axis=-1, keepdims=True)  # log(softmax(z))
     t2 = z - t1  # log(softmax(z))
     t3 = np.exp(t2)  # log(softmax(z))
-    t4 = np.sum(t3, axis=-1, keepdims=True)  # log(softmax(z))
+    t4 = t3.sum(axis=-1, keepdims=True)  # log(softmax(z))
     t5 = np.log(t4)  # log(softmax(z))
     t6 = np.subtract(t2, t5, out=t2)  # log(softmax(z))
     t7 = y @ t6  # sum(y * log(softmax(z)))
@@ -48,7 +48,7 @@ def value_and_grad(y, z):
     # backward, seeded with df/dt8 = 1
     # t6 = t2 - t5
     t9 = np.divide(t3, t4, out=t3)
-    t10 = np.sum(y, axis=-1, keepdims=True)
+    t10 = y.sum(axis=-1, keepdims=True)
     t11 = np.multiply(t9, t10, out=t9)
     g_z = np.subtract(t11, y, out=t11)
     return t8, {"z": g_z}
