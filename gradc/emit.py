@@ -91,7 +91,7 @@ def emit(graph, wrt, command, functions=(), dtype=None):
         inputs=repr(tuple(graph.inputs)), gradient=gradient, wrt_tuple=repr(tuple(wrt)),
         functions=list(functions),
         checks=checks(graph, plan, writer.dtype), array_params=", ".join(arrays),
-        returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays, writer.dtype),
+        returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays, writer.dtype, bool(functions)),
         dtype=writer.dtype, dims=", ".join(plan.dims.values()),
         forward=forward, shared=shared, backward=backward, value=writer.ref(graph.outputs[0]),
         gradients=writer.gradients(wrt),

@@ -170,6 +170,19 @@ def test_gradient_of_scalar_input_is_a_python_float(rng):
     assert type(fn.grad(s=np.array(0.5), x=rng.standard_normal(3))["s"]) is float
 
 
+@pytest.mark.parametrize("source, at, value", [
+    ("x / y", {"x": 1.0, "y": 0.0}, np.inf),                 # NumPy scalars: inf, not ZeroDivisionError
+    ("x ** y", {"x": 1e200, "y": 2.0}, np.inf),              # not OverflowError
+    ("(x + y) * z", {"x": 1e200, "y": 0.0, "z": 1e200}, np.inf),  # Python floats, which overflow to inf too
+])
+def test_scalar_arithmetic_follows_numpy(source, at, value):
+    fn = gradc.compile(source, wrt=())
+    with np.errstate(all="ignore"):
+        assert fn.forward(**at) == value
+    uses_python_floats = "float(x), float(y)" in fn.source
+    assert uses_python_floats == (source == "(x + y) * z")
+
+
 def test_integer_inputs_give_float64_gradients():
     fn = gradc.compile("sum(x * x)", shapes={"x": ("n",)})
     grads = fn.grad(x=np.arange(3))

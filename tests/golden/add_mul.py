@@ -11,14 +11,14 @@ WRT = ('x', 'y', 'z')
 
 
 def forward(x, y, z):
-    x, y, z = np.float64(float(x)), np.float64(float(y)), np.float64(float(z))
+    x, y, z = float(x), float(y), float(z)
     t1 = x + y  # x + y
     t2 = t1 * z  # (x + y) * z
     return t2
 
 
 def value_and_grad(x, y, z):
-    x, y, z = np.float64(float(x)), np.float64(float(y)), np.float64(float(z))
+    x, y, z = float(x), float(y), float(z)
     t1 = x + y  # x + y
     t2 = t1 * z  # (x + y) * z
     # backward, seeded with df/dt2 = 1
