@@ -87,6 +87,14 @@ def scale_after_product(a, b):
     return None
 
 
+@rule("matmul", phase="lower")
+def transposed_product(a, b):
+    """a.T @ b -> t_matmul(a, b) for matrices: written `_t_matmul(a, b)`, which picks the faster BLAS layout"""
+    if op_of(a) == "transpose" and len(a.shape) == 2 and len(b.shape) == 2:
+        return call("t_matmul", arg(a), b)
+    return None
+
+
 @rule("sum", phase="lower")
 def scale_after_sum(x, *, axis, keepdims):
     """sum(c * a) -> c * sum(a) for a scalar c"""

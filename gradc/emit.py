@@ -1,6 +1,7 @@
 """Scheduled graph -> module text: plain Line records rendered by the jinja2 templates in templates/."""
 import ast
 import functools
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,8 +97,26 @@ def emit(graph, wrt, command, functions=(), dtype=None):
         forward=forward, shared=shared, backward=backward, value=writer.ref(graph.outputs[0]),
         gradients=writer.gradients(wrt),
     )
+    text = _with_helpers(text)
     ast.parse(text)  # the module must be valid Python before anyone sees it
     return text
+
+
+@functools.lru_cache(maxsize=None)
+def _helpers():
+    """{name: source} of the module-level helpers in templates/helpers.py.j2."""
+    text = (Path(_template_folder()) / "helpers.py.j2").read_text(encoding="utf-8")
+    text = text.split("#}", 1)[1].strip()
+    return {chunk.split("(", 1)[0]: "def " + chunk.rstrip() for chunk in text.split("def ")[1:]}
+
+
+def _with_helpers(text):
+    """The module with the helpers its lines call placed before its first function that is not `_inputs`."""
+    used = [source for name, source in _helpers().items() if f"{name}(" in text]
+    if not used:
+        return text
+    anchor = next(m.start() for m in re.finditer(r"\n\n\ndef (\w+)\(", text) if m.group(1) != "_inputs")
+    return text[:anchor] + "".join(f"\n\n\n{source}" for source in used) + text[anchor:]
 
 
 class _Writer:

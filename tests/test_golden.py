@@ -16,6 +16,8 @@ CASES = {
     "quotient": ("x / (x + y)", None, None),
     "least_squares": ("0.5*sum((X@w - y)**2)", ["w"], {"X": ("n", "d"), "y": ("n",), "w": ("d",)}),
     "softmax_xent": ("-sum(y * log(softmax(z)))", ["z"], {"z": ("k",), "y": ("k",)}),
+    "softmax_regression": ("mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))", ["W"],
+                           {"X": ("n", "d"), "W": ("d", "c"), "Y": ("n", "c")}),  # with module-level helpers
 }
 
 

@@ -48,7 +48,7 @@ DOMAINS = {
     "sign": (AWAY_FROM_ZERO,), "ge": (ANY, ANY), "gt": (ANY, ANY), "le": (ANY, ANY), "lt": (ANY, ANY),
     "sum": (ANY,), "mean": (ANY,), "amax": (ANY,), "sum_to": (ANY,), "broadcast_to": (ANY,),
     "expand_dims": (ANY,), "squeeze": (ANY,), "matmul": (ANY, ANY), "outer": (ANY, ANY),
-    "vdot": (ANY, ANY),
+    "vdot": (ANY, ANY), "t_matmul": (ANY, ANY),
     "transpose": (ANY,), "index": (ANY,), "scatter": (ANY,),
     "softmax": (ANY,), "log_softmax": (ANY,), "logsumexp": (ANY,),
 }
@@ -78,6 +78,7 @@ SPECIAL = {
     "matmul": [(((2, 3), (3, 4)), {}), (((2, 3), (3,)), {}), (((3,), (3, 2)), {}), (((3,), (3,)), {})],
     "outer": [(((3,), (2,)), {})],
     "vdot": [(((3,), (3,)), {}), (((2, 3), (2, 3)), {})],
+    "t_matmul": [(((4, 3), (4, 2)), {})],
     "accumulate": [(shapes, {}) for shapes in BINARY_SHAPES] + [(((2, 3), (3,), ()), {})],
     "transpose": [((2, 3), {}), ((3,), {}), ((), {})],
     "index": [((3,), dict(index=(1,))), ((3,), dict(index=(-1,))), ((2, 3), dict(index=(1,))),

@@ -32,6 +32,14 @@ MATMUL = defop(Op(name="matmul", arity=2, shape=matmul_shape, emit="{0} @ {1}", 
                   symbol="@", doc="a @ b or dot(a, b): matrix and vector products"))
 
 
+# a.T @ b for matrices, as the lower phase writes it: a helper in the module picks the faster BLAS layout.
+T_MATMUL = defop(Op(name="t_matmul", arity=2, shape=lambda a, b: matmul_shape(a[::-1], b),
+                    emit="_t_matmul({0}, {1})", impl=lambda a, b: a.T @ b,
+                    vjp=lambda g, out, a, b: (b @ g.T, a @ g),
+                    jvp=lambda t, out, a, b: each(t, lambda ta: ta.T @ b, lambda tb: a.T @ tb),
+                    symbol="ᵀ@", public=False, doc="a.T @ b for matrices"))
+
+
 def _outer_shape(a, b):
     if len(a) != 1 or len(b) != 1:
         raise ShapeError(f"outer: operands must be vectors, got {shapes.show(a)} and {shapes.show(b)}")

@@ -91,8 +91,16 @@ def _amax_jvp(tangents, out, x, *, axis, keepdims):
     return call("sum", tangents[0] * _is_peak(out, x, axis, keepdims), axis=axis, keepdims=keepdims)
 
 
+def _emit_amax(ctx, x, *, axis, keepdims):
+    """`_row_max(x)` (a helper in the module) for the largest element of each row of a matrix."""
+    shape = ctx.arg_shapes[0]
+    if len(shape) == 2 and axis is not None and shapes.normalize_axes(shape, axis) == (1,):
+        return f"_row_max({x})" if keepdims else f"_row_max({x})[:, 0]"
+    return _emit_reduction("max", x, shape, axis, keepdims)
+
+
 AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
-                emit=lambda ctx, x, *, axis, keepdims: _emit_reduction("max", x, ctx.arg_shapes[0], axis, keepdims),
+                emit=_emit_amax,
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
                 vjp=_amax_vjp, jvp=_amax_jvp, symbol="max", public=False, scalar_adjoint=True,
                 doc="largest element along axis"))

@@ -1,0 +1,34 @@
+"""The module-level helpers (templates/helpers.py.j2): both branches of each agree with plain NumPy."""
+import numpy as np
+import pytest
+
+import gradc
+
+
+@pytest.mark.parametrize("columns", [1, 3, 16, 17, 40])  # column by column up to 16, then x.max
+def test_row_max_through_logsumexp(columns, rng):
+    fn = gradc.compile("sum(logsumexp(Z, axis=1))", shapes={"Z": ("n", "c")})
+    assert "_row_max(" in fn.source
+    Z = 50 * rng.standard_normal((7, columns))
+    peak = Z.max(axis=1, keepdims=True)
+    expected = np.sum(np.log(np.sum(np.exp(Z - peak), axis=1)) + peak[:, 0])
+    value, grads = fn.value_and_grad(Z=Z)
+    assert value == pytest.approx(expected, rel=1e-13)
+    softmax = np.exp(Z - peak) / np.sum(np.exp(Z - peak), axis=1, keepdims=True)
+    np.testing.assert_allclose(grads["Z"], softmax, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("columns", [3, 511, 512, 600])  # a.T @ b below 512 columns, (b.T @ a).T from there
+def test_transposed_product(columns, rng):
+    fn = gradc.compile("sum(A.T @ (B * B))", shapes={"A": ("n", "d"), "B": ("n", "k")})
+    assert "_t_matmul(" in fn.source
+    A, B = rng.standard_normal((5, columns)), rng.standard_normal((5, 2))
+    value, grads = fn.value_and_grad(A=A, B=B)
+    assert value == pytest.approx(np.sum(A.T @ (B * B)), rel=1e-12)
+    np.testing.assert_allclose(grads["A"], np.broadcast_to((B * B).sum(axis=1, keepdims=True), A.shape), rtol=1e-12)
+    np.testing.assert_allclose(grads["B"], 2 * B * A.sum(axis=1, keepdims=True), rtol=1e-12)
+
+
+def test_a_module_carries_only_the_helpers_it_calls():
+    source = gradc.compile("0.5*sum((X@w - y)**2)", shapes={"X": ("n", "d"), "w": ("d",), "y": ("n",)}).source
+    assert "def _row_max" not in source and "def _t_matmul" not in source
