@@ -127,6 +127,15 @@ def scale_rows_and_columns(x, y):
     return None
 
 
+@rule("mul", phase="final")
+def mask_as_bool(x, y):
+    """g * mask(a > b) -> g * (a > b): the product reads a bool array, no 0/1 floats are made"""
+    for mask, other in ((y, x), (x, y)):
+        if op_of(mask) in ("ge", "gt", "le", "lt") and op_of(other) not in ("ge", "gt", "le", "lt", "const"):
+            return other * call("is_" + op_of(mask), arg(mask), arg(mask, 1))
+    return None
+
+
 @rule("add", phase="lower")
 @rule("accumulate", phase="lower")
 def collect_terms(*partials):

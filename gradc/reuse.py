@@ -17,7 +17,7 @@ def plan_reuse(graph, nodes, keep):
     position = {node: i for i, node in enumerate(nodes)}
     last_use, viewed = {}, set()
     for node in nodes:
-        for arg in graph.args(node):
+        for arg in _reads(graph, node):
             base = _base(graph, arg)
             last_use[base] = position[node]
             if graph.op(node).view:
@@ -36,6 +36,15 @@ def plan_reuse(graph, nodes, keep):
                 claimed.add(arg)
                 break
     return reuse
+
+
+def _reads(graph, node):
+    """The operands a line reads, looking into those written inside it (`g * (t2 > 0.0)` reads t2)."""
+    for arg in graph.args(node):
+        if graph[arg]["op"] in INLINE and not graph.op(arg).view and graph.args(arg):
+            yield from _reads(graph, arg)
+        else:
+            yield arg
 
 
 def _base(graph, node):

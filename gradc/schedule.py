@@ -5,7 +5,7 @@ from gradc.errors import ShapeError
 from gradc.parse import RESERVED
 
 # Written in place, never given a line of their own: leaves, and views that read best inline (X.T @ g).
-INLINE = frozenset({"input", "const", "size", "transpose", "expand_dims"})
+INLINE = frozenset({"input", "const", "size", "transpose", "expand_dims", "is_ge", "is_gt", "is_le", "is_lt"})
 
 
 @dataclass
@@ -56,9 +56,13 @@ def schedule(graph, reserved=()):
     ids = {node: name for name, node in graph.inputs.items()}
     for node in forward + backward:
         ids[node] = _name(graph, node, ids, names)
-    aliases = {v: names.claim(f"g_{_stem(ids[v])}") for v, _, consumer in graph.aliases
-               if consumer is not None and v in ids}
-    partials = {(v, k): names.claim(f"g_{_stem(ids[v])}_{k}") for v, _, _, k in graph.partial_aliases if v in ids}
+    def computed(node):  # a value the function has: a line's, or one written in place (not one lowered away)
+        return node in ids or graph[node]["op"] in INLINE
+
+    aliases = {v: names.claim(f"g_{_stem(ids[v])}") for v, adjoint, consumer in graph.aliases
+               if consumer is not None and v in ids and computed(adjoint)}
+    partials = {(v, k): names.claim(f"g_{_stem(ids[v])}_{k}") for v, partial, _, k in graph.partial_aliases
+                if v in ids and computed(partial)}
     return Schedule(forward, backward, names=ids, aliases=aliases, dims=dims, partial_aliases=partials)
 
 

@@ -32,6 +32,9 @@ def simplify(graph, phases=("canonicalize", "stabilize"), extra=None):
 
 
 def lower(graph):
-    """Replace composite ops by primitives (after differentiation), then simplify again."""
+    """Replace composite ops by primitives (after differentiation), simplify again, then the final rewrites.
+
+    The final rewrites (bool masks in products) make nodes that no other rule may take apart.
+    """
     # NOTE: not stabilize again: it would turn log(sum(exp(z - max))) back into logsumexp, which has no emit.
-    return simplify(simplify(graph, ("lower",)), ("canonicalize", "lower"))
+    return simplify(simplify(simplify(graph, ("lower",)), ("canonicalize", "lower")), ("final",))

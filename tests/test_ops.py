@@ -46,6 +46,7 @@ DOMAINS = {
     "tan": (Interval(-1.2, 1.2),), "tanh": (ANY,), "sigmoid": (Interval(-5.0, 5.0),),
     "softplus": (Interval(-5.0, 5.0),), "relu": (AWAY_FROM_ZERO,), "abs": (AWAY_FROM_ZERO,),
     "sign": (AWAY_FROM_ZERO,), "ge": (ANY, ANY), "gt": (ANY, ANY), "le": (ANY, ANY), "lt": (ANY, ANY),
+    "is_ge": (ANY, ANY), "is_gt": (ANY, ANY), "is_le": (ANY, ANY), "is_lt": (ANY, ANY),
     "sum": (ANY,), "mean": (ANY,), "amax": (ANY,), "sum_to": (ANY,), "broadcast_to": (ANY,),
     "expand_dims": (ANY,), "squeeze": (ANY,), "matmul": (ANY, ANY), "outer": (ANY, ANY),
     "vdot": (ANY, ANY), "t_matmul": (ANY, ANY),
@@ -58,7 +59,7 @@ EXCLUDED = {
     "zeros": "a leaf made by differentiation for unused inputs; tested in test_differentiate",
     "size": "a leaf counting elements of named dimensions; tested through mean below",
 }
-MASKS = ("ge", "gt", "le", "lt", "sign")  # 0/1 masks: no gradient by design
+MASKS = ("ge", "gt", "le", "lt", "is_ge", "is_gt", "is_le", "is_lt", "sign")  # 0/1 masks: no gradient by design
 
 UNARY_SHAPES = [(), (3,), (2, 3), (1, 3)]
 BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((1, 3), (2, 3)), ((2, 3), ()), ((3,), (2, 1))]

@@ -17,6 +17,8 @@ def _arrays(rng, n=4):
     ("h = tanh(A @ B); sum(h * h.T)", lambda A, B: np.sum(np.tanh(A @ B) * np.tanh(A @ B).T)),
     ("h = tanh(A @ B); sum(h.T @ h) + sum(h * h)", lambda A, B: np.sum(np.tanh(A @ B).T @ np.tanh(A @ B))
      + np.sum(np.tanh(A @ B) ** 2)),
+    # relu's derivative reads h inside the product `g * (h > 0.0)`: h must survive until that line
+    ("h = A @ B + 0.1; sum(tanh(relu(h)) * B)", lambda A, B: np.sum(np.tanh(np.maximum(A @ B + 0.1, 0.0)) * B)),
     ("s = exp(A) * B; sum(s.T @ A) + sum(s * B)", lambda A, B: np.sum((np.exp(A) * B).T @ A)
      + np.sum(np.exp(A) * B * B)),
 ])

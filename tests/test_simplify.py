@@ -101,6 +101,8 @@ CASES = {
                           ["input", "exp", "sum", "size", "div"])],
     "matmul:transposed_product": [(source("A.T @ G", {"A": ("n", "d"), "G": ("n", "k")}),
                                    ["input", "input", "t_matmul"])],
+    "mul:mask_as_bool": [(built(lambda g, x, y: g * call("gt", x, y), g=(3,), x=(3,), y=(3,)),
+                          ["input", "input", "input", "is_gt", "mul"])],
     "sum:sum_of_partial_sum": [(source("sum(sum(exp(x), axis=1))", {"x": ("n", "d")}), ["input", "exp", "sum"])],
     "sum:sum_over_terms": [(source("sum(exp(a) - sum(x * y, axis=1))", {"a": ("n",), "x": ("n", "d"), "y": ("n", "d")}),
                             ["input", "input", "input", "exp", "sum", "vdot", "sub"])],
@@ -161,7 +163,7 @@ def run_rule(key, make, monkeypatch):
     rules = [(p, spy if f is function else f) for p, f in RULES[op]]
     monkeypatch.setitem(RULES, op, rules)
     before = make()
-    after = lower(before) if phase == "lower" else simplify(before)
+    after = lower(before) if phase in ("lower", "final") else simplify(before)
     return before, after, fired
 
 

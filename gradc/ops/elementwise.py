@@ -106,3 +106,13 @@ GT = binary("gt", ">", "np.where({0} > {1}, 1.0, 0.0)", _mask(np.greater), _NO_G
 LE = binary("le", "<=", "np.where({0} <= {1}, 1.0, 0.0)", _mask(np.less_equal), _NO_GRAD, "mask x <= y",
             public=False)
 LT = binary("lt", "<", "np.where({0} < {1}, 1.0, 0.0)", _mask(np.less), _NO_GRAD, "mask x < y", public=False)
+
+# The same comparisons as bool arrays, written inside the product that applies them: `g * (x > 0.0)` is one
+# comparison and one multiply, no 0/1 float array. Only the last lowering pass makes them, as operands of
+# `mul`, where no negation or sum can reach them.
+IS_GE = binary("is_ge", ">=", "({0} >= {1})", lambda x, y: np.greater_equal(x, y), _NO_GRAD, "x >= y, bool",
+               public=False)
+IS_GT = binary("is_gt", ">", "({0} > {1})", lambda x, y: np.greater(x, y), _NO_GRAD, "x > y, bool", public=False)
+IS_LE = binary("is_le", "<=", "({0} <= {1})", lambda x, y: np.less_equal(x, y), _NO_GRAD, "x <= y, bool",
+               public=False)
+IS_LT = binary("is_lt", "<", "({0} < {1})", lambda x, y: np.less(x, y), _NO_GRAD, "x < y, bool", public=False)

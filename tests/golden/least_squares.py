@@ -8,18 +8,19 @@ import numpy as np
 
 INPUTS = ('X', 'w', 'y')
 WRT = ('w',)
+_DTYPE = np.dtype(np.float64)
 
 
 def _inputs(X, w, y):
     """The arrays as float64, checked against the declared shapes, and the sizes n, d."""
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X, _DTYPE)
     if X.ndim != 2:
         raise ValueError(f"X has shape {X.shape}; expected (n, d)")
-    n, d = X.shape[0], X.shape[1]
-    w = np.asarray(w, dtype=np.float64)
+    n, d = X.shape
+    w = np.asarray(w, _DTYPE)
     if w.shape != (d,):
         raise ValueError(f"w has shape {w.shape}; expected (d,) = {(d,)}")
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(y, _DTYPE)
     if y.shape != (n,):
         raise ValueError(f"y has shape {y.shape}; expected (n,) = {(n,)}")
     return X, w, y, n, d

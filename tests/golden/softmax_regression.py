@@ -8,19 +8,20 @@ import numpy as np
 
 INPUTS = ('X', 'W', 'Y')
 WRT = ('W',)
+_DTYPE = np.dtype(np.float64)
 
 
 def _inputs(X, W, Y):
     """The arrays as float64, checked against the declared shapes, and the sizes n, d, c."""
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X, _DTYPE)
     if X.ndim != 2:
         raise ValueError(f"X has shape {X.shape}; expected (n, d)")
-    n, d = X.shape[0], X.shape[1]
-    W = np.asarray(W, dtype=np.float64)
+    n, d = X.shape
+    W = np.asarray(W, _DTYPE)
     if W.ndim != 2 or W.shape[0] != d:
         raise ValueError(f"W has shape {W.shape}; expected (d, c)")
     c = W.shape[1]
-    Y = np.asarray(Y, dtype=np.float64)
+    Y = np.asarray(Y, _DTYPE)
     if Y.shape != (n, c):
         raise ValueError(f"Y has shape {Y.shape}; expected (n, c) = {(n, c)}")
     return X, W, Y, n, d, c

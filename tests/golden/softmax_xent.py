@@ -8,15 +8,16 @@ import numpy as np
 
 INPUTS = ('y', 'z')
 WRT = ('z',)
+_DTYPE = np.dtype(np.float64)
 
 
 def _inputs(y, z):
     """The arrays as float64, checked against the declared shapes, and the sizes k."""
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(y, _DTYPE)
     if y.ndim != 1:
         raise ValueError(f"y has shape {y.shape}; expected (k,)")
     k = y.shape[0]
-    z = np.asarray(z, dtype=np.float64)
+    z = np.asarray(z, _DTYPE)
     if z.shape != (k,):
         raise ValueError(f"z has shape {z.shape}; expected (k,) = {(k,)}")
     return y, z, k
