@@ -54,19 +54,27 @@ def sum_of_partial_sum(x, *, axis, keepdims):
 
 @rule("sum", phase="lower")
 def sum_over_terms(x, *, axis, keepdims):
-    """sum(a - sum(b, axis=1)) -> sum(a) - sum(b) when a term is itself a partial sum
+    """sum(a - b) -> sum(a) - sum(b) when b (or a) sums to a dot or is itself a partial sum
 
     In softmax cross-entropy, `mean(logsumexp(Z, axis=1) - sum(Y*Z, axis=1))`, the second sum becomes
-    `vdot(Y, Z)`: no Y*Z temporary and no reduction along a short axis.
+    `vdot(Y, Z)`; in the logistic loss, `sum(softplus(z) - y*z)` becomes `sum(softplus(z)) - y @ z`: no
+    product temporary, and no reduction along a short axis.
     """
     if axis is not None or keepdims or op_of(x) not in ("add", "sub"):
         return None
     a, b = arg(x), arg(x, 1)
-    if a.shape != x.shape or b.shape != x.shape or "sum" not in (op_of(a), op_of(b)):
+    if a.shape != x.shape or b.shape != x.shape or not (_sums_cheaply(a) or _sums_cheaply(b)):
         return None
     total_a = call("sum", a, axis=None, keepdims=False)
     total_b = call("sum", b, axis=None, keepdims=False)
     return total_a + total_b if op_of(x) == "add" else total_a - total_b
+
+
+def _sums_cheaply(term):
+    """A partial sum, or a product of two arrays of its shape (a dot): summing it apart costs no pass."""
+    if op_of(term) == "sum":
+        return True
+    return op_of(term) == "mul" and arg(term).shape == arg(term, 1).shape == term.shape
 
 
 @rule("matmul", phase="lower")
@@ -125,6 +133,16 @@ def scale_rows_and_columns(x, y):
             a, b = arg(product), arg(product, 1)
             return other * call("expand_dims", a, axis=(1,)) * b
     return None
+
+
+@rule("sigmoid", phase="final")
+def sigmoid_from_softplus(z):
+    """sigmoid(z) -> exp(z - softplus(z)) where softplus(z) is computed anyway
+
+    Two passes instead of the four of `0.5 + 0.5*tanh(z/2)`, and accurate to a few ulps in both tails.
+    """
+    softplus = z.graph.find("softplus", (z.node,))
+    return None if softplus is None else call("exp", z - Value(z.graph, softplus))
 
 
 @rule("mul", phase="final")

@@ -78,10 +78,10 @@ def emit(graph, wrt, command, functions=(), dtype=None):
     writer = _Writer(graph, plan, np.dtype(dtype or np.float64).name)
     gradient = bool(wrt) and len(graph.outputs) > 1  # a non-scalar output has none
     writer.reuse = plan_reuse(graph, plan.forward, {graph.outputs[0]})
-    forward = [writer.line(node) for node in plan.forward]
+    forward = _flatten(writer.line(node) for node in plan.forward)
     keep = set(graph.outputs) | {a for _, a, _ in graph.aliases} | {a for _, a, _, _ in graph.partial_aliases}
     writer.reuse = plan_reuse(graph, plan.forward + plan.backward, keep) if gradient else {}
-    shared = [writer.line(node) for node in plan.forward]  # value_and_grad's forward part
+    shared = _flatten(writer.line(node) for node in plan.forward)  # value_and_grad's forward part
     backward = writer.backward(plan.backward) if gradient else []
     writer.reuse = {}
     arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
@@ -168,12 +168,13 @@ class _Writer:
     def line(self, node, comment=None):
         target = self.plan.names[node]
         expr = self.expression(node) if node not in self.reuse else self.in_place(node, self.reuse[node])
-        if isinstance(expr, list):  # a multi-statement emission: its first line assigns the target
-            first, *rest = (statement.format(target=target) for statement in expr)
-            return [Line("raw", expr=first)] + [Line("raw", expr=statement) for statement in rest]
         span = self.graph[node]["span"]
         if comment is None:
             comment = span.text if span is not None else ""
+        if isinstance(expr, list):  # a multi-statement emission: its first line assigns the target
+            first, *rest = (statement.format(target=target) for statement in expr)
+            return [Line("assign", target, first.split(" = ", 1)[1], comment)] + [
+                Line("raw", expr=statement) for statement in rest]
         return Line("assign", target, expr, comment)
 
     def backward(self, nodes, seed="1"):
@@ -237,7 +238,11 @@ class _Writer:
             return f"{name} is used more than once: sum its partials"
         if self.graph[origin]["op"] in INLINE:
             return name
-        return f"{name} = {self.expression(origin)}"
+        expression = self.expression(origin)
+        if isinstance(expression, list):  # written in several statements: name the op instead
+            operands = ", ".join(self.ref(a) for a in self.graph.args(origin))
+            expression = f"{self.graph[origin]['op']}({operands})"
+        return f"{name} = {expression}"
 
     def note(self, node):
         data = self.graph[node]

@@ -17,14 +17,21 @@ def entry(graph, plan, arrays, dtype, derived=False):
     statements = []
     scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
     if scalars:
-        numpy_scalars = derived or dtype != "float64" or any(
-            graph[node]["op"] in _RAISING and not graph.shape(node) for node in graph.order())
+        numpy_scalars = derived or dtype != "float64" or any(_may_raise(graph, node) for node in graph.order())
         convert = f"np.{dtype}(float({{}}))" if numpy_scalars else "float({})"
         converted = ", ".join(convert.format(name) for name in scalars)
         statements.append(f"{', '.join(scalars)} = {converted}")
     if arrays:
         statements.append(f"{', '.join(arrays + list(plan.dims.values()))} = _inputs({', '.join(arrays)})")
     return statements
+
+
+def _may_raise(graph, node):
+    """A scalar division or power, which Python floats may turn into an exception (not by a size: `t / n`)."""
+    if graph[node]["op"] not in _RAISING or graph.shape(node):
+        return False
+    divisor = graph.args(node)[1]
+    return not (graph[node]["op"] == "div" and (graph[divisor]["op"] == "size" or graph.value_of(divisor)))
 
 
 def checks(graph, plan, dtype):

@@ -87,6 +87,10 @@ class Graph:
         self._by_key[key] = node
         return node
 
+    def find(self, op_name, args=(), **attrs):
+        """The node `op_name(*args, **attrs)` if this graph has it, else None (nothing is added)."""
+        return self._by_key.get((op_name, tuple(args), tuple(sorted(attrs.items()))))
+
     def _infer_shape(self, op, args, attrs, span):
         arg_shapes = [self.shape(a) for a in args]
         try:

@@ -101,6 +101,8 @@ CASES = {
                           ["input", "exp", "sum", "size", "div"])],
     "matmul:transposed_product": [(source("A.T @ G", {"A": ("n", "d"), "G": ("n", "k")}),
                                    ["input", "input", "t_matmul"])],
+    "sigmoid:sigmoid_from_softplus": [(source("sum(softplus(z) * sigmoid(z))", {"z": ("n",)}),
+                                       ["input", "softplus", "sub", "exp", "matmul"])],
     "mul:mask_as_bool": [(built(lambda g, x, y: g * call("gt", x, y), g=(3,), x=(3,), y=(3,)),
                           ["input", "input", "input", "is_gt", "mul"])],
     "sum:sum_of_partial_sum": [(source("sum(sum(exp(x), axis=1))", {"x": ("n", "d")}), ["input", "exp", "sum"])],
