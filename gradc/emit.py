@@ -10,7 +10,7 @@ import jinja2
 import numpy as np
 
 from gradc import __version__
-from gradc.entry import checks, describe_shapes, entry
+from gradc.entry import checks, describe_shapes, entry, python_floats, stays_python_float
 from gradc.reuse import plan_reuse
 from gradc.schedule import INLINE, schedule
 
@@ -76,6 +76,7 @@ def emit(graph, wrt, command, functions=(), dtype=None):
     """
     plan = schedule(graph)
     writer = _Writer(graph, plan, np.dtype(dtype or np.float64).name)
+    writer.python_floats = python_floats(graph, writer.dtype, bool(functions))
     gradient = bool(wrt) and len(graph.outputs) > 1  # a non-scalar output has none
     writer.reuse = plan_reuse(graph, plan.forward, {graph.outputs[0]})
     forward = _flatten(writer.line(node) for node in plan.forward)
@@ -92,7 +93,7 @@ def emit(graph, wrt, command, functions=(), dtype=None):
         inputs=repr(tuple(graph.inputs)), gradient=gradient, wrt_tuple=repr(tuple(wrt)),
         functions=list(functions),
         checks=checks(graph, plan, writer.dtype), array_params=", ".join(arrays),
-        returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays, writer.dtype, bool(functions)),
+        returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays, writer.dtype, writer.python_floats),
         dtype=writer.dtype, dims=", ".join(plan.dims.values()),
         forward=forward, shared=shared, backward=backward, value=writer.ref(graph.outputs[0]),
         gradients=writer.gradients(wrt),
@@ -124,6 +125,8 @@ class _Writer:
         self.graph = graph
         self.plan = plan
         self.dtype = dtype  # of the returned gradients
+        self.python_floats = False  # scalar inputs enter as Python floats (see entry.python_floats)
+        self._known_floats = {}
         self.reuse = {}  # node -> the operand whose buffer its line writes into (see reuse.py)
 
     def ref(self, node):
@@ -271,6 +274,8 @@ class _Writer:
         # The alias g_<input> names the gradient only when it is the returned node, not e.g. its broadcast.
         name = self.plan.aliases[of] if aliased.get(of) == node and of in self.plan.aliases else self.ref(node)
         if self.graph.shape(node) == ():
+            if self.python_floats and stays_python_float(self.graph, node, self._known_floats):
+                return name
             return f"float({name})"
         root = self.memory(node)
         read_only = self.graph[node]["op"] == "broadcast_to"

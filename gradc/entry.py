@@ -6,19 +6,38 @@ from gradc.shapes import show
 _RAISING = ("div", "pow")
 
 
-def entry(graph, plan, arrays, dtype, derived=False):
-    """The statements that open each function.
+def python_floats(graph, dtype, derived=False):
+    """Whether scalar inputs enter as Python floats rather than NumPy scalars.
 
-    Scalars become Python floats (float() refuses an array given for a scalar, so it fails here rather than
-    broadcasting silently), or NumPy scalars when the float type is not float64, when some scalar is
-    divided or raised to a power, or when `derived` functions (jvp, hvp, ...) with their own arithmetic
+    They do unless the float type is not float64, some scalar is divided or raised to a power (Python
+    floats raise where NumPy gives inf), or `derived` functions (jvp, hvp, ...) with their own arithmetic
     share the opening. A Python float costs ~30 ns to make and its arithmetic ~4x less than a NumPy scalar's.
     """
+    return not derived and dtype == "float64" and not any(_may_raise(graph, node) for node in graph.order())
+
+
+def stays_python_float(graph, node, known):
+    """Whether a scalar node is a Python float when scalar inputs are: built from them by + - * alone.
+
+    `known` memoizes across calls.
+    """
+    if node not in known:
+        op = graph[node]["op"]
+        divides_by_size = op == "div" and graph[graph.args(node)[1]]["op"] in ("size", "const")
+        closed = op in ("add", "sub", "mul", "neg", "accumulate") or divides_by_size
+        known[node] = not graph.shape(node) and (op in ("input", "const") or closed and all(
+            stays_python_float(graph, arg, known) for arg in graph.args(node)))
+    return known[node]
+
+
+def entry(graph, plan, arrays, dtype, floats):
+    """The statements that open each function: scalars made floats (Python floats where `floats`), arrays
+    converted and checked. float() refuses an array given for a scalar, so that fails here rather than by
+    broadcasting silently."""
     statements = []
     scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
     if scalars:
-        numpy_scalars = derived or dtype != "float64" or any(_may_raise(graph, node) for node in graph.order())
-        convert = f"np.{dtype}(float({{}}))" if numpy_scalars else "float({})"
+        convert = "float({})" if floats else f"np.{dtype}(float({{}}))"
         converted = ", ".join(convert.format(name) for name in scalars)
         statements.append(f"{', '.join(scalars)} = {converted}")
     if arrays:

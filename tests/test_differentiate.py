@@ -170,6 +170,14 @@ def test_gradient_of_scalar_input_is_a_python_float(rng):
     assert type(fn.grad(s=np.array(0.5), x=rng.standard_normal(3))["s"]) is float
 
 
+def test_scalar_circuit_gradients_are_python_floats_without_conversions():
+    fn = gradc.compile("(x + y) * z")
+    value, grads = fn.value_and_grad(x=np.float64(-2.0), y=5, z=np.array(-4.0))
+    assert value == -12.0 and grads == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert all(type(g) is float for g in grads.values())
+    assert "float(g_" not in fn.source  # already floats: the return converts nothing
+
+
 @pytest.mark.parametrize("source, at, value", [
     ("x / y", {"x": 1.0, "y": 0.0}, np.inf),                 # NumPy scalars: inf, not ZeroDivisionError
     ("x ** y", {"x": 1e200, "y": 2.0}, np.inf),              # not OverflowError

@@ -28,7 +28,7 @@ def value_and_grad(x, y, z):
     # t1 = x + y
     g_y = z
     g_x = z
-    return t2, {"x": float(g_x), "y": float(g_y), "z": float(g_z)}
+    return t2, {"x": g_x, "y": g_y, "z": g_z}
 
 
 def gradient(x, y, z):
