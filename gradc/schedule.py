@@ -48,7 +48,7 @@ def schedule(graph, reserved=()):
     else is `t1, t2, ...`. No name is one of `reserved`, the generated function's other identifiers.
     """
     value = graph.outputs[0]
-    forward = [n for n in graph.order([value]) if graph[n]["op"] not in INLINE]
+    forward = _reductions_early(graph, [n for n in graph.order([value]) if graph[n]["op"] not in INLINE])
     seen = set(forward)
     backward = [n for n in graph.order() if n not in seen and graph[n]["op"] not in INLINE]
     dims = dimension_names(graph)
@@ -64,6 +64,33 @@ def schedule(graph, reserved=()):
     partials = {(v, k): names.claim(f"g_{_stem(ids[v])}_{k}") for v, partial, _, k in graph.partial_aliases
                 if v in ids and computed(partial)}
     return Schedule(forward, backward, names=ids, aliases=aliases, dims=dims, partial_aliases=partials)
+
+
+def _reductions_early(graph, nodes):
+    """`nodes` with each reduction of arrays to a scalar moved up to just after the lines it reads.
+
+    A scalar costs nothing to keep, and the arrays it reads may then die sooner: in softmax cross-entropy
+    `vdot(Y, Z)` runs before `Z - max(Z)`, which can then overwrite Z (see reuse.py).
+    """
+    order, position = [], {}
+    for node in nodes:
+        if graph.shape(node) == () and any(graph.shape(a) for a in graph.args(node)):
+            at = max((position[a] for a in _computed_reads(graph, node) if a in position), default=-1) + 1
+            order.insert(at, node)
+            position = {n: i for i, n in enumerate(order)} if at < len(order) - 1 else {**position, node: at}
+        else:
+            position[node] = len(order)
+            order.append(node)
+    return order
+
+
+def _computed_reads(graph, node):
+    """The operands of a line, looking into those written inside it."""
+    for arg in graph.args(node):
+        if graph[arg]["op"] in INLINE:
+            yield from _computed_reads(graph, arg)
+        else:
+            yield arg
 
 
 def _name(graph, node, ids, names):

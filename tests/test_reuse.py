@@ -54,3 +54,18 @@ def test_inputs_are_never_written():
     gradc.compile("sum(tanh(A) * B.T)", shapes=SQUARE).value_and_grad(**arrays)
     for name, array in arrays.items():
         np.testing.assert_array_equal(array, before[name])
+
+
+def test_a_reduction_to_a_scalar_runs_early_so_its_operand_can_be_overwritten(rng):
+    """Softmax cross-entropy: vdot(Y, Z) reads Z first, then Z - max(Z) is written into Z's buffer."""
+    source = "mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))"
+    fn = gradc.compile(source, shapes={"X": ("n", "d"), "W": ("d", "c"), "Y": ("n", "c")}, wrt=["W"])
+    body = fn.source.split("def value_and_grad")[1].splitlines()
+    assert "np.vdot(Y, t1)" in body[3] and "np.subtract(t1, t3, out=t1)" in body[5]
+    arrays = {"X": rng.standard_normal((6, 3)), "W": rng.standard_normal((3, 4)),
+              "Y": np.eye(4)[rng.integers(0, 4, 6)]}
+    Z = arrays["X"] @ arrays["W"]
+    expected = np.mean(np.log(np.exp(Z).sum(axis=1)) - (arrays["Y"] * Z).sum(axis=1))
+    value, grads = fn.value_and_grad(**arrays)
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert_grad_matches(fn.forward, grads, arrays, ["W"], rng)

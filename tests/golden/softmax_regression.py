@@ -45,16 +45,16 @@ def _t_matmul(a, b):
 def forward(X, W, Y):
     X, W, Y, n, d, c = _inputs(X, W, Y)
     t1 = X @ W  # X@W
-    t2 = _row_max(t1)  # logsumexp(X@W, axis=1)
-    t3 = t1 - t2  # logsumexp(X@W, axis=1)
-    t4 = np.exp(t3, out=t3)  # logsumexp(X@W, axis=1)
-    t5 = np.einsum("ij->i", t4)[:, None]  # logsumexp(X@W, axis=1)
-    t6 = np.log(t5, out=t5)  # logsumexp(X@W, axis=1)
-    t7 = np.add(t2, t6, out=t2)  # logsumexp(X@W, axis=1)
-    t8 = np.squeeze(t7, axis=1)  # logsumexp(X@W, axis=1)
-    t9 = t8.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t10 = np.vdot(Y, t1)  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t11 = t9 - t10  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t2 = np.vdot(Y, t1)  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t3 = _row_max(t1)  # logsumexp(X@W, axis=1)
+    t4 = np.subtract(t1, t3, out=t1)  # logsumexp(X@W, axis=1)
+    t5 = np.exp(t4, out=t4)  # logsumexp(X@W, axis=1)
+    t6 = np.einsum("ij->i", t5)[:, None]  # logsumexp(X@W, axis=1)
+    t7 = np.log(t6, out=t6)  # logsumexp(X@W, axis=1)
+    t8 = np.add(t3, t7, out=t3)  # logsumexp(X@W, axis=1)
+    t9 = np.squeeze(t8, axis=1)  # logsumexp(X@W, axis=1)
+    t10 = t9.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t11 = t10 - t2  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
     t12 = t11 / n  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
     return t12
 
@@ -62,22 +62,22 @@ def forward(X, W, Y):
 def value_and_grad(X, W, Y):
     X, W, Y, n, d, c = _inputs(X, W, Y)
     t1 = X @ W  # X@W
-    t2 = _row_max(t1)  # logsumexp(X@W, axis=1)
-    t3 = t1 - t2  # logsumexp(X@W, axis=1)
-    t4 = np.exp(t3, out=t3)  # logsumexp(X@W, axis=1)
-    t5 = np.einsum("ij->i", t4)[:, None]  # logsumexp(X@W, axis=1)
-    t6 = np.log(t5)  # logsumexp(X@W, axis=1)
-    t7 = np.add(t2, t6, out=t2)  # logsumexp(X@W, axis=1)
-    t8 = np.squeeze(t7, axis=1)  # logsumexp(X@W, axis=1)
-    t9 = t8.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t10 = np.vdot(Y, t1)  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t11 = t9 - t10  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t2 = np.vdot(Y, t1)  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t3 = _row_max(t1)  # logsumexp(X@W, axis=1)
+    t4 = np.subtract(t1, t3, out=t1)  # logsumexp(X@W, axis=1)
+    t5 = np.exp(t4, out=t4)  # logsumexp(X@W, axis=1)
+    t6 = np.einsum("ij->i", t5)[:, None]  # logsumexp(X@W, axis=1)
+    t7 = np.log(t6)  # logsumexp(X@W, axis=1)
+    t8 = np.add(t3, t7, out=t3)  # logsumexp(X@W, axis=1)
+    t9 = np.squeeze(t8, axis=1)  # logsumexp(X@W, axis=1)
+    t10 = t9.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t11 = t10 - t2  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
     t12 = t11 / n  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
     # backward, seeded with df/dt12 = 1
     # t12 = t11 / n
     t13 = 1.0 / n
-    # t8 = np.squeeze(t7, axis=1)
-    t14 = np.divide(t4, t5, out=t4)
+    # t9 = np.squeeze(t8, axis=1)
+    t14 = np.divide(t5, t6, out=t5)
     t15 = np.subtract(t14, Y, out=t14)
     t16 = _t_matmul(X, t15)
     # t1 = X @ W
