@@ -107,3 +107,53 @@ def test_simplify_keeps_values(source, seed):
 @given(source=expressions())
 def test_compiling_twice_gives_the_same_bytes(source):
     assert compile_stages(source).source == compile_stages(source).source
+
+
+# Matrices: the rules and emissions that only apply to them (products with a transposed operand, outer
+# products scaling a matrix, sums along one axis, row maxima, vdot), under elementwise work of all kinds.
+MATRIX_SHAPES = {"A": ("n", "k"), "B": ("n", "k"), "W": ("k", "k"), "u": ("n",), "v": ("k",)}
+MATRIX_UNARY = UNARY + ["relu({})", "({}) @ W", "({}) * v", "({}) + v", "({}).T.T"]
+MATRIX_BINARY = BINARY[:4] + ["maximum({}, {})"]
+MATRIX_LOSSES = ["sum({})", "mean({})", "sum(logsumexp({}, axis=1))", "sum(sum({}, axis=0) * v)",
+                 "sum(({}).T @ ({}))", "sum(({}) * ({}))", "sum(tanh(({}) @ v) * u)", "sum(mean({}, axis=1) * u)",
+                 "mean(logsumexp({}, axis=1) - sum(B * ({}), axis=1))", "sum((({}) @ v) ** 2)",
+                 "sum(softmax({}, axis=1) * B)"]
+
+
+@st.composite
+def matrices(draw, depth=3):
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(["A", "B"]))
+    if draw(st.booleans()):
+        return draw(st.sampled_from(MATRIX_UNARY)).format(draw(matrices(depth - 1)))
+    return draw(st.sampled_from(MATRIX_BINARY)).format(draw(matrices(depth - 1)), draw(matrices(depth - 1)))
+
+
+@st.composite
+def matrix_losses(draw):
+    template = draw(st.sampled_from(MATRIX_LOSSES))
+    return template.format(*(draw(matrices()) for _ in range(template.count("{}"))))
+
+
+def matrix_point(stages, seed):
+    rng = np.random.default_rng(seed)
+    sizes = {"n": 4, "k": 3}
+    return {name: rng.uniform(-1.5, 1.5, size=tuple(sizes[d] for d in stages.parsed.shape(node)))
+            for name, node in stages.parsed.inputs.items()}
+
+
+@SETTINGS
+@given(source=matrix_losses(), seed=st.integers(0, 2**32 - 1))
+def test_matrix_gradients_and_values(source, seed):
+    shapes = {name: dims for name, dims in MATRIX_SHAPES.items() if name in _names(source)}
+    stages = pipeline.run(source, None, shapes)
+    module = load(stages)
+    arrays = matrix_point(stages, seed)
+    written = evaluate(stages.parsed, arrays)[stages.parsed.outputs[0]]
+    value, grads = module.value_and_grad(**arrays)
+    np.testing.assert_allclose(value, written, rtol=1e-12, atol=1e-12, err_msg=source)
+    np.testing.assert_allclose(module.forward(**arrays), written, rtol=1e-12, atol=1e-12, err_msg=source)
+    for name in stages.wrt:
+        expected = numeric_grad(module.forward, arrays, name)
+        np.testing.assert_allclose(grads[name], expected, rtol=1e-5, atol=1e-6, err_msg=f"{source}: d/d{name}")
+        assert np.shape(grads[name]) == np.shape(arrays[name])
