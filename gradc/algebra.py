@@ -6,6 +6,7 @@ factor is taken out, so that the gradient of the mean logistic loss with respect
 """
 from gradc import shapes
 from gradc.ops import Value, call
+from gradc.ops.linalg import matmul_shape
 from gradc.ops.reduce import count
 from gradc.rules import arg, const, op_of, rule, value
 
@@ -92,6 +93,22 @@ def scale_after_product(a, b):
         if product_axes < len(scaled.shape) or not left:
             inner = arg(scaled, 1)
             return arg(scaled) * (inner @ b if left else a @ inner)
+    return None
+
+
+@rule("matmul", phase="lower")
+def product_with_constant_matrix(a, b):
+    """broadcast(c) @ b -> c * (column sums of b), a @ broadcast(c) -> c * (row sums of a), broadcast
+
+    Such products come from differentiating a sum of a product (`sum(A.T @ B)`): a matrix product with a
+    matrix of equal entries is a reduction, one pass instead of a gemm.
+    """
+    shape = matmul_shape(a.shape, b.shape)
+    for filled, other, axis in ((a, b, 0), (b, a, -1)):
+        if op_of(filled) == "broadcast_to" and arg(filled).shape == ():
+            keep = len(other.shape) == 2 and len(shape) == 2
+            total = call("sum", other, axis=axis if len(other.shape) == 2 else None, keepdims=keep)
+            return call("broadcast_to", arg(filled) * total, shape=shape)
     return None
 
 

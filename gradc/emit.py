@@ -203,13 +203,14 @@ class _Writer:
         unwritten, done, waiting = set(nodes), set(), {}
 
         def take(aliases):
-            """The alias lines whose values exist by now; the others wait for their value's line."""
+            """The alias lines whose values exist by now; the others wait for the line they need."""
             ready = []
             for line, value in aliases:
                 if id(line) in done:
                     continue
-                if value in unwritten:
-                    waiting.setdefault(value, []).append((line, value))
+                blocker = self.unwritten_read(value, unwritten)
+                if blocker is not None:
+                    waiting.setdefault(blocker, []).append((line, value))
                     continue
                 done.add(id(line))
                 ready.append(line)
@@ -234,6 +235,18 @@ class _Writer:
             lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups[consumer])
         lines += take(groups.get(None, []))
         return _flatten(lines)
+
+    def unwritten_read(self, value, unwritten):
+        """A line in `unwritten` that `value` needs: itself, or for a value written in place (`t5.T`), what it
+        reads; None when everything it needs is written."""
+        if value in unwritten:
+            return value
+        if self.graph[value]["op"] in INLINE:
+            for arg in self.graph.args(value):
+                blocker = self.unwritten_read(arg, unwritten)
+                if blocker is not None:
+                    return blocker
+        return None
 
     def heading(self, origin, op):
         name = self.ref(origin)

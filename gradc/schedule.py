@@ -61,8 +61,9 @@ def schedule(graph, reserved=()):
 
     aliases = {v: names.claim(f"g_{_stem(ids[v])}") for v, adjoint, consumer in graph.aliases
                if consumer is not None and v in ids and computed(adjoint)}
+    branch_sums = {graph[n]["adjoint"]: n for n in backward if graph[n]["op"] == "accumulate"}
     partials = {(v, k): names.claim(f"g_{_stem(ids[v])}_{k}") for v, partial, _, k in graph.partial_aliases
-                if v in ids and computed(partial)}
+                if v in ids and computed(partial) and partial in graph.args(branch_sums.get(v, partial))}
     return Schedule(forward, backward, names=ids, aliases=aliases, dims=dims, partial_aliases=partials)
 
 

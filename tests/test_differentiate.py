@@ -211,3 +211,14 @@ def test_broadcast_operand_under_a_plain_reduction(reduce, op, b_shape, rng):
     arrays = {"X": rng.standard_normal((4, 3)),
               "b": rng.uniform(0.5, 1.5, b_shape) if b_shape else float(rng.uniform(0.5, 1.5))}
     assert_grad_matches(fn.forward, fn.grad(**arrays), arrays, ["X", "b"], rng)
+
+
+def test_partials_written_through_a_view_wait_for_their_value(rng):
+    """`g_B_2 = t5.T` comes after t5's line; A's partial through the cancelled `B - A + A` is not written."""
+    source = "sum(((B - A) + A - (A - A)).T @ (A + B))"
+    fn = gradc.compile(source, shapes={"A": ("n", "k"), "B": ("n", "k")})
+    arrays = {"A": rng.standard_normal((4, 3)), "B": rng.standard_normal((4, 3))}
+    value, grads = fn.value_and_grad(**arrays)
+    assert value == pytest.approx(np.sum(arrays["B"].T @ (arrays["A"] + arrays["B"])), rel=1e-12)
+    assert_grad_matches(fn.forward, grads, arrays, ["A", "B"], rng)
+    assert "g_A_2" not in fn.source

@@ -99,6 +99,13 @@ CASES = {
                           ["input", "input", "matmul", "size", "div"]),
                          (source("mean(exp(x), axis=0)", {"x": ("n", "d")}),
                           ["input", "exp", "sum", "size", "div"])],
+    "matmul:product_with_constant_matrix": [
+        (built(lambda b, c: call("broadcast_to", c, shape=(2, 4)) @ b, b=(4, 3), c=()),
+         ["input", "input", "sum", "mul", "broadcast_to"]),
+        (built(lambda a, c: a @ call("broadcast_to", c, shape=(4, 3)), a=(2, 4), c=()),
+         ["input", "input", "sum", "mul", "broadcast_to"]),
+        (built(lambda a, c: a @ call("broadcast_to", c, shape=(4,)), a=(2, 4), c=()),
+         ["input", "input", "sum", "mul"])],  # a broadcast to its own shape is no broadcast
     "matmul:transposed_product": [(source("A.T @ G", {"A": ("n", "d"), "G": ("n", "k")}),
                                    ["input", "input", "t_matmul"])],
     "sigmoid:sigmoid_from_softplus": [(source("sum(softplus(z) * sigmoid(z))", {"z": ("n",)}),
