@@ -112,12 +112,15 @@ def test_compiling_twice_gives_the_same_bytes(source):
 # Matrices: the rules and emissions that only apply to them (products with a transposed operand, outer
 # products scaling a matrix, sums along one axis, row maxima, vdot), under elementwise work of all kinds.
 MATRIX_SHAPES = {"A": ("n", "k"), "B": ("n", "k"), "W": ("k", "k"), "u": ("n",), "v": ("k",)}
-MATRIX_UNARY = UNARY + ["relu({})", "({}) @ W", "({}) * v", "({}) + v", "({}).T.T"]
-MATRIX_BINARY = BINARY[:4] + ["maximum({}, {})"]
+MATRIX_UNARY = UNARY + ["relu({})", "({}) @ W", "({}) * v", "({}) + v", "({}).T.T", "c * ({})", "({}) / (1 + c**2)",
+                        "log_softmax({}, axis=1)", "softmax({}, axis=0)", "abs({})",
+                        "({0}) - mean({0}, axis=0)", "({0}) * sum({0}, axis=0)"]
+MATRIX_BINARY = BINARY[:4] + ["maximum({}, {})", "minimum({}, 2 * ({}))"]
 MATRIX_LOSSES = ["sum({})", "mean({})", "sum(logsumexp({}, axis=1))", "sum(sum({}, axis=0) * v)",
                  "sum(({}).T @ ({}))", "sum(({}) * ({}))", "sum(tanh(({}) @ v) * u)", "sum(mean({}, axis=1) * u)",
                  "mean(logsumexp({}, axis=1) - sum(B * ({}), axis=1))", "sum((({}) @ v) ** 2)",
-                 "sum(softmax({}, axis=1) * B)"]
+                 "sum(softmax({}, axis=1) * B)", "sum(({})[0] * v)",
+                 "sum(exp(c * ({})))", "u @ ({}) @ v"]
 
 
 @st.composite
@@ -125,7 +128,9 @@ def matrices(draw, depth=3):
     if depth == 0 or draw(st.integers(0, 3)) == 0:
         return draw(st.sampled_from(["A", "B"]))
     if draw(st.booleans()):
-        return draw(st.sampled_from(MATRIX_UNARY)).format(draw(matrices(depth - 1)))
+        template = draw(st.sampled_from(MATRIX_UNARY))
+        inner = draw(matrices(depth - 1))
+        return template.format(inner) if "{0}" not in template else template.format(inner)
     return draw(st.sampled_from(MATRIX_BINARY)).format(draw(matrices(depth - 1)), draw(matrices(depth - 1)))
 
 
@@ -139,7 +144,7 @@ def matrix_point(stages, seed):
     rng = np.random.default_rng(seed)
     sizes = {"n": 4, "k": 3}
     return {name: rng.uniform(-1.5, 1.5, size=tuple(sizes[d] for d in stages.parsed.shape(node)))
-            for name, node in stages.parsed.inputs.items()}
+            if stages.parsed.shape(node) else float(rng.uniform(-1.5, 1.5)) for name, node in stages.parsed.inputs.items()}
 
 
 @SETTINGS
