@@ -161,8 +161,10 @@ def rebuild(graph, rewrite, extra=None):
             continue
         data = graph[node]
         new_args = [mapping[a] for a in data["args"]]
+        new.origin = mapping.get(data["origin"])  # what rules build for this node belongs to its group
         mapping[node] = new.add(data["op"], new_args, span=data["span"], name=data["name"],
                                 **dict(data["attrs"]))
+        new.origin = None
         if mapping[node] in claimed:  # rewritten into a value that has roles of its own: name it by alias
             found.append((data, mapping[node]))
         else:

@@ -78,9 +78,9 @@ def value_and_grad(X, W, Y):
     t13 = 1.0 / n
     # t9 = np.squeeze(t8, axis=1)
     t14 = np.divide(t5, t6, out=t5)
+    # t1 = X @ W
     t15 = np.subtract(t14, Y, out=t14)
     t16 = _t_matmul(X, t15)
-    # t1 = X @ W
     g_W = np.multiply(t13, t16, out=t16)
     return t12, {"W": g_W}
 
