@@ -193,6 +193,14 @@ def test_sum_of_20000_terms_compiles():
     assert grads == {f"x{i}": 1000.0 for i in range(20)}
 
 
+def test_a_branch_sum_of_thousands_of_partials_is_written_over_several_lines():
+    # Each term uses x and y once: their gradients add 1500 partials, more than Python parses on one line.
+    fn = gradc.compile(" + ".join(f"{i + 1}*x*y" for i in range(1500)))
+    value, grads = fn.value_and_grad(x=1.0, y=2.0)
+    assert value == 1500 * 1501 and grads == {"x": 1500 * 1501, "y": 1500 * 1501 / 2}
+    assert "g_x = g_x + " in fn.source
+
+
 @pytest.mark.parametrize("source", ["(" * 1000 + "x" + ")" * 1000, "-" * 100_000 + "x", "x" + "**x" * 5000,
                                     "exp(" * 3000 + "x" + ")" * 3000])
 def test_very_deep_nesting_is_rejected_cleanly(source):

@@ -59,8 +59,18 @@ MINIMUM = binary("minimum", "min", "np.minimum({0}, {1})", np.minimum,
 
 # The branch sum: where a value feeds several consumers, its partial adjoints add up here. It is `add`
 # under its own name so that it stays visible in generated code and in pictures.
+def _emit_accumulate(ctx, *partials):
+    """`g_x_1 + g_x_2 + ...`, continued on further lines every 64 terms (Python parses a longer sum recursively)."""
+    if len(partials) <= _TERMS_PER_LINE:
+        return " + ".join(partials)
+    chunks = [partials[i:i + _TERMS_PER_LINE] for i in range(0, len(partials), _TERMS_PER_LINE)]
+    return ["{target} = " + " + ".join(chunks[0])] + ["{target} = {target} + " + " + ".join(chunk)
+                                                      for chunk in chunks[1:]]
+
+
+_TERMS_PER_LINE = 64
 ACCUMULATE = defop(Op(name="accumulate", arity=-1, shape=lambda *xs: shapes.broadcast(*xs, op="accumulate"),
-                      emit=lambda ctx, *xs: " + ".join(xs), impl=lambda *xs: sum(xs[1:], xs[0]),
+                      emit=_emit_accumulate, impl=lambda *xs: sum(xs[1:], xs[0]),
                       vjp=lambda g, out, *xs: (g,) * len(xs), jvp=lambda t, out, *xs: tangent_sum(*t),
                       symbol="+", elementwise=True, public=False, ufunc="add",  # in place for two partials
                       doc="sum of the partial gradients of a value used more than once"))
