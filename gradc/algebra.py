@@ -7,7 +7,7 @@ factor is taken out, so that the gradient of the mean logistic loss with respect
 from gradc import shapes
 from gradc.ops import Value, call
 from gradc.ops.linalg import matmul_shape
-from gradc.ops.reduce import count
+from gradc.ops.reduce import count, sum_to_axes
 from gradc.rules import arg, const, op_of, rule, value
 
 MAX_TERMS = 12  # expansions growing past this are left alone
@@ -94,6 +94,22 @@ def scale_after_product(a, b):
             inner = arg(scaled, 1)
             return arg(scaled) * (inner @ b if left else a @ inner)
     return None
+
+
+@rule("sum", phase="lower")
+@rule("sum_to", phase="lower")
+def sum_of_equal_entries(x, *, axis=None, keepdims=False, shape=None):
+    """sum(broadcast(c), axis) -> c * (number of entries summed), broadcast: no pass over an array of c"""
+    if op_of(x) != "broadcast_to" or arg(x).shape != ():
+        return None
+    if shape is None:  # sum
+        axes = shapes.normalize_axes(x.shape, axis)
+        result_shape = shapes.reduce(x.shape, axis, keepdims, "sum")
+    else:  # sum_to
+        lead, kept = sum_to_axes(x.shape, shape)
+        axes, result_shape = lead + kept, shape
+    total = arg(x) * count(x, tuple(x.shape[a] for a in axes))
+    return total if result_shape == () else call("broadcast_to", total, shape=result_shape)
 
 
 @rule("matmul", phase="lower")

@@ -99,6 +99,14 @@ CASES = {
                           ["input", "input", "matmul", "size", "div"]),
                          (source("mean(exp(x), axis=0)", {"x": ("n", "d")}),
                           ["input", "exp", "sum", "size", "div"])],
+    "sum:sum_of_equal_entries": [
+        (built(lambda c: call("sum", call("broadcast_to", c, shape=(2, 3)), axis=0, keepdims=False), c=()),
+         ["input", "const", "mul", "broadcast_to"]),
+        (built(lambda c: call("sum", call("broadcast_to", c, shape=(2, 3)), axis=None, keepdims=False), c=()),
+         ["input", "const", "mul"])],
+    "sum_to:sum_of_equal_entries": [
+        (built(lambda c: call("sum_to", call("broadcast_to", c, shape=(2, 3)), shape=(1, 3)), c=()),
+         ["input", "const", "mul", "broadcast_to"])],
     "matmul:product_with_constant_matrix": [
         (built(lambda b, c: call("broadcast_to", c, shape=(2, 4)) @ b, b=(4, 3), c=()),
          ["input", "input", "sum", "mul", "broadcast_to"]),
