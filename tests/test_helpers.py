@@ -32,3 +32,13 @@ def test_transposed_product(columns, rng):
 def test_a_module_carries_only_the_helpers_it_calls():
     source = gradc.compile("0.5*sum((X@w - y)**2)", shapes={"X": ("n", "d"), "w": ("d",), "y": ("n",)}).source
     assert "def _row_max" not in source and "def _t_matmul" not in source
+
+
+@pytest.mark.parametrize("sizes", [(3, 4), (64, 128), (100, 200)])  # broadcasting below 8192 entries, einsum above
+def test_outer_product_through_a_matrix_vector_gradient(sizes, rng):
+    fn = gradc.compile("sum(tanh(W @ x) * y)", shapes={"W": ("m", "n"), "x": ("n",), "y": ("m",)})
+    assert "_outer(" in fn.source
+    m, n = sizes
+    W, x, y = rng.standard_normal((m, n)) / np.sqrt(n), rng.standard_normal(n), rng.standard_normal(m)
+    grads = fn.grad(W=W, x=x, y=y)
+    np.testing.assert_allclose(grads["W"], np.outer(y * (1 - np.tanh(W @ x) ** 2), x), rtol=1e-12, atol=1e-15)
