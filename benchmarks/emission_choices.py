@@ -1,11 +1,12 @@
 """The measurements behind gradc's emission choices, on this machine's NumPy and BLAS.
 
     python benchmarks/emission_choices.py              # all (about a minute on 2 cores)
-    python benchmarks/emission_choices.py --only rows  # one of: sums, rows, gemm, fused
+    python benchmarks/emission_choices.py --only rows  # one of: sums, rows, gemm, outer, fused
 
 - sums:  `np.sum(x)`, `x.sum()` and `np.einsum` for full and partial sums (ops/reduce.py emits the latter two);
 - rows:  `x.max(axis=1)` against the column-by-column loop of `_row_max` (templates/helpers.py.j2), by width;
 - gemm:  `a.T @ b` against `(b.T @ a).T` by shape, behind `_t_matmul`'s 512-column threshold;
+- outer: `np.outer`, broadcasting and einsum by size, behind `_outer`'s 8192-entry threshold;
 - fused: numexpr (when installed) against the in-place NumPy statements gradc writes, for the elementwise
   work of the logistic and softmax rows: the measurement behind not having a fused backend.
 Each figure is the best of 5 timeit repeats, in microseconds.
@@ -57,6 +58,13 @@ def gemm():
                       f"ratio {flipped / plain:.2f}")
 
 
+def outer():
+    for m, n in ((10, 32), (10, 128), (64, 128), (128, 256), (128, 784), (1000, 1000)):
+        a, b = RNG.random(m), RNG.random(n)
+        print(f"outer {m}x{n}: np.outer {best_us(lambda: np.outer(a, b)):.1f}  broadcast "
+              f"{best_us(lambda: a[:, None] * b):.1f}  einsum {best_us(lambda: np.einsum('i,j->ij', a, b)):.1f}")
+
+
 def fused():
     try:
         import numexpr
@@ -101,7 +109,7 @@ def fused():
     print(f"softmax - Y 1e5x10: numpy {best_us(softmax_minus_y):.0f}  numexpr {best_us(softmax_numexpr):.0f}")
 
 
-CHOICES = {"sums": sums, "rows": rows, "gemm": gemm, "fused": fused}
+CHOICES = {"sums": sums, "rows": rows, "gemm": gemm, "outer": outer, "fused": fused}
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
