@@ -34,10 +34,10 @@ def sums():
 
 
 def _row_max_loop(x):
-    peak = x[:, :1].copy()
+    peak = x[:, 0].copy()
     for j in range(1, x.shape[1]):
-        np.maximum(peak, x[:, j:j + 1], out=peak)
-    return peak
+        np.maximum(peak, x[:, j], out=peak)
+    return peak[:, None]
 
 
 def rows():

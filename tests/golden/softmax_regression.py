@@ -31,10 +31,10 @@ def _row_max(x):
     """x.max(axis=1, keepdims=True) for a matrix: NumPy reduces short rows ~3x slower than it compares columns."""
     if x.shape[1] > 16:
         return x.max(axis=1, keepdims=True)
-    peak = x[:, :1].copy()
+    peak = x[:, 0].copy()
     for j in range(1, x.shape[1]):
-        np.maximum(peak, x[:, j:j + 1], out=peak)
-    return peak
+        np.maximum(peak, x[:, j], out=peak)
+    return peak[:, None]
 
 
 def _t_matmul(a, b):
