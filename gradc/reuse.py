@@ -14,6 +14,11 @@ def plan_reuse(graph, nodes, keep):
     something a named view shares), and it is not in `keep` (returned values and the values behind alias
     names).
     """
+    keep = set(keep)
+    for node in list(keep):  # a kept view (a gradient returned as `t3.T`) keeps the array it views
+        while graph.op(node).view and graph.args(node):
+            node = graph.args(node)[0]
+            keep.add(node)
     position = {node: i for i, node in enumerate(nodes)}
     last_use, viewed = {}, set()
     for node in nodes:

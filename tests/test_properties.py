@@ -120,7 +120,7 @@ MATRIX_LOSSES = ["sum({})", "mean({})", "sum(logsumexp({}, axis=1))", "sum(sum({
                  "sum(({}).T @ ({}))", "sum(({}) * ({}))", "sum(tanh(({}) @ v) * u)", "sum(mean({}, axis=1) * u)",
                  "mean(logsumexp({}, axis=1) - sum(B * ({}), axis=1))", "sum((({}) @ v) ** 2)",
                  "sum(softmax({}, axis=1) * B)", "sum(({})[0] * v)",
-                 "sum(exp(c * ({})))", "u @ ({}) @ v"]
+                 "sum(tanh(c * ({})))", "u @ ({}) @ v"]
 
 
 @st.composite
@@ -162,3 +162,41 @@ def test_matrix_gradients_and_values(source, seed):
         expected = numeric_grad(module.forward, arrays, name)
         np.testing.assert_allclose(grads[name], expected, rtol=1e-5, atol=1e-6, err_msg=f"{source}: d/d{name}")
         assert np.shape(grads[name]) == np.shape(arrays[name])
+
+
+# Square matrices: transposes read and written in place, products of a matrix with its own transpose.
+SQUARE_SHAPES = {"S": ("k", "k"), "T": ("k", "k")}
+SQUARE_UNARY = UNARY + ["relu({})", "({}).T", "({0}) * ({0}).T", "({0}).T @ ({0})", "softmax({}, axis=0)"]
+SQUARE_BINARY = BINARY[:4] + ["({}) @ ({})", "({}).T @ ({})", "maximum({}, ({}).T)"]
+SQUARE_LOSSES = ["sum({})", "mean({})", "sum(logsumexp({}, axis=0))", "sum(({}) * ({}))", "sum(({})[1])"]
+
+
+@st.composite
+def squares(draw, depth=3):
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(["S", "T"]))
+    if draw(st.booleans()):
+        return draw(st.sampled_from(SQUARE_UNARY)).format(draw(squares(depth - 1)))
+    return draw(st.sampled_from(SQUARE_BINARY)).format(draw(squares(depth - 1)), draw(squares(depth - 1)))
+
+
+@st.composite
+def square_losses(draw):
+    template = draw(st.sampled_from(SQUARE_LOSSES))
+    return template.format(*(draw(squares()) for _ in range(template.count("{}"))))
+
+
+@SETTINGS
+@given(source=square_losses(), seed=st.integers(0, 2**32 - 1))
+def test_square_matrix_gradients_and_values(source, seed):
+    shapes = {name: dims for name, dims in SQUARE_SHAPES.items() if name in _names(source)}
+    stages = pipeline.run(source, None, shapes)
+    module = load(stages)
+    rng = np.random.default_rng(seed)
+    arrays = {name: rng.uniform(-1.0, 1.0, size=(3, 3)) for name in stages.parsed.inputs}
+    written = evaluate(stages.parsed, arrays)[stages.parsed.outputs[0]]
+    value, grads = module.value_and_grad(**arrays)
+    np.testing.assert_allclose(value, written, rtol=1e-11, atol=1e-11, err_msg=source)
+    for name in stages.wrt:
+        expected = numeric_grad(module.forward, arrays, name)
+        np.testing.assert_allclose(grads[name], expected, rtol=1e-5, atol=1e-6, err_msg=f"{source}: d/d{name}")

@@ -69,3 +69,14 @@ def test_a_reduction_to_a_scalar_runs_early_so_its_operand_can_be_overwritten(rn
     value, grads = fn.value_and_grad(**arrays)
     assert value == pytest.approx(expected, rel=1e-12)
     assert_grad_matches(fn.forward, grads, arrays, ["W"], rng)
+
+
+def test_a_gradient_returned_as_a_view_keeps_its_array(rng):
+    """The gradient with respect to T is `t3.T`: no line may write into t3 after it is computed."""
+    source = "sum(T * (S / (2 + sin(S))).T)"
+    fn = gradc.compile(source, shapes={"S": ("k", "k"), "T": ("k", "k")})
+    arrays = {"S": rng.uniform(-1, 1, (3, 3)), "T": rng.uniform(-1, 1, (3, 3))}
+    _, grads = fn.value_and_grad(**arrays)
+    S = arrays["S"]
+    np.testing.assert_allclose(grads["T"], (S / (2 + np.sin(S))).T, rtol=1e-13)
+    assert_grad_matches(fn.forward, grads, arrays, ["S", "T"], rng)
