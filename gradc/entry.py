@@ -19,14 +19,15 @@ def python_floats(graph, dtype, derived=False):
 def stays_python_float(graph, node, known):
     """Whether a scalar node is a Python float when scalar inputs are: built from them by + - * alone.
 
-    `known` memoizes across calls.
+    `known` memoizes across calls; the walk goes operands first, so a long chain needs no recursion.
     """
-    if node not in known:
-        op = graph[node]["op"]
-        divides_by_size = op == "div" and graph[graph.args(node)[1]]["op"] in ("size", "const")
-        closed = op in ("add", "sub", "mul", "neg", "accumulate") or divides_by_size
-        known[node] = not graph.shape(node) and (op in ("input", "const") or closed and all(
-            stays_python_float(graph, arg, known) for arg in graph.args(node)))
+    for ancestor in graph.order([node]):
+        if ancestor not in known:
+            op = graph[ancestor]["op"]
+            divides_by_size = op == "div" and graph[graph.args(ancestor)[1]]["op"] in ("size", "const")
+            closed = op in ("add", "sub", "mul", "neg", "accumulate") or divides_by_size
+            known[ancestor] = not graph.shape(ancestor) and (op in ("input", "const") or closed and all(
+                known[arg] for arg in graph.args(ancestor)))
     return known[node]
 
 

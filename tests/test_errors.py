@@ -222,3 +222,11 @@ def test_moderate_nesting_compiles():
 def test_augmented_assignment_is_rejected_on_its_line():
     error = rejection("h = x * y\nh += x\nh")
     assert (error.line, error.column) == (2, 0)
+
+
+def test_a_chain_of_1500_scalar_statements_compiles():
+    # Whether a gradient is already a Python float is decided by a walk, not by recursion down the chain.
+    source = "; ".join(["t0 = x*y"] + [f"t{i} = t{i - 1}*y + x" for i in range(1, 1500)]) + "; t1499"
+    grads = gradc.compile(source).grad(x=0.5, y=0.999)
+    assert grads["x"] == pytest.approx(0.999 ** 1500 + sum(0.999 ** i for i in range(1499)), rel=1e-12)
+    assert type(grads["x"]) is float
