@@ -11,7 +11,7 @@ import numpy as np
 from gradc import __version__
 from gradc.entry import checks, describe_shapes, entry, python_floats, stays_python_float
 from gradc.reuse import plan_reuse
-from gradc.schedule import INLINE, schedule
+from gradc.schedule import INLINE, computed_reads, schedule
 
 
 @dataclass(frozen=True)
@@ -241,10 +241,7 @@ class _Writer:
         if value in unwritten:
             return value
         if self.graph[value]["op"] in INLINE:
-            for arg in self.graph.args(value):
-                blocker = self.unwritten_read(arg, unwritten)
-                if blocker is not None:
-                    return blocker
+            return next((read for read in computed_reads(self.graph, value) if read in unwritten), None)
         return None
 
     def heading(self, origin, op):

@@ -3,7 +3,7 @@
 `t2 = np.subtract(t1, y, out=t1)` allocates nothing, where `t2 = t1 - y` would fault in a fresh array:
 on large arrays, new temporaries cost as much as the arithmetic, and they set the peak memory.
 """
-from gradc.schedule import INLINE
+from gradc.schedule import computed_reads
 
 
 def plan_reuse(graph, nodes, keep):
@@ -22,11 +22,10 @@ def plan_reuse(graph, nodes, keep):
     position = {node: i for i, node in enumerate(nodes)}
     last_use, viewed = {}, set()
     for node in nodes:
-        for arg in _reads(graph, node):
-            base = _base(graph, arg)
-            last_use[base] = position[node]
+        for read in computed_reads(graph, node):
+            last_use[read] = position[node]
             if graph.op(node).view:
-                viewed.add(base)
+                viewed.add(read)
     reuse, claimed = {}, set()
     for node in nodes:
         op = graph.op(node)
@@ -41,19 +40,3 @@ def plan_reuse(graph, nodes, keep):
                 claimed.add(arg)
                 break
     return reuse
-
-
-def _reads(graph, node):
-    """The operands a line reads, looking into those written inside it (`g * (t2 > 0.0)` reads t2)."""
-    for arg in graph.args(node):
-        if graph[arg]["op"] in INLINE and not graph.op(arg).view and graph.args(arg):
-            yield from _reads(graph, arg)
-        else:
-            yield arg
-
-
-def _base(graph, node):
-    """The node whose array an operand reads, looking through views written in place."""
-    while graph[node]["op"] in INLINE and graph.op(node).view:
-        node = graph.args(node)[0]
-    return node

@@ -76,7 +76,7 @@ def _reductions_early(graph, nodes):
     order, position = [], {}
     for node in nodes:
         if graph.shape(node) == () and any(graph.shape(a) for a in graph.args(node)):
-            at = max((position[a] for a in _computed_reads(graph, node) if a in position), default=-1) + 1
+            at = max((position[a] for a in computed_reads(graph, node) if a in position), default=-1) + 1
             order.insert(at, node)
             position = {n: i for i, n in enumerate(order)} if at < len(order) - 1 else {**position, node: at}
         else:
@@ -85,11 +85,12 @@ def _reductions_early(graph, nodes):
     return order
 
 
-def _computed_reads(graph, node):
-    """The operands of a line, looking into those written inside it."""
+def computed_reads(graph, node):
+    """The lines that `node`'s expression reads: its operands, looking into those written in place inside it
+    (`t5.T`, `g * (t2 > 0.0)` read t5 and t2); inputs, constants and sizes are no lines."""
     for arg in graph.args(node):
         if graph[arg]["op"] in INLINE:
-            yield from _computed_reads(graph, arg)
+            yield from computed_reads(graph, arg)
         else:
             yield arg
 
