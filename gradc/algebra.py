@@ -6,6 +6,7 @@ factor is taken out, so that the gradient of the mean logistic loss with respect
 """
 from gradc import shapes
 from gradc.ops import Value, call
+from gradc.ops.elementwise import COMPARISONS
 from gradc.ops.linalg import matmul_shape
 from gradc.ops.reduce import count, sum_to_axes
 from gradc.rules import arg, const, op_of, rule, value
@@ -182,7 +183,7 @@ def sigmoid_from_softplus(z):
 def mask_as_bool(x, y):
     """g * mask(a > b) -> g * (a > b): the product reads a bool array, no 0/1 floats are made"""
     for mask, other in ((y, x), (x, y)):
-        if op_of(mask) in ("ge", "gt", "le", "lt") and op_of(other) not in ("ge", "gt", "le", "lt", "const"):
+        if op_of(mask) in COMPARISONS and op_of(other) not in COMPARISONS + ("const",):
             return other * call("is_" + op_of(mask), arg(mask), arg(mask, 1))
     return None
 

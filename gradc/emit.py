@@ -106,8 +106,8 @@ def emit(graph, wrt, command, functions=(), dtype=None):
 def _helpers():
     """{name: source} of the module-level helpers in templates/helpers.py.j2."""
     text = (Path(_template_folder()) / "helpers.py.j2").read_text(encoding="utf-8")
-    text = text.split("#}", 1)[1].strip()
-    return {chunk.split("(", 1)[0]: "def " + chunk.rstrip() for chunk in text.split("def ")[1:]}
+    functions = re.split(r"^(?=def )", text.split("#}", 1)[1].strip(), flags=re.MULTILINE)[1:]
+    return {source[4:source.index("(")]: source.rstrip() for source in functions}
 
 
 def _with_helpers(text):

@@ -2,10 +2,12 @@
 from dataclasses import dataclass
 
 from gradc.errors import ShapeError
+from gradc.ops.elementwise import COMPARISONS
 from gradc.parse import RESERVED
 
 # Written in place, never given a line of their own: leaves, and views that read best inline (X.T @ g).
-INLINE = frozenset({"input", "const", "size", "transpose", "expand_dims", "is_ge", "is_gt", "is_le", "is_lt"})
+# And the bool comparisons read inside the product that applies them (g * (x > 0.0)).
+INLINE = frozenset({"input", "const", "size", "transpose", "expand_dims"} | {"is_" + c for c in COMPARISONS})
 
 
 @dataclass
@@ -78,7 +80,10 @@ def _reductions_early(graph, nodes):
         if graph.shape(node) == () and any(graph.shape(a) for a in graph.args(node)):
             at = max((position[a] for a in computed_reads(graph, node) if a in position), default=-1) + 1
             order.insert(at, node)
-            position = {n: i for i, n in enumerate(order)} if at < len(order) - 1 else {**position, node: at}
+            if at < len(order) - 1:  # moved up: the lines after it moved down one
+                position = {n: i for i, n in enumerate(order)}
+            else:
+                position[node] = at
         else:
             position[node] = len(order)
             order.append(node)

@@ -122,6 +122,7 @@ ABS = unary("abs", "|x|", "np.abs({0})", np.abs, lambda g, out, x: (g * call("si
 SIGN = unary("sign", "sign", "np.sign({0})", np.sign, lambda g, out, x: (None,), "sign(x)", public=False)
 
 # Comparisons give 0/1 masks for the derivatives of max, min and relu; they have no gradient.
+COMPARISONS = ("ge", "gt", "le", "lt")
 # NOTE: masks are float 0/1, never bool: NumPy refuses `-mask`, and `mask + mask` on bools is a logical or.
 _NO_GRAD = lambda g, out, x, y: (None, None)  # noqa: E731
 
