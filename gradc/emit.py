@@ -79,7 +79,7 @@ def emit(graph, wrt, command, functions=(), dtype=None):
     gradient = bool(wrt) and len(graph.outputs) > 1  # a non-scalar output has none
     writer.reuse = plan_reuse(graph, plan.forward, {graph.outputs[0]})
     forward = _flatten(writer.line(node) for node in plan.forward)
-    keep = set(graph.outputs) | {a for _, a, _ in graph.aliases} | {a for _, a, _, _ in graph.partial_aliases}
+    keep = set(graph.outputs) | {alias.value for alias in [*plan.aliases.values(), *plan.partial_aliases.values()]}
     writer.reuse = plan_reuse(graph, plan.forward + plan.backward, keep) if gradient else {}
     shared = _flatten(writer.line(node) for node in plan.forward)  # value_and_grad's forward part
     backward = writer.backward(plan.backward) if gradient else []
@@ -158,14 +158,8 @@ class _Writer:
 
     def partial_names(self, node, operands):
         """A branch sum's operands, written `g_x_k` where the k-th partial is an existing value."""
-        of = self.graph[node]["adjoint"]
-        named = [(partial, self.plan.partial_aliases[v, k]) for v, partial, _, k in self.graph.partial_aliases
-                 if v == of and (v, k) in self.plan.partial_aliases]
-        result = []
-        for arg, text in zip(self.graph.args(node), operands):
-            match = next((i for i, (partial, _) in enumerate(named) if partial == arg), None)
-            result.append(text if match is None else named.pop(match)[1])
-        return result
+        named = self.plan.partial_aliases
+        return [named[node, k].name if (node, k) in named else text for k, text in enumerate(operands, 1)]
 
     def line(self, node, comment=None):
         target = self.plan.names[node]
@@ -188,17 +182,17 @@ class _Writer:
         """
         graph = self.graph
         names = self.plan.names
-        groups, partials = {}, {}  # consumer -> aliases; branch-summed node -> its partials' aliases
-        for v, adjoint, consumer in graph.aliases:
-            if v in self.plan.aliases:
-                line = Line("assign", self.plan.aliases[v], self.ref(adjoint))
-                groups.setdefault(consumer if consumer in names else None, []).append((line, adjoint))
-        for v, partial, consumer, k in graph.partial_aliases:
-            if (v, k) in self.plan.partial_aliases:
-                path = f"path {self.ref(v)} -> {self.ref(consumer)}" if consumer in names else ""
-                line = Line("assign", self.plan.partial_aliases[v, k], self.ref(partial), path)
-                groups.setdefault(consumer if consumer in names else None, []).append((line, partial))
-                partials.setdefault(v, []).append((line, partial))
+        groups, partials = {}, {}  # consumer -> alias lines; branch sum -> its partials' alias lines
+        for alias in self.plan.aliases.values():
+            line = Line("assign", alias.name, self.ref(alias.value))
+            groups.setdefault(alias.consumer if alias.consumer in names else None, []).append((line, alias.value))
+        for (total, _), alias in self.plan.partial_aliases.items():
+            of = graph[total]["adjoint"]
+            handed = alias.consumer in names and alias.consumer != of  # not when rewriting merged them
+            path = f"path {self.ref(of)} -> {self.ref(alias.consumer)}" if handed else ""
+            line = Line("assign", alias.name, self.ref(alias.value), path)
+            groups.setdefault(alias.consumer if alias.consumer in names else None, []).append((line, alias.value))
+            partials.setdefault(total, []).append((line, alias.value))
         unwritten, done, waiting = set(nodes), set(), {}
 
         def take(aliases):
@@ -225,7 +219,7 @@ class _Writer:
                     lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups.pop(consumer))
                 group = origin
                 lines.append(Line("comment", comment=self.heading(origin, graph[node]["op"])))
-            lines += take(partials.get(graph[node]["adjoint"], []))
+            lines += take(partials.get(node, []))
             lines.append(self.line(node, self.note(node)))
             unwritten.discard(node)
             lines += take(waiting.pop(node, []))
@@ -258,9 +252,8 @@ class _Writer:
 
     def note(self, node):
         data = self.graph[node]
-        names = self.plan.names
-        if data["partial"] is not None and data["partial"][0] in names and data["origin"] in names:
-            return f"path {self.ref(data['partial'][0])} -> {self.ref(data['origin'])}"
+        if node in self.plan.partial_of and data["origin"] in self.plan.names:
+            return f"path {self.ref(self.plan.partial_of[node][0])} -> {self.ref(data['origin'])}"
         if data["op"] == "sum_to":
             return "summed over the broadcast axes"
         return ""
@@ -269,19 +262,19 @@ class _Writer:
         """(input name, returned expression) for each gradient output."""
         outputs = self.graph.outputs
         roots = Counter(self.memory(o) for o in outputs)
-        aliased = {v: adjoint for v, adjoint, _ in self.graph.aliases}
-        return [(name, self.returned(node, self.graph.inputs[name], roots, aliased))
+        return [(name, self.returned(node, self.graph.inputs[name], roots))
                 for name, node in zip(wrt, outputs[1:])]
 
-    def returned(self, node, of, roots, aliased):
+    def returned(self, node, of, roots):
         """A gradient as returned: a float for a scalar; a fresh array that aliases no input or other gradient.
 
         Args:
+            of: the input whose gradient `node` is, or None.
             roots: how many outputs share each memory root (see `memory`).
-            aliased: input node -> its adjoint when that adjoint is an alias `g_<input>`.
         """
         # The alias g_<input> names the gradient only when it is the returned node, not e.g. its broadcast.
-        name = self.plan.aliases[of] if aliased.get(of) == node and of in self.plan.aliases else self.ref(node)
+        alias = self.plan.aliases.get(of)
+        name = alias.name if alias is not None and alias.value == node else self.ref(node)
         if self.graph.shape(node) == ():
             if self.python_floats and stays_python_float(self.graph, node, self._known_floats):
                 return name

@@ -135,7 +135,7 @@ def _dictionary(writer, wrt):
 
 def _returned(writer, node):
     """A result as returned: a float, or an array that aliases no input or other result."""
-    return writer.returned(node, None, Counter(writer.memory(o) for o in writer.graph.outputs), {})
+    return writer.returned(node, None, Counter(writer.memory(o) for o in writer.graph.outputs))
 
 
 def _shape(writer, dims):

@@ -10,13 +10,22 @@ from gradc.parse import RESERVED
 INLINE = frozenset({"input", "const", "size", "transpose", "expand_dims"} | {"is_" + c for c in COMPARISONS})
 
 
+@dataclass(frozen=True)
+class Alias:
+    """A line `name = value` naming an existing value by its role in the backward pass (`g_t1 = z`)."""
+    name: str
+    value: int  # the node whose value the line names
+    consumer: object  # the forward node whose rule handed the value over (the line's group), or None
+
+
 @dataclass
 class Schedule:
     forward: list  # node ids the value needs, in order
     backward: list  # the further node ids the gradients need, in order
     names: dict  # node id -> identifier
-    aliases: dict  # node id -> `g_<name>`, for an adjoint that is an existing value
-    partial_aliases: dict  # (node id, k) -> `g_<name>_<k>`, for a partial that is an existing value
+    aliases: dict  # node id -> Alias `g_<name>`, for an adjoint that is an existing value
+    partial_aliases: dict  # (branch sum id, k) -> Alias `g_<name>_<k>`, for its k-th operand when that exists
+    partial_of: dict  # node id -> (node, k): a line computing the k-th operand of that node's branch sum
     dims: dict  # dimension name -> identifier bound by the shape checks
 
 
@@ -56,17 +65,68 @@ def schedule(graph, reserved=()):
     dims = dimension_names(graph)
     names = Names(list(graph.inputs) + list(dims.values()) + list(reserved))
     ids = {node: name for name, node in graph.inputs.items()}
-    for node in forward + backward:
-        ids[node] = _name(graph, node, ids, names)
-    def computed(node):  # a value the function has: a line's, or one written in place (not one lowered away)
-        return node in ids or graph[node]["op"] in INLINE
+    named_adjoints = set()  # the nodes whose adjoint got its name g_<name> from a line of its own
+    for node in forward:
+        ids[node] = _name(graph, node, ids, names, {}, named_adjoints)
+    sums = _branch_sums(graph, backward, ids)
+    partial_of = _own_partials(graph, sums, set(backward))
+    for node in backward:
+        ids[node] = _name(graph, node, ids, names, partial_of, named_adjoints)
+    aliases = _adjoint_aliases(graph, ids, names, named_adjoints)
+    partials = _partial_aliases(graph, sums, partial_of, ids, names)
+    return Schedule(forward, backward, names=ids, aliases=aliases, partial_aliases=partials,
+                    partial_of=partial_of, dims=dims)
 
-    aliases = {v: names.claim(f"g_{_stem(ids[v])}") for v, adjoint, consumer in graph.aliases
-               if consumer is not None and v in ids and computed(adjoint)}
-    branch_sums = {graph[n]["adjoint"]: n for n in backward if graph[n]["op"] == "accumulate"}
-    partials = {(v, k): names.claim(f"g_{_stem(ids[v])}_{k}") for v, partial, _, k in graph.partial_aliases
-                if v in ids and computed(partial) and partial in graph.args(branch_sums.get(v, partial))}
-    return Schedule(forward, backward, names=ids, aliases=aliases, dims=dims, partial_aliases=partials)
+
+# NOTE: naming must never decide a value. Rewrites after differentiation can merge two forward nodes
+# (t = 2*u - u becomes u), so the roles recorded on the graph may claim the same name twice: every name
+# below is claimed once, and a branch sum's partials are numbered by their position in the sum.
+def _branch_sums(graph, backward, ids):
+    """Named node -> the first branch sum that adds up its partials."""
+    sums = {}
+    for node in backward:
+        of = graph[node]["adjoint"]
+        if graph[node]["op"] == "accumulate" and of in ids:
+            sums.setdefault(of, node)
+    return sums
+
+
+def _own_partials(graph, sums, backward):
+    """The backward lines made as the k-th partial of a branch sum: node -> (summed node, k)."""
+    own = {}
+    for of, total in sums.items():
+        for k, operand in enumerate(graph.args(total), 1):
+            role = graph[operand]["partial"]
+            if operand in backward and operand not in own and role is not None and role[0] == of:
+                own[operand] = (of, k)
+    return own
+
+
+def _adjoint_aliases(graph, ids, names, named_adjoints):
+    """`g_<name> = value` for a node whose one recorded adjoint is an existing value."""
+    recorded = {}
+    for of, adjoint, consumer in graph.aliases:
+        if consumer is not None and of in ids and (adjoint in ids or graph[adjoint]["op"] in INLINE):
+            recorded.setdefault(of, []).append((adjoint, consumer))
+    return {of: Alias(names.claim(f"g_{_stem(ids[of])}"), found[0][0], found[0][1])
+            for of, found in recorded.items()
+            if of not in named_adjoints and len({adjoint for adjoint, _ in found}) == 1}
+
+
+def _partial_aliases(graph, sums, own, ids, names):
+    """`g_<name>_<k> = value` for each operand of a branch sum that is not a partial line of its own."""
+    consumers = {}  # (summed node, operand) -> the consumers that handed it over, in order
+    for of, partial, consumer, _ in graph.partial_aliases:
+        consumers.setdefault((of, partial), []).append(consumer)
+    aliases = {}
+    for of, total in sums.items():
+        for k, operand in enumerate(graph.args(total), 1):
+            if own.get(operand) == (of, k):
+                continue
+            handed = consumers.get((of, operand), [])
+            consumer = handed.pop(0) if handed else None
+            aliases[total, k] = Alias(names.claim(f"g_{_stem(ids[of])}_{k}"), operand, consumer)
+    return aliases
 
 
 def _reductions_early(graph, nodes):
@@ -100,13 +160,15 @@ def computed_reads(graph, node):
             yield arg
 
 
-def _name(graph, node, ids, names):
+def _name(graph, node, ids, names, partial_of, named_adjoints):
     data = graph[node]
-    if data["partial"] is not None and data["partial"][0] in ids:
-        of, k = data["partial"]
+    if node in partial_of:
+        of, k = partial_of[node]
         return names.claim(f"g_{_stem(ids[of])}_{k}")
-    if data["adjoint"] is not None and data["adjoint"] in ids:
-        return names.claim(f"g_{_stem(ids[data['adjoint']])}")
+    of = data["adjoint"]
+    if of is not None and of in ids and of not in named_adjoints:
+        named_adjoints.add(of)
+        return names.claim(f"g_{_stem(ids[of])}")
     if data["tangent"] is not None and data["tangent"] in ids:
         return names.claim(f"d_{ids[data['tangent']]}")
     if data["name"] is not None and data["origin"] is None:
