@@ -13,7 +13,7 @@ import numpy as np
 from gradc import functions, pipeline
 from gradc.derivatives import Derivatives
 from gradc.errors import GradcError, ShapeError
-from gradc.shapes import check_dims
+from gradc.shapes import declared
 
 _CACHE = {}
 _DIRECTORY = None
@@ -38,7 +38,7 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
         avoid = source.parameters if isinstance(source, functions.Function) else ()
         inferred, dtype = functions.shapes_from_example(example, avoid)
         shapes = {**inferred, **(shapes or {})}
-    shapes = {name: check_dims(tuple(dims)) for name, dims in (shapes or {}).items()}
+    shapes = declared(shapes)
     key = (source, None if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt)),
            tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype))
     if key not in _CACHE:

@@ -8,6 +8,7 @@ from gradc.errors import GradcError
 from gradc.functions import Function
 from gradc.graph import Graph, rebuild
 from gradc.parse import parse
+from gradc.shapes import identifier
 from gradc.simplify import lower, rewriter, simplify
 
 
@@ -36,7 +37,7 @@ def run(source, wrt=None, shapes=None, command=None, dtype=None):
 
 
 def _check_wrt(graph, wrt):
-    wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    wrt = tuple(identifier(name) for name in ((wrt,) if isinstance(wrt, str) else wrt))
     for name in wrt:
         if name not in graph.inputs:
             known = ", ".join(graph.inputs) or "none"

@@ -1,5 +1,11 @@
 """Symbolic shapes: dimensions are ints or names, combined by NumPy's broadcasting rules."""
+import keyword
+import math
+import unicodedata
+
 from gradc.errors import ShapeError
+
+MAX_SIZE = 2 ** 63 - 1  # NumPy's largest array size (intp); a larger dimension or product cannot exist
 
 
 def show(shape):
@@ -54,9 +60,56 @@ def is_broadcastable(small, big):
     return all(s in (1, b) for s, b in zip(small[::-1], big[::-1]))
 
 
+def identifier(name):
+    """`name` as Python reads an identifier: NFKC-normalized, so `ｎ` and `n` are one name (PEP 3131)."""
+    return unicodedata.normalize("NFKC", name) if isinstance(name, str) else name
+
+
+def declared(shapes):
+    """`shapes=` as {name: dims}, names normalized as Python reads them, each shape checked (see `check_dims`)."""
+    result = {}
+    for name, dims in (shapes or {}).items():
+        key = identifier(name)
+        if key in result:
+            raise ShapeError(f"shapes name {key!r} twice ({name!r} is {key!r} to Python)")
+        result[key] = check_dims(dims)
+    return result
+
+
 def check_dims(dims):
-    """Validate the dimensions of a declared shape: non-negative ints or identifiers."""
+    """A declared shape as a tuple of non-negative ints and names; a string is a comma list (`"n,d"`).
+
+    Names are normalized as Python reads them; they may not be keywords or start with an underscore (the
+    generated module's own names do).
+    """
+    if isinstance(dims, str):
+        dims = tuple(_dim_of_text(d.strip()) for d in dims.strip().strip("()").split(",") if d.strip())
+    elif isinstance(dims, int) and not isinstance(dims, bool):
+        dims = (dims,)
+    elif not isinstance(dims, (tuple, list)):
+        raise ShapeError(f"invalid shape {dims!r}: give a tuple of dims such as ('n', 3), or a comma list 'n,3'")
+    dims = tuple(identifier(d) for d in dims)
     for d in dims:
-        if isinstance(d, bool) or not (isinstance(d, int) and d >= 0 or isinstance(d, str) and d.isidentifier()):
-            raise ShapeError(f"invalid dimension {d!r}: use a non-negative int or a name such as n")
-    return tuple(dims)
+        if isinstance(d, bool) or not (isinstance(d, int) and 0 <= d <= MAX_SIZE or _is_dim_name(d)):
+            raise ShapeError(f"invalid dimension {d!r}{_why_not(d)}: use a non-negative int or a name such as n")
+    if math.prod(d for d in dims if isinstance(d, int)) > MAX_SIZE:
+        raise ShapeError(f"shape {show(dims)} has more elements than any array can ({MAX_SIZE})")
+    return dims
+
+
+def _dim_of_text(text):
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _why_not(d):
+    if isinstance(d, str) and keyword.iskeyword(d):
+        return " (a Python keyword)"
+    if isinstance(d, str) and d.startswith("_"):
+        return " (names starting with an underscore belong to the generated module)"
+    if isinstance(d, int) and not isinstance(d, bool) and d > MAX_SIZE:
+        return f" (larger than any array can be, {MAX_SIZE})"
+    return ""
+
+
+def _is_dim_name(d):
+    return isinstance(d, str) and d.isidentifier() and not keyword.iskeyword(d) and not d.startswith("_")
