@@ -76,13 +76,13 @@ def emit(graph, wrt, command, functions=(), dtype=None):
     plan = schedule(graph)
     writer = _Writer(graph, plan, np.dtype(dtype or np.float64).name)
     writer.python_floats = python_floats(graph, writer.dtype, bool(functions))
-    gradient = bool(wrt) and len(graph.outputs) > 1  # a non-scalar output has none
+    gradient = graph.shape(graph.outputs[0]) == ()  # a non-scalar output has none; with wrt=() it is {}
     writer.reuse = plan_reuse(graph, plan.forward, {graph.outputs[0]})
     forward = _flatten(writer.line(node) for node in plan.forward)
     keep = set(graph.outputs) | {alias.value for alias in [*plan.aliases.values(), *plan.partial_aliases.values()]}
     writer.reuse = plan_reuse(graph, plan.forward + plan.backward, keep) if gradient else {}
     shared = _flatten(writer.line(node) for node in plan.forward)  # value_and_grad's forward part
-    backward = writer.backward(plan.backward) if gradient else []
+    backward = writer.backward(plan.backward) if gradient and wrt else []
     writer.reuse = {}
     arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
     params = ", ".join(graph.inputs)
@@ -94,7 +94,7 @@ def emit(graph, wrt, command, functions=(), dtype=None):
         checks=checks(graph, plan, writer.dtype), array_params=", ".join(arrays),
         returned_inputs=", ".join(arrays + list(plan.dims.values())), entry=entry(graph, plan, arrays, writer.dtype, writer.python_floats),
         dtype=writer.dtype, dims=", ".join(plan.dims.values()),
-        forward=forward, shared=shared, backward=backward, value=writer.ref(graph.outputs[0]),
+        forward=forward, shared=shared, backward=backward, value=writer.value(graph.outputs[0]),
         gradients=writer.gradients(wrt),
     )
     text = _with_helpers(text)
@@ -257,6 +257,13 @@ class _Writer:
         if data["op"] == "sum_to":
             return "summed over the broadcast axes"
         return ""
+
+    def value(self, node):
+        """The value as returned: a fresh array where it would be the caller's own (`x`, `x.T`, `X[0]`)."""
+        name = self.ref(node)
+        if self.graph.shape(node) and self.graph[self.memory(node)]["op"] == "input":
+            return f"np.array({name})"
+        return name
 
     def gradients(self, wrt):
         """(input name, returned expression) for each gradient output."""
