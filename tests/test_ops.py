@@ -47,7 +47,7 @@ DOMAINS = {
     "softplus": (Interval(-5.0, 5.0),), "relu": (AWAY_FROM_ZERO,), "abs": (AWAY_FROM_ZERO,),
     "sign": (AWAY_FROM_ZERO,), "ge": (ANY, ANY), "gt": (ANY, ANY), "le": (ANY, ANY), "lt": (ANY, ANY),
     "is_ge": (ANY, ANY), "is_gt": (ANY, ANY), "is_le": (ANY, ANY), "is_lt": (ANY, ANY),
-    "sum": (ANY,), "mean": (ANY,), "amax": (ANY,), "sum_to": (ANY,), "broadcast_to": (ANY,),
+    "sum": (ANY,), "mean": (ANY,), "amax": (ANY,), "amin": (ANY,), "sum_to": (ANY,), "broadcast_to": (ANY,),
     "expand_dims": (ANY,), "squeeze": (ANY,), "matmul": (ANY, ANY), "outer": (ANY, ANY),
     "vdot": (ANY, ANY), "t_matmul": (ANY, ANY),
     "transpose": (ANY,), "index": (ANY,), "scatter": (ANY,),
@@ -68,7 +68,7 @@ REDUCTIONS = [((3,), dict(axis=None, keepdims=False)), ((2, 3), dict(axis=None, 
               ((2, 3), dict(axis=(0, 1), keepdims=False)), ((2, 3), dict(axis=1, keepdims=True)),
               ((2, 3), dict(axis=None, keepdims=True))]
 SPECIAL = {
-    "sum": REDUCTIONS, "mean": REDUCTIONS, "amax": REDUCTIONS,
+    "sum": REDUCTIONS, "mean": REDUCTIONS, "amax": REDUCTIONS, "amin": REDUCTIONS,
     "sum_to": [((2, 3), dict(shape=(3,))), ((2, 3), dict(shape=(1, 3))), ((2, 3), dict(shape=(2, 1))),
                ((2, 3), dict(shape=())), ((3,), dict(shape=(1,)))],
     "broadcast_to": [((), dict(shape=(2, 3))), ((3,), dict(shape=(2, 3))), ((1, 3), dict(shape=(2, 3))),

@@ -76,19 +76,23 @@ MEAN = defop(Op(name="mean", arity=1,
                 vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None)"))
 
 
-def _is_peak(out, x, axis, keepdims):
-    """The 0/1 mask of x's maximal elements."""
+def _extreme(out, x, axis, keepdims, compare):
+    """The 0/1 mask of x's extreme elements: those that `compare` (ge for a max, le for a min) to the result."""
     peak = out if keepdims or axis is None else call("expand_dims", out, axis=shapes.normalize_axes(x.shape, axis))
-    return call("ge", x, peak)
+    return call(compare, x, peak)
 
 
-def _amax_vjp(g, out, x, *, axis, keepdims):
-    # NOTE: ties share nothing out: every maximal element gets the full gradient (measure zero).
-    return (expand_reduced(g, x.shape, axis, keepdims) * _is_peak(out, x, axis, keepdims),)
+# NOTE: ties share nothing out: every extreme element gets the full gradient (ties have measure zero).
+def _chooser_vjp(compare):
+    def vjp(g, out, x, *, axis, keepdims):
+        return (expand_reduced(g, x.shape, axis, keepdims) * _extreme(out, x, axis, keepdims, compare),)
+    return vjp
 
 
-def _amax_jvp(tangents, out, x, *, axis, keepdims):
-    return call("sum", tangents[0] * _is_peak(out, x, axis, keepdims), axis=axis, keepdims=keepdims)
+def _chooser_jvp(compare):
+    def jvp(tangents, out, x, *, axis, keepdims):
+        return call("sum", tangents[0] * _extreme(out, x, axis, keepdims, compare), axis=axis, keepdims=keepdims)
+    return jvp
 
 
 def _emit_amax(ctx, x, *, axis, keepdims):
@@ -102,8 +106,13 @@ def _emit_amax(ctx, x, *, axis, keepdims):
 AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
                 emit=_emit_amax,
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-                vjp=_amax_vjp, jvp=_amax_jvp, symbol="max", public=False, scalar_adjoint=True,
+                vjp=_chooser_vjp("ge"), jvp=_chooser_jvp("ge"), symbol="max", public=False, scalar_adjoint=True,
                 doc="largest element along axis"))
+AMIN = defop(Op(name="amin", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amin"),
+                emit=lambda ctx, x, *, axis, keepdims: _emit_reduction("min", x, ctx.arg_shapes[0], axis, keepdims),
+                impl=lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
+                vjp=_chooser_vjp("le"), jvp=_chooser_jvp("le"), symbol="min", public=False, scalar_adjoint=True,
+                doc="smallest element along axis"))
 
 
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.
