@@ -12,19 +12,27 @@ from gradc.ops import REGISTRY
 
 # Source name -> (op, arity, keyword -> default). Every public unary op is callable by its own name.
 FUNCTIONS = {name: (name, 1, {}) for name, op in REGISTRY.items() if op.public and op.arity == 1 and op.elementwise}
+REDUCTION = {"axis": None, "keepdims": False}  # NumPy's reductions: axis may also come second positionally
 FUNCTIONS.update({
-    "maximum": ("maximum", 2, {}), "max": ("maximum", 2, {}),
-    "minimum": ("minimum", 2, {}), "min": ("minimum", 2, {}),
-    "sum": ("sum", 1, {"axis": None}), "mean": ("mean", 1, {"axis": None}),
+    "maximum": ("maximum", 2, {}), "minimum": ("minimum", 2, {}),
+    "max": ("amax", 1, REDUCTION), "amax": ("amax", 1, REDUCTION),
+    "min": ("amin", 1, REDUCTION), "amin": ("amin", 1, REDUCTION),
+    "sum": ("sum", 1, REDUCTION), "mean": ("mean", 1, REDUCTION),
     "dot": ("matmul", 2, {}), "matmul": ("matmul", 2, {}), "transpose": ("transpose", 1, {}),
     "softmax": ("softmax", 1, {"axis": -1}), "log_softmax": ("log_softmax", 1, {"axis": -1}),
     "logsumexp": ("logsumexp", 1, {"axis": None}),
 })
+# Python's own max(a, b) and min(a, b), written without np.: the elementwise larger or smaller of two operands.
+BUILTIN_PAIRS = {"max": "maximum", "min": "minimum"}
+ELEMENTWISE_PAIRS = {"amax": "larger of two arrays write maximum(a, b)",
+                     "amin": "smaller of two arrays write minimum(a, b)"}
 CONSTANTS = {"pi": math.pi}
 NUMPY = ("np", "numpy")
 # Names the generated module itself uses; an input may not shadow them.
-RESERVED = frozenset({"np", "numpy", "float", "ValueError", "INPUTS", "WRT", "forward", "value_and_grad",
-                      "gradient"})
+# NOTE: also the builtins generated code calls; tests/test_trust_language.py checks every module against it.
+RESERVED = frozenset({"np", "numpy", "float", "max", "min", "abs", "len", "range", "isinstance", "ValueError",
+                      "TypeError", "INPUTS", "WRT", "forward", "value_and_grad", "gradient", "jvp", "vjp", "hvp",
+                      "hessian"})
 BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 # Statements outside the language, with what to write instead; gradc compiles straight-line code only.
 UNSUPPORTED = {
@@ -52,8 +60,7 @@ def parse(source, shapes=None):
         shapes: input name -> tuple of dims (ints or names); undeclared inputs are scalars, and
             shapes of names the source does not use are ignored (one dict can serve several models).
     """
-    if not isinstance(source, str):
-        raise ParseError("source must be a string")
+    _check_text(source)
     if len(source) > MAX_SOURCE:
         raise ParseError(f"source is too long ({len(source)} characters; the limit is {MAX_SOURCE})")
     return with_deep_stack(lambda: _Parser(source, shapes or {}).run())
@@ -66,9 +73,22 @@ def parse_function(source, shapes=None):
     are neither parameters, locals nor constants are errors: a function's globals are not read. The
     graph's `source` becomes the equivalent expression-language text, for the module's docstring.
     """
+    _check_text(source)
+    return with_deep_stack(lambda: _Parser(source, shapes or {}).run(function=True))
+
+
+def _check_text(source):
+    """A string that a file could hold: no lone surrogate (which no encoding writes, nor stderr prints)."""
     if not isinstance(source, str):
         raise ParseError("source must be a string")
-    return with_deep_stack(lambda: _Parser(source, shapes or {}).run(function=True))
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError as error:
+        line = source.count("\n", 0, error.start) + 1
+        column = error.start - source.rfind("\n", 0, error.start)
+        code = f"U+{ord(source[error.start]):04X}"
+        raise ParseError(f"the source holds an unpaired surrogate character ({code}) at line {line}, column "
+                         f"{column}: it is not text any file can hold") from None
 
 
 def with_deep_stack(task):
@@ -104,7 +124,7 @@ class _Parser:
     def __init__(self, source, shapes):
         self.source = source
         self.lines = source.splitlines() or [""]
-        self.shapes = {name: shape_rules.check_dims(dims) for name, dims in shapes.items()}
+        self.shapes = shape_rules.declared(shapes)
         self.graph = Graph(source, consing=False)
         self.locals = {}
         self.closed = False  # True in a function: every input is a parameter
@@ -263,25 +283,44 @@ class _Parser:
 
     def expr_Call(self, node):
         name = self.function_name(node.func)
+        if isinstance(node.func, ast.Name) and name in BUILTIN_PAIRS and len(node.args) == 2 and not node.keywords:
+            return self.builtin_pair(node, name)
         if name not in FUNCTIONS:
             raise self.unknown_function(node.func, name)
         op, arity, defaults = FUNCTIONS[name]
         starred = next((a for a in node.args if isinstance(a, ast.Starred)), None)
         if starred is not None:
             raise self.error(starred, f"{name}(): starred arguments (*x) are not supported")
-        if len(node.args) != arity:
-            plural = "argument" if arity == 1 else "arguments"
-            raise self.error(node, f"{name}() takes {arity} {plural}, got {len(node.args)}")
+        operands, options = node.args[:arity], node.args[arity:]
+        positional = list(defaults)[:1] if "axis" in defaults else []  # NumPy's f(a, axis)
+        if len(operands) < arity or len(options) > len(positional):
+            expected = f"{arity}{' or ' + str(arity + 1) if positional else ''}"
+            plural = "argument" if expected == "1" else "arguments"
+            raise self.error(node, f"{name}() takes {expected} {plural}, got {len(node.args)}")
         attrs = dict(defaults)
+        given = {}
+        for option, value in zip(positional, options):
+            given[option] = value
         for keyword in node.keywords:
             if keyword.arg not in defaults:
-                allowed = "no keyword arguments" if not defaults else "only the keyword argument axis"
+                allowed = "no keyword arguments" if not defaults else "the keyword arguments " + ", ".join(defaults)
                 raise self.error(keyword.value if keyword.arg is None else keyword,
                                  f"{name}() takes {allowed}, got {keyword.arg or '**'}")
-            attrs[keyword.arg] = self.axis(keyword.value)
-        if op in ("sum", "mean"):
-            attrs["keepdims"] = False
-        return self.add(node, op, [self.expr(arg) for arg in node.args], **attrs)
+            if keyword.arg in given:
+                raise self.error(keyword, f"{name}() got {keyword.arg} twice")
+            given[keyword.arg] = keyword.value
+        for option, value in given.items():
+            attrs[option] = self.boolean(value) if option == "keepdims" else self.axis(value, name, op)
+        return self.add(node, op, [self.expr(arg) for arg in operands], **attrs)
+
+    def builtin_pair(self, node, name):
+        """Python's max(a, b): elementwise, except that max(X, 1) of an array could be NumPy's reduction too."""
+        first, second = (self.expr(arg) for arg in node.args)
+        if self.is_integer(node.args[1]) and self.graph.shape(first) != ():
+            raise self.error(node, f"{self.segment(node)} is ambiguous for an array: write np.{name}(a, axis=k) "
+                                   f"for NumPy's reduction, or {BUILTIN_PAIRS[name]}(a, k) for the elementwise "
+                                   f"{'larger' if name == 'max' else 'smaller'}")
+        return self.add(node, BUILTIN_PAIRS[name], [first, second])
 
     # helpers
     def add(self, node, op, args, **attrs):
@@ -303,12 +342,25 @@ class _Parser:
             message += " (`gradc ops` lists the supported operations)"
         return self.error(func, message, UnknownNameError)
 
-    def axis(self, node):
+    def axis(self, node, function="sum", op="sum"):
         if isinstance(node, ast.Constant) and node.value is None:
             return None
         if isinstance(node, ast.Tuple):
             return tuple(self.integer(item) for item in node.elts)
+        if op in ELEMENTWISE_PAIRS and not self.is_integer(node):
+            raise self.error(node, f"{function}(a, axis) reduces a along an axis, an integer constant; for the "
+                                   f"elementwise {ELEMENTWISE_PAIRS[op]}")
         return self.integer(node)
+
+    def boolean(self, node):
+        if isinstance(node, ast.Constant) and type(node.value) is bool:
+            return node.value
+        raise self.error(node, "expected True or False")
+
+    def is_integer(self, node):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            node = node.operand
+        return isinstance(node, ast.Constant) and type(node.value) is int
 
     def integer(self, node):
         sign = 1

@@ -108,7 +108,7 @@ def test_help_shows_examples():
     ("x + exq(y)", 4, ["did you mean 'exp'?"]),
     ("lambda: x", 0, ["lambda"]),
     ("x + y.shape", 4, [".shape"]),
-    ("sum(x, keepdims=True)", 7, ["axis"]),
+    ("sum(x, dtype=1)", 7, ["axis"]),
     ("exp(x, y)", 0, ["1 argument"]),
     ("x + ", 4, ["syntax"]),
 ])
