@@ -1,6 +1,7 @@
 """Reverse-mode differentiation on the graph: each op's VJP rule, with partials summed where a value branches."""
 from gradc import shapes
 from gradc.errors import DifferentiationError
+from gradc.graph import AdjointAlias, PartialAlias
 from gradc.ops import Value, call
 
 LEAVES = frozenset({"input", "const", "zeros", "size"})
@@ -44,8 +45,7 @@ def _propagate(graph, node, adjoint, relevant, partials):
     g = Value(graph, adjoint)
     if not (op.elementwise or op.scalar_adjoint and g.shape == ()) and g.shape != graph.shape(node):
         g = call("broadcast_to", g, shape=graph.shape(node))  # a view: nothing is materialised
-    graph.origin = node
-    try:
+    with graph.deriving(node):
         contributions = op.rule("vjp")(g, Value(graph, node), *(Value(graph, a) for a in args), **graph.attrs(node))
         for arg, contribution in zip(args, contributions):
             if contribution is not None and arg in relevant:
@@ -54,8 +54,6 @@ def _propagate(graph, node, adjoint, relevant, partials):
                     # smaller (a scalar adjoint from sum); an operand that was broadcast sums over the copies.
                     contribution = call("broadcast_to", contribution, shape=graph.shape(node))
                 partials.setdefault(arg, []).append((_fit(contribution, graph.shape(arg)).node, node))
-    finally:
-        graph.origin = None
 
 
 def _fit(contribution, shape):
@@ -77,20 +75,19 @@ def _branch_sum(graph, node, contributions):
         if _is_new(graph, total, consumer):
             graph[total]["adjoint"] = node
         else:
-            graph.aliases.append((node, total, consumer))
+            graph.aliases.append(AdjointAlias(node, total, consumer))
         return total
     for k, (partial, consumer) in enumerate(contributions, 1):
         if _is_new(graph, partial, consumer):
             graph[partial]["partial"] = (node, k)
         else:
-            graph.partial_aliases.append((node, partial, consumer, k))
-    graph.origin = node
-    total = graph.add("accumulate", [partial for partial, _ in contributions])
-    graph.origin = None
+            graph.partial_aliases.append(PartialAlias(node, partial, consumer, k))
+    with graph.deriving(node):
+        total = graph.add("accumulate", [partial for partial, _ in contributions])
     if graph[total]["op"] == "accumulate" and graph[total]["origin"] == node:
         graph[total]["adjoint"] = node
     else:
-        graph.aliases.append((node, total, node))
+        graph.aliases.append(AdjointAlias(node, total, node))
     return total
 
 

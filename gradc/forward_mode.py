@@ -32,15 +32,12 @@ def _push(graph, node, moving):
     incoming = [moving.get(a) for a in args]
     if all(t is None for t in incoming):
         return None
-    graph.origin = node
-    try:
+    with graph.deriving(node):
         tangent = graph.op(node).rule("jvp")(tuple(None if t is None else Value(graph, t) for t in incoming),
                                              Value(graph, node), *(Value(graph, a) for a in args),
                                              **graph.attrs(node))
         if tangent is not None and tangent.shape != graph.shape(node):
             tangent = call("broadcast_to", tangent, shape=graph.shape(node))  # an operand's tangent, broadcast
-    finally:
-        graph.origin = None
     if tangent is None or graph[tangent.node]["op"] == "zeros":
         return None
     _name_tangent(graph, tangent.node, node)

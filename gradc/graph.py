@@ -1,4 +1,7 @@
 """The IR: a networkx DiGraph of operations, built through one hash-consing constructor."""
+import contextlib
+from typing import NamedTuple
+
 import networkx as nx
 
 from gradc.errors import ShapeError
@@ -16,6 +19,21 @@ class Span:
 
     def __repr__(self):
         return f"Span({self.text!r}, {self.line}, {self.column})"
+
+
+class AdjointAlias(NamedTuple):
+    """The adjoint of `node` is the existing value `adjoint`, handed over by `consumer`'s rule (`g_t1 = z`)."""
+    node: int
+    adjoint: int
+    consumer: object
+
+
+class PartialAlias(NamedTuple):
+    """The k-th partial adjoint of `node` is the existing value `partial`, handed over by `consumer`'s rule."""
+    node: int
+    partial: int
+    consumer: object
+    k: int
 
 
 class Graph:
@@ -37,12 +55,21 @@ class Graph:
         self.consing = consing
         self._by_key = {}
         self._span = None  # span given to nodes created while a rule or VJP runs
-        self.origin = None  # the forward node whose derivative rule is running, if any
-        self.aliases = []  # (node, adjoint, consumer): an adjoint that is an existing value, named g_<node>
-        self.partial_aliases = []  # (node, partial, consumer, k): the same for the k-th partial, g_<node>_<k>
+        self.origin = None  # the forward node whose derivative rule is running, if any (see `deriving`)
+        self.aliases = []  # AdjointAlias records: adjoints that are existing values, named g_<node>
+        self.partial_aliases = []  # PartialAlias records: the same for numbered partials, g_<node>_<k>
 
     def __len__(self):
         return self.nx.number_of_nodes()
+
+    @contextlib.contextmanager
+    def deriving(self, node):
+        """Nodes built inside belong to `node`'s group: they come from its derivative rule (None: no group)."""
+        outer, self.origin = self.origin, node
+        try:
+            yield
+        finally:
+            self.origin = outer
 
     def __getitem__(self, node):
         return self._nodes[node]
@@ -161,26 +188,25 @@ def rebuild(graph, rewrite, extra=None):
             continue
         data = graph[node]
         new_args = [mapping[a] for a in data["args"]]
-        new.origin = mapping.get(data["origin"])  # what rules build for this node belongs to its group
-        mapping[node] = new.add(data["op"], new_args, span=data["span"], name=data["name"],
-                                **dict(data["attrs"]))
-        new.origin = None
+        with new.deriving(mapping.get(data["origin"])):  # what rules build for this node joins its group
+            mapping[node] = new.add(data["op"], new_args, span=data["span"], name=data["name"],
+                                    **dict(data["attrs"]))
         if mapping[node] in claimed:  # rewritten into a value that has roles of its own: name it by alias
             found.append((data, mapping[node]))
         else:
             claimed.add(mapping[node])
             copy_roles(data, new[mapping[node]], mapping)
     new.outputs = [mapping[o] for o in graph.outputs]
-    new.aliases = [(mapping.get(v), mapping.get(a), mapping.get(c)) for v, a, c in graph.aliases
-                   if v in mapping and a in mapping]
-    new.partial_aliases = [(mapping[v], mapping[a], mapping.get(c), k) for v, a, c, k in graph.partial_aliases
-                           if v in mapping and a in mapping]
+    new.aliases = [AdjointAlias(mapping[a.node], mapping[a.adjoint], mapping.get(a.consumer))
+                   for a in graph.aliases if a.node in mapping and a.adjoint in mapping]
+    new.partial_aliases = [PartialAlias(mapping[a.node], mapping[a.partial], mapping.get(a.consumer), a.k)
+                           for a in graph.partial_aliases if a.node in mapping and a.partial in mapping]
     for data, target in found:
         if data["adjoint"] in mapping:
-            new.aliases.append((mapping[data["adjoint"]], target, mapping.get(data["origin"])))
+            new.aliases.append(AdjointAlias(mapping[data["adjoint"]], target, mapping.get(data["origin"])))
         elif data["partial"] is not None and data["partial"][0] in mapping:
             of, k = data["partial"]
-            new.partial_aliases.append((mapping[of], target, mapping.get(data["origin"]), k))
+            new.partial_aliases.append(PartialAlias(mapping[of], target, mapping.get(data["origin"]), k))
     return new, mapping
 
 

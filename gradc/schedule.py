@@ -105,9 +105,10 @@ def _own_partials(graph, sums, backward):
 def _adjoint_aliases(graph, ids, names, named_adjoints):
     """`g_<name> = value` for a node whose one recorded adjoint is an existing value."""
     recorded = {}
-    for of, adjoint, consumer in graph.aliases:
-        if consumer is not None and of in ids and (adjoint in ids or graph[adjoint]["op"] in INLINE):
-            recorded.setdefault(of, []).append((adjoint, consumer))
+    for alias in graph.aliases:
+        of, adjoint = alias.node, alias.adjoint
+        if alias.consumer is not None and of in ids and (adjoint in ids or graph[adjoint]["op"] in INLINE):
+            recorded.setdefault(of, []).append((adjoint, alias.consumer))
     return {of: Alias(names.claim(f"g_{_stem(ids[of])}"), found[0][0], found[0][1])
             for of, found in recorded.items()
             if of not in named_adjoints and len({adjoint for adjoint, _ in found}) == 1}
@@ -116,8 +117,8 @@ def _adjoint_aliases(graph, ids, names, named_adjoints):
 def _partial_aliases(graph, sums, own, ids, names):
     """`g_<name>_<k> = value` for each operand of a branch sum that is not a partial line of its own."""
     consumers = {}  # (summed node, operand) -> the consumers that handed it over, in order
-    for of, partial, consumer, _ in graph.partial_aliases:
-        consumers.setdefault((of, partial), []).append(consumer)
+    for alias in graph.partial_aliases:
+        consumers.setdefault((alias.node, alias.partial), []).append(alias.consumer)
     aliases = {}
     for of, total in sums.items():
         for k, operand in enumerate(graph.args(total), 1):
