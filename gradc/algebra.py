@@ -16,7 +16,6 @@ MAX_DEPTH = 6  # how far below the sum the expansion looks
 # f(-z) in terms of f(z), so that both sides of a loss share one evaluation:
 # sigmoid(-z) = 1 - sigmoid(z);  softplus(-z) = softplus(z) - z
 MIRRORED = ("sigmoid", "softplus")
-_building = []  # non-empty while a collected form is being built
 
 
 @rule("pow", phase="lower")
@@ -202,7 +201,8 @@ def collect_difference(x, y):
 
 
 def _collect(parts, signs):
-    if _building:  # the collected form is final: do not collect it again while it is being built
+    rewriter = parts[0].graph.rewrite
+    if "collect" in rewriter.holding:  # the collected form is final: do not collect it again while it is built
         return None
     atoms, visited = {}, set()
     total = {}
@@ -216,11 +216,8 @@ def _collect(parts, signs):
     before = 1 + sum(1 for node in visited if parts[0].graph.shape(node) != ())  # the sum itself, and below
     if not total or _cost(total) + created >= before:
         return None
-    _building.append(True)
-    try:
+    with rewriter.hold("collect"):
         return _build(parts[0], total, atoms)
-    finally:
-        _building.pop()
 
 
 def _expand(x, atoms, visited, depth):

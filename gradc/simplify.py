@@ -4,22 +4,45 @@ Rules run while a node is being built (see `Graph.add`), so rebuilding a graph a
 bottom-up; identical nodes are shared as they are built, which is common-subexpression elimination,
 and only what the outputs need is rebuilt, which is dead-code elimination.
 """
+from contextlib import contextmanager
+
 from gradc.graph import rebuild
 from gradc.ops import Value
 from gradc.rules import RULES
 
-def rewriter(phases):
-    """A `Graph.rewrite` hook applying the rules of `phases`; a rule may not change a node's shape."""
-    def rewrite(graph, op_name, args, attrs, shape):
+class Rewriter:
+    """A `Graph.rewrite` hook applying the rules of `phases`; a rule may not change a node's shape.
+
+    It is also where a rule finds the state of the rewriting in progress (`holding`): one per rewriting,
+    reached through the graph being rewritten (`graph.rewrite`), never a module's global, so that graphs
+    compiled in parallel threads share nothing.
+    """
+
+    def __init__(self, phases):
+        self.phases = frozenset(phases)
+        self.holding = set()  # the rules holding back while they build their own (final) result
+
+    def __call__(self, graph, op_name, args, attrs, shape):
         values = [Value(graph, a) for a in args]
         for phase, function in RULES.get(op_name, ()):
-            if phase not in phases:
+            if phase not in self.phases:
                 continue
             result = function(*values, **attrs)
             if result is not None and result.shape == shape:
                 return result.node
         return None
-    return rewrite
+
+    @contextmanager
+    def hold(self, name):
+        """`name in self.holding` while the block runs: the rule `name` does not rewrite what it builds."""
+        self.holding.add(name)
+        try:
+            yield
+        finally:
+            self.holding.discard(name)
+
+
+rewriter = Rewriter
 
 
 def simplify(graph, phases=("canonicalize", "stabilize"), extra=None):

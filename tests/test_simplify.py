@@ -239,7 +239,7 @@ def test_dead_code_is_dropped_but_inputs_are_kept():
     assert ops_of(after) == ["input", "const", "mul"]
     assert list(after.inputs) == ["x", "y"]  # unused, but still a parameter
     fn = gradc.compile("a = exp(x)\nb = sin(y)\nx * 2")
-    assert "exp" not in fn.source.split("import numpy as np")[1]
+    assert "np.exp" not in fn.source
     assert fn.grad(x=1.0, y=5.0) == {"x": 2.0, "y": 0.0}
 
 
