@@ -3,7 +3,11 @@
 `gradc compile`, `check`, `explain`, `render` and `fit` all parse these here, so each spelling means the
 same thing in every subcommand and a malformed one is the same one-line error.
 """
+import argparse
+import math
 import os
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -14,6 +18,9 @@ SOURCE_HELP = "an expression, a file holding one, or a Python function as path/t
 SHAPE_HELP = "declare an input's shape with int or named dims, e.g. X=n,d (default scalar)"
 AT_HELP = "an input's value: x=2, w=-3,2,-3, or a matrix as rows: A=1,2;3,4"
 NOT_NPZ = "{path} is not an .npz archive of named arrays (np.savez writes one)"
+REAL_KINDS = "fiub"  # float, int, unsigned, bool: the dtypes that are real numbers
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # how a zip archive (an .npz) begins: with a member, or empty
+NPY_MAGIC = (b"\x93NUMPY",)  # how an .npy file begins
 
 
 class UsageError(GradcError):
@@ -35,14 +42,25 @@ def add_point_arguments(parser):
 
 def read_source(text):
     """SOURCE is `file.py:function` (found with ast; the file is not run), a path to a file, or the expression."""
-    from gradc.functions import from_file, split_spec  # late: gradc.functions pulls in the parser
+    from gradc.functions import from_file, read_text  # late: gradc.functions pulls in the parser
+    path, name = _source_path(text)
+    if name:
+        return from_file(path, name)
+    return read_text(path) if path else text
+
+
+def source_file(text):
+    """The file SOURCE is read from (`model.py` of `model.py:loss`, or an expression's file), or None."""
+    return _source_path(text)[0]
+
+
+def _source_path(text):
+    """(path, function) for `file.py:function`, (path, None) for a file holding an expression, else (None, None)."""
+    from gradc.functions import split_spec
     # NOTE: an expression may contain ':' or name no file; only a one-line, path-sized text is tried as a path.
-    if "\n" not in text and len(text) < 4096 and split_spec(text):
-        return from_file(*split_spec(text))
-    if "\n" not in text and len(text) < 4096 and os.path.isfile(text):
-        with open(text, encoding="utf-8") as file:
-            return file.read()
-    return text
+    if "\n" in text or len(text) >= 4096:
+        return None, None
+    return split_spec(text) or ((text, None) if os.path.isfile(text) else (None, None))
 
 
 def parse_pairs(items, flag, form="NAME=VALUE"):
@@ -100,12 +118,100 @@ def parse_point(items, at_file=None):
 
 
 def load_npz(path, what=""):
-    """The named arrays of the .npz file at `path`; `what` ("data file") goes in the error message."""
+    """The named arrays of the .npz file at `path`; `what` ("data file") goes in the error message.
+
+    Every member must be an array of real numbers: a complex array is refused rather than cut to its real
+    part, and strings, dates and records are refused rather than failing later inside NumPy.
+    """
+    label = f"{what + ' ' if what else ''}{path}"
+    if not _starts_with(path, ZIP_MAGIC, label):  # a .npy, a text file, /dev/null: np.load would guess at pickles
+        raise UsageError(NOT_NPZ.format(path=path))
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not hasattr(archive, "files"):  # a .npy file gives a plain array
-            raise UsageError(NOT_NPZ.format(path=path))
-        with archive:
-            return {name: archive[name] for name in archive.files}  # object arrays raise ValueError here
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read {what + ' ' if what else ''}{path}: {error}") from None
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}  # object arrays raise ValueError here
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise UsageError(f"cannot read {label}: {error}") from None
+    if not arrays:
+        raise UsageError(f"{label} holds no arrays")
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray):  # NpzFile gives a member that is not .npy data as bytes
+            raise UsageError(f"{label}: member {name!r} is not a NumPy array (.npy data)")
+        check_real(array, f"{name} in {label}")
+    return arrays
+
+
+def load_npy(path):
+    """The one array of the .npy file at `path`, which must hold real numbers (see `load_npz`)."""
+    if not _starts_with(path, NPY_MAGIC, path):
+        raise UsageError(f"{path} is not an .npy file of one array (np.save writes one)")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+    return check_real(array, path)
+
+
+def _starts_with(path, magics, label):
+    """Whether the file at `path` begins with one of `magics`; an unreadable file is a UsageError."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(max(map(len, magics)))
+    except OSError as error:
+        raise UsageError(f"cannot read {label}: {error.strerror or error}") from None
+    return any(start.startswith(magic) for magic in magics)
+
+
+def check_real(array, label):
+    """Refuses an array whose dtype is not a real number (bool, int or float): complex, text, dates, records."""
+    if array.dtype.kind not in REAL_KINDS:
+        kind = "complex" if array.dtype.kind == "c" else "not numbers"
+        raise UsageError(f"{label} has dtype {array.dtype} ({kind}): gradc takes real numbers")
+    return array
+
+
+def npz_path(path):
+    """Where np.savez-style saving writes `path`: `.npz` is added when the name lacks it."""
+    path = os.fspath(path)
+    return path if path.endswith(".npz") else path + ".npz"
+
+
+def check_output(path, flag, inputs=()):
+    """Refuses, before any work is done, an output path that names an input file or cannot be written."""
+    for source in inputs:
+        if source and _same_file(path, source):
+            raise UsageError(f"{flag} {path} is the input file {source}: refusing to write over it")
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} {path} is a directory")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{flag} {path}: no folder {folder}")
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        raise UsageError(f"{flag} {path}: permission denied")
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): they cannot be the same file
+        return False
+
+
+def number(minimum=None, above=None, whole=False):
+    """An argparse `type` for a finite number, a whole one if `whole`, >= `minimum` or > `above`.
+
+    nan and inf are refused here, so that no flag silently turns a run into nonsense (`--eps nan`) or
+    into a traceback deep inside the run (`--seed -1`).
+    """
+    kind = "a whole number" if whole else "a finite number"
+    bound = f" >= {minimum}" if minimum is not None else f" > {above}" if above is not None else ""
+
+    def convert(text):
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            value = math.nan
+        low = (minimum is not None and value < minimum) or (above is not None and not value > above)
+        if not math.isfinite(value) or low:
+            raise argparse.ArgumentTypeError(f"expected {kind}{bound}, got {text!r}")
+        return value
+    return convert

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 
 from gradc import __version__
-from gradc.arguments import (UsageError, add_point_arguments, add_shape_argument, add_source_argument,
-                             parse_point, parse_shapes, read_source)
+from gradc.arguments import (UsageError, add_point_arguments, add_shape_argument, add_source_argument, check_output,
+                             number, parse_point, parse_shapes, read_source, source_file)
 from gradc.errors import GradcError
 
 EXAMPLES = """examples:
@@ -47,9 +47,9 @@ def build_parser():
                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_source_arguments(check)
     add_point_arguments(check)
-    check.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
-    check.add_argument("--rtol", type=float, default=1e-5, help="largest relative error accepted")
-    check.add_argument("--seed", type=int, default=0, help="seed of the random point")
+    check.add_argument("--eps", type=number(above=0), default=1e-6, help="finite-difference step (default 1e-6)")
+    check.add_argument("--rtol", type=number(minimum=0), default=1e-5, help="largest relative error accepted")
+    check.add_argument("--seed", type=number(minimum=0, whole=True), default=0, help="seed of the random point")
     check.set_defaults(run=run_check)
 
     ops = commands.add_parser("ops", help="list the supported operations")
@@ -79,6 +79,8 @@ def compile_from(args):
 
 
 def run_compile(args):
+    if args.output:  # before compiling: `-o model.py` must not replace the model it compiles
+        check_output(args.output, "-o", [source_file(args.source)])
     fn = compile_from(args)
     text = fn.source_with([name.strip() for item in args.emit for name in item.split(",") if name.strip()])
     if args.output:
@@ -91,9 +93,10 @@ def run_compile(args):
 
 
 def run_check(args):
-    from gradc.check import compare, random_point
+    from gradc.check import compare, limit_differences, random_point
     fn = compile_from(args)
     point = random_point(fn, parse_point(args.at, args.at_file), seed=args.seed)
+    limit_differences(fn, point)
     value = fn.forward(**point)
     rows = compare(fn, point, eps=args.eps)
     print(f"f = {np.asarray(value)!s} at " + ", ".join(f"{k}={_short(v)}" for k, v in point.items()))
@@ -140,11 +143,16 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         return 130
+    except MemoryError as error:  # NumPy's message says how much it wanted, for which shape
+        print(f"gradc: error: out of memory{': ' + str(error) if str(error) else ''}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `gradc ops | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as error:
-        detail = f"{error.strerror}: {error.filename}" if error.strerror else str(error)
+        detail = str(error)
+        if error.strerror:  # `/dev/full` has no filename to name
+            detail = error.strerror + (f": {error.filename}" if error.filename is not None else "")
         print(f"gradc: error: {detail}", file=sys.stderr)
         return 2
 

@@ -6,15 +6,19 @@ inputs; errors are moved back to the user's file and line. `gradient` is the dec
 import ast
 import functools
 import inspect
+import io
 import linecache
 import os
 import textwrap
+import tokenize
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from gradc.errors import GradcError
 from gradc.parse import parse_function
+
+SAVE_AS = "save it as UTF-8 (a Python file may declare another encoding: # -*- coding: latin-1 -*-)"
 
 
 @dataclass(frozen=True)
@@ -84,12 +88,12 @@ def of_callable(func):
 
 def from_file(path, name):
     """The top-level function `name` in the Python file at `path`, found with `ast`: the file is not run."""
-    with open(path, encoding="utf-8") as file:
-        file_text = file.read()
+    file_text = read_python(path)
     try:
         tree = ast.parse(file_text, filename=path)
     except SyntaxError as error:
-        raise GradcError(f"{path}:{error.lineno}: invalid syntax: {error.msg}") from None
+        where = f":{error.lineno}" if error.lineno else ""
+        raise GradcError(f"{path}{where}: invalid syntax: {error.msg}") from None
     defs = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     if name not in defs:
         known = ", ".join(defs) or "none"
@@ -98,6 +102,37 @@ def from_file(path, name):
     first = min([node.lineno] + [d.lineno for d in node.decorator_list])
     text = "\n".join(file_text.splitlines()[first - 1:node.end_lineno]) + "\n"
     return Function(name, text, path, first, 0, f"{path}:{name}", file_text)
+
+
+def read_python(path):
+    """A Python file's text in the encoding it declares (PEP 263: a coding line or a BOM; else UTF-8)."""
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:  # an unknown codec, a BOM beside another coding, bytes that are not UTF-8
+        raise GradcError(f"cannot read {path}: {error.msg}; {SAVE_AS}") from None
+    return decode(data, encoding, path)
+
+
+def read_text(path):
+    """An expression file's text: UTF-8, with a byte-order mark dropped."""
+    with open(path, "rb") as file:
+        return decode(file.read(), "utf-8-sig", path)
+
+
+def decode(data, encoding, path):
+    """`data` as text; a binary file, or bytes that are not `encoding`, is a one-line GradcError."""
+    if b"\0" in data:
+        raise GradcError(f"{path} is a binary file (it holds NUL bytes), not source text")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        name = encoding.removesuffix("-sig").upper()
+        raise GradcError(f"cannot read {path}: byte {error.start} (0x{data[error.start]:02x}) is not "
+                         f"{name} text; {SAVE_AS}") from None
+    # As text mode would: the parser and the line numbers of errors expect \n only.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def split_spec(text):
