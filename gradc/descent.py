@@ -12,7 +12,9 @@ a schedule; data arrays are fed whole (batch gradient descent) or as reshuffled 
 (3.0, True)
 """
 import math
+import numbers
 from collections import namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -20,7 +22,7 @@ from gradc.errors import GradcError
 from gradc.methods import get_method
 from gradc.newton import NewtonStep
 from gradc.result import Progress, Result
-from gradc.schedules import as_schedule
+from gradc.schedules import as_schedule, rate_at
 
 __all__ = ["minimize", "Result", "Step", "DescentError", "batches"]
 
@@ -58,9 +60,16 @@ def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, ep
         progress: True or False forces the stderr progress bar; None shows it on a terminal for long runs.
 
     Returns:
-        A `Result`. On divergence its params are the last ones whose loss and gradient were finite.
+        A `Result`. On divergence its params are the last ones that, with their loss and gradient, were finite.
+
+    Raises:
+        DescentError (or another GradcError) for unusable arguments, before any step is taken.
     """
     params = _copy_params(params)
+    max_iter, epochs = _whole("max_iter", max_iter, 0), _whole("epochs", epochs, 0)
+    batch_size = _whole("batch_size", batch_size, 1)
+    tol, gtol = _threshold("tol", tol), _threshold("gtol", gtol)
+    _check_hooks(callback, progress)
     data = _check_data(fn, params, data, batch_size)
     if method == "newton":
         fn, method = NewtonStep(fn, params), "gd"
@@ -69,7 +78,7 @@ def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, ep
     if max_iter is None and epochs is None:
         max_iter = DEFAULT_MAX_ITER
     run = _Run(params)
-    stream = batches(data, batch_size, np.random.default_rng(seed), shuffle)
+    stream = batches(data, batch_size, _generator(seed), shuffle)
     bar = Progress(_total_steps(data, batch_size, epochs, max_iter), enabled=progress)
     with bar:
         for t, (epoch, batch, epoch_done) in enumerate(stream):
@@ -79,6 +88,8 @@ def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, ep
             if epochs is not None and epoch >= epochs:
                 run.stop("epochs", f"completed {epochs} epochs")
                 break
+            if _params_diverged(run, t):
+                break
             loss, grads = _evaluate(fn, run.params, batch)
             if _diverged(run, t, loss, grads):
                 break
@@ -86,11 +97,12 @@ def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, ep
             run.record(loss, grad_norm)
             if _should_stop(run, epoch_done, tol, gtol, grad_norm):
                 break
-            lr_t = float(schedule(t))
+            lr_t = rate_at(schedule, t)
             if callback is not None and callback(Step(t, epoch, loss, grad_norm, lr_t, _tidy(run.params))):
                 run.stop("callback", f"callback asked to stop before update {t}")
                 break
-            run.update(optimizer.update_all(run.params, grads, lr_t), lr_t)
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflowing update is reported as divergence
+                run.update(optimizer.update_all(run.params, grads, lr_t), lr_t)
             bar.update(t + 1, loss)
     return run.result()
 
@@ -161,16 +173,28 @@ def _should_stop(run, epoch_done, tol, gtol, grad_norm):
     return False
 
 
+def _params_diverged(run, t):
+    """Stops the run when the last update made a parameter inf or nan, though its loss and gradient may be finite.
+
+    (A huge lr can send a parameter to -inf where the loss is flat: exp(w) is 0 there, with gradient 0.)
+    """
+    bad = [name for name, value in run.params.items() if not np.all(np.isfinite(value))]
+    return bool(bad) and _diverge(run, t, f"parameter {', '.join(bad)} is not finite", bad, None)
+
+
 def _diverged(run, t, loss, grads):
     """Stops the run at a non-finite loss or gradient, going back to the last finite params."""
-    bad = [] if np.isfinite(loss) else ["loss"]
-    bad += [name for name in run.params if not np.all(np.isfinite(grads[name]))]
-    if not bad:
-        return False
+    if not np.isfinite(loss):
+        return _diverge(run, t, f"loss is {loss!r}", ["loss"], loss)
+    bad = [name for name in run.params if not np.all(np.isfinite(grads[name]))]
+    return bool(bad) and _diverge(run, t, f"gradient of {', '.join(bad)} is not finite", bad, loss)
+
+
+def _diverge(run, t, what, bad, loss):
+    """Ends the run with the params of step t - 1: they, their loss and their gradient were all finite."""
     lr = run.lrs[-1] if run.lrs else None
-    what = f"loss is {loss!r}" if bad[0] == "loss" else f"gradient of {', '.join(bad)} is not finite"
     where = f"at step {t} with lr={lr:g}" if lr is not None else "at the initial params"
-    run.divergence = {"step": t, "lr": lr, "loss": float(loss), "nonfinite": bad}
+    run.divergence = {"step": t, "lr": lr, "loss": None if loss is None else float(loss), "nonfinite": bad}
     run.params = run.previous
     run.stop("diverged", f"diverged {where}: {what}; kept the params of step {max(t - 1, 0)}")
     return True
@@ -202,13 +226,68 @@ def _global_norm(arrays):
 
 
 def _copy_params(params):
-    if not params:
-        raise DescentError("minimize needs at least one parameter to optimize")
-    return {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    """Float64 copies of the initial params, which must be finite real numbers."""
+    if not isinstance(params, Mapping) or not params:
+        raise DescentError(f"minimize needs a dict of at least one parameter to optimize, got {params!r:.80}")
+    copies = {name: np.array(_real_array("parameter", name, value), dtype=np.float64)
+              for name, value in params.items()}
+    bad = [name for name, value in copies.items() if not np.all(np.isfinite(value))]
+    if bad:  # divergence keeps the last finite params; there would be none
+        raise DescentError(f"the initial value of {', '.join(map(repr, bad))} is not finite")
+    return copies
+
+
+def _real_array(kind, name, value):
+    """`value` as an array of real numbers: strings, complex numbers, None and objects are refused."""
+    if not isinstance(name, str):
+        raise DescentError(f"{kind} names must be strings, got {name!r}")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # a ragged list
+        raise DescentError(f"{kind} {name!r} is not an array: {error}") from None
+    if array.dtype.kind not in "fiub":  # float, int, unsigned, bool
+        raise DescentError(f"{kind} {name!r} has dtype {array.dtype}: minimize takes real numbers")
+    return array
+
+
+def _whole(name, value, minimum):
+    """None, or a whole number >= minimum as an int (5.0 counts; True, 2.5, nan, inf and "5" do not)."""
+    if value is None:
+        return None
+    whole = (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+             and value == int(value) and value >= minimum)
+    if not whole:
+        raise DescentError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _threshold(name, value):
+    """None, or a finite number >= 0 (a nan threshold would never stop a run; a negative one neither)."""
+    if value is None:
+        return None
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < math.inf):
+        raise DescentError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_hooks(callback, progress):
+    if callback is not None and not callable(callback):
+        raise DescentError(f"callback must be callable, got {callback!r}")
+    if progress not in (None, True, False):
+        raise DescentError(f"progress must be True, False or None, got {progress!r}")
+
+
+def _generator(seed):
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise DescentError(f"seed must be None or a whole number >= 0, got {seed!r}") from None
 
 
 def _check_data(fn, params, data, batch_size):
-    data = {name: np.asarray(value) for name, value in (data or {}).items()}
+    if data is not None and not isinstance(data, Mapping):
+        raise DescentError(f"data must be a dict of arrays, got {data!r:.80}")
+    data = {name: _real_array("data", name, value) for name, value in (data or {}).items()}
     both = sorted(set(params) & set(data))
     if both:
         raise DescentError(f"{', '.join(map(repr, both))} given both as parameter and as data")
@@ -225,8 +304,6 @@ def _check_data(fn, params, data, batch_size):
 
 
 def _check_batching(data, batch_size):
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise DescentError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
     if not data:
         raise DescentError("batch_size needs data arrays to split into minibatches")
     rows = {name: (array.shape[0] if array.ndim else None) for name, array in data.items()}

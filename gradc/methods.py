@@ -3,6 +3,8 @@
 Each method returns new arrays instead of updating in place, so the caller's arrays, and any array a
 compiled function might still hold, are never changed behind its back.
 """
+import math
+
 import numpy as np
 
 from gradc.errors import GradcError
@@ -43,9 +45,7 @@ class Momentum(Method):
 
     def __init__(self, beta=0.9, nesterov=False):
         super().__init__()
-        if not 0 <= beta < 1:
-            raise MethodError(f"momentum needs 0 <= beta < 1, got beta={beta!r}")
-        self.beta, self.nesterov = float(beta), nesterov
+        self.beta, self.nesterov = _fraction("momentum", "beta", beta), bool(nesterov)
 
     def step(self, value, grad, lr, state):
         velocity = self.beta * state.get("v", 0.0) + grad
@@ -59,9 +59,10 @@ class Adam(Method):
 
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__()
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise MethodError(f"adam needs betas in [0, 1), got {beta1!r}, {beta2!r}")
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.beta1, self.beta2 = _fraction("adam", "beta1", beta1), _fraction("adam", "beta2", beta2)
+        self.eps = _number("adam", "eps", eps)
+        if not 0 < self.eps < math.inf:  # eps = 0 divides by zero where a gradient is zero
+            raise MethodError(f"adam needs a finite eps > 0, got eps={eps!r}")
 
     def step(self, value, grad, lr, state):
         t = state["t"] = state.get("t", 0) + 1
@@ -86,6 +87,21 @@ def get_method(method):
     if isinstance(method, Method):
         method.state = {}  # a fresh run must not inherit the velocity of the last one
         return method
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise MethodError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     return METHODS[method]()
+
+
+def _number(method, name, value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise MethodError(f"{method} needs a number for {name}, got {name}={value!r}") from None
+
+
+def _fraction(method, name, value):
+    """A setting in [0, 1), such as a momentum or Adam beta."""
+    fraction = _number(method, name, value)
+    if not 0 <= fraction < 1:
+        raise MethodError(f"{method} needs 0 <= {name} < 1, got {name}={value!r}")
+    return fraction

@@ -1,4 +1,5 @@
 """How a descent run reports itself: the Result it returns and the progress bar it draws on a terminal."""
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ class Result:
         n_iter: the number of updates applied.
         reason: why the run stopped, in words.
         status: the same as a word: "tol", "gtol", "max_iter", "epochs", "callback" or "diverged".
-        divergence: None, or {"step", "lr", "loss", "nonfinite"} describing where the run blew up.
+        divergence: None, or {"step", "lr", "loss", "nonfinite"} describing where the run blew up ("loss" is
+            None when an update sent a parameter itself to inf or nan).
     """
 
     params: dict
@@ -52,11 +54,11 @@ class Result:
         """Draws the loss per step (and per epoch, when there were minibatches).
 
         Args:
-            path: save the figure there (the format follows the suffix) and return the path.
+            path: save the figure there (the format follows the suffix; none means .png) and return the path.
             ax: draw onto this matplotlib Axes instead of a new figure.
 
         Returns:
-            The path when one was given, otherwise the matplotlib Figure.
+            The path written when one was given, otherwise the matplotlib Figure.
         """
         try:
             from matplotlib.figure import Figure  # optional extra: pip install 'gradc[plot]'
@@ -79,8 +81,18 @@ class Result:
         ax.legend()
         if path is None:
             return figure
+        path = plot_path(path)
         figure.savefig(path, dpi=120)
         return path
+
+
+def plot_path(path):
+    """The file `Result.plot(path)` writes: `path`, with `.png` added where it has no suffix.
+
+    matplotlib would add one too, but from its settings, and the caller would not know the name written.
+    """
+    text = os.fspath(path)
+    return path if os.path.splitext(text)[1] else type(path)(text + ".png")  # a str stays a str, a Path a Path
 
 
 class Progress:

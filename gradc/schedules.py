@@ -10,6 +10,8 @@ readable repr so that a Result and the CLI can say which schedule ran.
 """
 import math
 
+import numpy as np
+
 from gradc.errors import GradcError
 
 
@@ -51,12 +53,10 @@ class Step(Schedule):
 
     def __init__(self, c0, c, T):
         self.c0 = _positive("c0", c0)
-        if not 0 < c < 1:
+        self.c = _real("c", c)
+        if not 0 < self.c < 1:
             raise ScheduleError(f"step schedule needs 0 < c < 1, got c={c!r}")
-        self.c = float(c)
-        if int(T) != T or T < 1:
-            raise ScheduleError(f"step schedule needs a whole period T >= 1, got T={T!r}")
-        self.T = int(T)
+        self.T = _period("step", T)
 
     def __call__(self, t):
         return self.c0 * self.c ** (t // self.T)
@@ -67,12 +67,10 @@ class Cosine(Schedule):
 
     def __init__(self, c0, T, lr_min=0.0):
         self.c0 = _positive("c0", c0)
-        if int(T) != T or T < 1:
-            raise ScheduleError(f"cosine schedule needs a whole period T >= 1, got T={T!r}")
-        self.T = int(T)
-        if not 0 <= lr_min <= c0:
+        self.T = _period("cosine", T)
+        self.lr_min = _real("lr_min", lr_min)
+        if not 0 <= self.lr_min <= self.c0:
             raise ScheduleError(f"cosine schedule needs 0 <= lr_min <= c0, got lr_min={lr_min!r}")
-        self.lr_min = float(lr_min)
 
     def __call__(self, t):
         if t >= self.T:
@@ -88,6 +86,22 @@ def as_schedule(lr):
         return Constant(float(lr))
     except (TypeError, ValueError):
         raise ScheduleError(f"lr must be a number or a callable t -> lr, got {lr!r}") from None
+
+
+def rate_at(schedule, t):
+    """The learning rate `schedule` gives for update t, which must be a finite number >= 0.
+
+    A callable is the user's own code: what it returns is checked here, so that a string or a nan makes
+    one clear error instead of a TypeError inside an update, or parameters that quietly turn to nan.
+    """
+    value = schedule(t)
+    try:
+        lr = float(value) if np.ndim(value) == 0 else math.nan
+    except (TypeError, ValueError):
+        lr = math.nan
+    if not 0 <= lr < math.inf:
+        raise ScheduleError(f"lr schedule gave {value!r} for update {t}: a learning rate is a finite number >= 0")
+    return lr
 
 
 def parse_schedule(text):
@@ -112,8 +126,23 @@ def _number(part, text):
         raise ScheduleError(f"{part!r} is not a number in --lr {text!r}") from None
 
 
+def _real(name, value):
+    """`value` as a float; a string or None is a ScheduleError, not a TypeError."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ScheduleError(f"schedule parameter {name} must be a number, got {value!r}") from None
+
+
 def _positive(name, value):
-    value = float(value)
-    if not value > 0:
-        raise ScheduleError(f"schedule parameter {name} must be positive, got {value!r}")
+    value = _real(name, value)
+    if not 0 < value < math.inf:  # an infinite rate sends every parameter to inf or nan in one update
+        raise ScheduleError(f"schedule parameter {name} must be a positive finite number, got {value!r}")
     return value
+
+
+def _period(kind, T):
+    period = _real("T", T)
+    if not (1 <= period < math.inf and period == int(period)):
+        raise ScheduleError(f"{kind} schedule needs a whole period T >= 1, got T={T!r}")
+    return int(period)

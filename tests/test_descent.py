@@ -235,9 +235,19 @@ def test_nan_gradient_is_divergence():
     assert result.params["w"].tolist() == [-1.0, -1.0]  # two finite updates, the third rejected
 
 
-def test_nonfinite_start_is_reported():
-    result = minimize(Quartic(), {"x": np.inf}, lr=0.1)
+def test_nonfinite_start_is_an_error():
+    # Divergence keeps the last finite params; a start at inf would leave none to keep.
+    with pytest.raises(DescentError, match="initial value of 'x' is not finite"):
+        minimize(Quartic(), {"x": np.inf}, lr=0.1)
+
+
+def test_nonfinite_loss_at_the_start_is_reported():
+    class Infinite:
+        def value_and_grad(self, x):
+            return np.inf, {"x": 1.0}
+    result = minimize(Infinite(), {"x": 0.0}, lr=0.1)
     assert result.diverged and "initial params" in result.reason and result.n_iter == 0
+    assert result.params == {"x": 0.0}
 
 
 # --- errors --------------------------------------------------------------------------------------------
