@@ -6,17 +6,24 @@
 Inputs found in the --data file are data; every other input is a parameter to fit. A parameter's dims may
 name a data dimension (`w=d` takes d from X's columns), so shapes are written once, symbolically.
 """
+import math
+import os
 import sys
+import zipfile
 
 import numpy as np
 
-from gradc.arguments import add_shape_argument, add_source_argument, load_npz, parse_pairs, parse_shapes, read_source
+from gradc.arguments import (add_shape_argument, add_source_argument, check_output, load_npy, load_npz, npz_path,
+                             number, parse_pairs, parse_shapes, read_source, source_file)
 from gradc.descent import minimize
 from gradc.errors import GradcError
 from gradc.methods import METHODS
+from gradc.result import plot_path
 from gradc.schedules import parse_schedule
 
 DEFAULT_STD = 0.1  # `--init w=normal`: small enough that tanh and sigmoid units start unsaturated
+INIT_FORMS = "use zeros, normal, normal:STD, a number or FILE.npy"
+WHOLE = number(minimum=0, whole=True)
 
 
 class FitError(GradcError):
@@ -36,14 +43,15 @@ def add_fit_parser(subparsers):
     p.add_argument("--lr", default="0.01", metavar="LR",
                    help="a number, or polynomial:C0,ALPHA | step:C0,C,T | cosine:C0,T[,LR_MIN]")
     p.add_argument("--method", default="gd", choices=list(METHODS))
-    p.add_argument("--batch-size", type=int, metavar="K", help="minibatch rows (default: all data)")
-    p.add_argument("--epochs", type=int, help="passes over the data")
-    p.add_argument("--max-iter", type=int, help="updates (default 1000 when --epochs is not given)")
-    p.add_argument("--tol", type=float, help="stop when the loss changes by less than this")
-    p.add_argument("--gtol", type=float, help="stop when the gradient norm drops below this")
-    p.add_argument("--seed", type=int, default=0, help="seeds --init normal and the shuffling")
-    p.add_argument("--plot", metavar="LOSS.png", help="save the loss curve (needs matplotlib)")
-    p.add_argument("-o", "--output", metavar="PARAMS.npz", help="save the fitted parameters")
+    p.add_argument("--batch-size", type=number(minimum=1, whole=True), metavar="K",
+                   help="minibatch rows (default: all data)")
+    p.add_argument("--epochs", type=WHOLE, help="passes over the data")
+    p.add_argument("--max-iter", type=WHOLE, help="updates (default 1000 when --epochs is not given)")
+    p.add_argument("--tol", type=number(minimum=0), help="stop when the loss changes by less than this")
+    p.add_argument("--gtol", type=number(minimum=0), help="stop when the gradient norm drops below this")
+    p.add_argument("--seed", type=WHOLE, default=0, help="seeds --init normal and the shuffling")
+    p.add_argument("--plot", metavar="LOSS.png", help="save the loss curve (needs matplotlib; .png if no suffix)")
+    p.add_argument("-o", "--output", metavar="PARAMS.npz", help="save the fitted parameters (.npz is added)")
     p.set_defaults(run=run_fit)  # gradc.cli calls args.run(args)
     return p
 
@@ -52,16 +60,57 @@ def run_fit(args, out=None):
     """Runs `gradc fit`; returns 0, or 1 when the run diverged (the last finite params are still saved)."""
     out = out or sys.stdout
     lr = parse_schedule(args.lr)
+    output, plot = _outputs(args)  # before training: a bad path must not cost the whole run
     fn, params, data = _prepare(args)
     result = minimize(fn, params, data, method=args.method, lr=lr, batch_size=args.batch_size,
                       epochs=args.epochs, max_iter=args.max_iter, tol=args.tol, gtol=args.gtol, seed=args.seed)
     _report(result, out)
-    if args.output:
-        np.savez(args.output, **result.params)
-        print(f"saved {', '.join(result.params)} to {args.output}", file=out)
-    if args.plot:
-        print(f"saved the loss curve to {result.plot(args.plot)}", file=out)
+    if output:
+        save_npz(output, result.params)
+        print(f"saved {', '.join(result.params)} to {output}", file=out)
+    if plot:
+        print(f"saved the loss curve to {result.plot(plot)}", file=out)
     return 1 if result.diverged else 0
+
+
+def _outputs(args):
+    """The paths -o and --plot will write (None where not given), checked against the input files."""
+    inits = parse_pairs(args.init, "--init", "NAME=VALUE (e.g. w=normal)")
+    inputs = [source_file(args.source), *args.data, *(value for value in inits.values() if value.endswith(".npy"))]
+    output = npz_path(args.output) if args.output else None
+    plot = plot_path(args.plot) if args.plot else None
+    if output:
+        check_output(output, "-o", inputs)
+    if plot:  # its suffix is never .npz, so it cannot be the -o file
+        _check_plotting(plot)
+        check_output(plot, "--plot", inputs)
+    return output, plot
+
+
+def _check_plotting(path):
+    """--plot needs matplotlib, and a format it writes."""
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise FitError("--plot needs matplotlib: pip install 'gradc[plot]'") from None
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = os.path.splitext(path)[1][1:].lower()
+    if suffix not in formats:
+        raise FitError(f"--plot {path}: matplotlib cannot write .{suffix} files (it writes "
+                       f"{', '.join(sorted(formats))})")
+
+
+def save_npz(path, arrays):
+    """Writes `arrays` to the .npz file `path` under their own names, whatever those are.
+
+    np.savez takes the names as keyword arguments, so a parameter called `file` collides with its first
+    argument and one called `allow_pickle` is taken as its option; this writes the same archive (one .npy
+    member per array) without that detour.
+    """
+    with zipfile.ZipFile(path, "w", allowZip64=True) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
 
 
 def _prepare(args):
@@ -74,7 +123,7 @@ def _prepare(args):
     inits = parse_pairs(args.init, "--init", "NAME=VALUE (e.g. w=normal)")
     for name, value in inits.items():
         if name not in shapes and value.endswith(".npy"):
-            shapes[name] = _load_npy(value).shape
+            shapes[name] = load_npy(value).shape
     probe = _compile(gradc, source, None, shapes)
     inputs = probe.inputs
     _check_names(inputs, data, inits, shapes)
@@ -177,27 +226,31 @@ def _resolve(name, shape, sizes):
 
 
 def _initial(name, value, shape, rng):
-    kind, _, std = value.partition(":")
-    if kind == "zeros":
+    """Parameter `name`'s initial value from its --init spelling."""
+    kind, colon, std = value.partition(":")
+    if value == "zeros":
         return np.zeros(shape)
     if kind == "normal":
-        return (float(std) if std else DEFAULT_STD) * rng.standard_normal(shape)
+        scale = _init_number(name, value, std) if colon else DEFAULT_STD
+        if scale < 0:
+            raise FitError(f"--init {name}={value}: the standard deviation must be >= 0")
+        return scale * rng.standard_normal(shape)
     if value.endswith(".npy"):
-        array = _load_npy(value)
+        array = load_npy(value)
         if array.shape != shape:
             raise FitError(f"--init {name}: {value} has shape {array.shape}, expected {shape}")
         return array.astype(np.float64)
+    return np.full(shape, _init_number(name, value, value))
+
+
+def _init_number(name, value, text):
     try:
-        return np.full(shape, float(value))
+        result = float(text)
     except ValueError:
-        raise FitError(f"--init {name}={value}: use zeros, normal, normal:STD, a number or FILE.npy") from None
-
-
-def _load_npy(path):
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise FitError(f"cannot read {path}: {exc}") from None
+        raise FitError(f"--init {name}={value}: {INIT_FORMS}") from None
+    if not math.isfinite(result):
+        raise FitError(f"--init {name}={value}: the value must be finite")
+    return result
 
 
 def _check_names(inputs, data, inits, shapes):
