@@ -4,15 +4,20 @@ Each runs a generated function (see `gradc.emit_derived`): the module's own when
 `emit=`, otherwise a variant of the module compiled the first time the derivative is asked for.
 """
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
 from gradc.derived import check_kinds
+from gradc.entry import real
 from gradc.errors import DifferentiationError, GradcError, ShapeError
 
 
 class Derivatives:
-    """Mixin for CompiledFunction, which provides `stages`, `module`, `inputs`, `wrt` and `_explain`."""
+    """Mixin for CompiledFunction, which provides `stages`, `module`, `inputs`, `wrt`, `forward` and `_explain`.
+
+    `self` is positional-only in every method, so that an input may be named `self` too.
+    """
 
     def jvp(self, tangents, /, **arrays):
         """(value, Df[tangents]): the derivative along `tangents`, name -> array; names left out stay fixed."""
@@ -20,18 +25,19 @@ class Derivatives:
 
     def vjp(self, cotangent, /, **arrays):
         """(value, {name: gradient of sum(cotangent * f)}), `cotangent` shaped like the output f."""
+        cotangent = real(cotangent, "the cotangent")
         expected = self._output_shape(arrays)
         if np.shape(cotangent) != expected:
             raise ShapeError(f"the cotangent has shape {np.shape(cotangent)}; the output has shape {expected}")
         return self._run("vjp", arrays, cotangent)
 
-    def jacobian(self, **arrays):
+    def jacobian(self, /, **arrays):
         """{name: df/dname}, each shaped the output's shape + the input's shape.
 
         Built row by row from vjp (one per output element) or column by column from jvp (one per input
         element), whichever needs fewer calls.
         """
-        shape = self._output_shape(arrays)
+        shape = np.shape(self.forward(**arrays))  # which also checks the arrays
         if math.prod(shape) <= sum(np.size(arrays[name]) for name in self.wrt):
             rows = {name: np.zeros(shape + np.shape(arrays[name])) for name in self.wrt}
             for index in np.ndindex(shape):
@@ -48,7 +54,7 @@ class Derivatives:
         """{name: (H @ vectors)[name]}: the Hessian times one direction per name; names left out are zero."""
         return self._run("hvp", arrays, self._directions(vectors, arrays, "vector"))
 
-    def hessian(self, **arrays):
+    def hessian(self, /, **arrays):
         """{a: {b: d2f/da db}} for a, b in wrt, each block shaped a's shape + b's shape."""
         return self._run("hessian", arrays)
 
@@ -85,9 +91,14 @@ class Derivatives:
 
     def _directions(self, given, arrays, what):
         """One array per name in wrt: those `given`, zeros like the input for the rest."""
+        if not isinstance(given, Mapping):
+            raise GradcError(f"the {what}s are a dict, input name -> array (wrt: {', '.join(self.wrt)}), "
+                             f"not {type(given).__name__}")
         unknown = [name for name in given if name not in self.wrt]
         if unknown:
-            raise GradcError(f"{what} for {', '.join(unknown)}: not differentiated (wrt: {', '.join(self.wrt)})")
+            raise GradcError(f"{what} for {', '.join(map(str, unknown))}: not differentiated "
+                             f"(wrt: {', '.join(self.wrt)})")
+        given = {name: real(value, f"the {what} for {name}") for name, value in given.items()}
         for name, value in given.items():
             if name in arrays and np.shape(value) != np.shape(arrays[name]):
                 raise ShapeError(f"the {what} for {name} has shape {np.shape(value)}; "

@@ -1,7 +1,11 @@
 """How every generated function opens: scalars made floats, arrays converted and checked against their shapes."""
+import numpy as np
+
+from gradc.errors import GradcError
 from gradc.shapes import show
 
-
+# NumPy's dtype kinds of real numbers (bool, int, unsigned int, float): what the modules' _array and _scalar take.
+REAL_KINDS = "biuf"
 # Where Python floats and NumPy scalars part ways: x / 0 and 1e200 ** 2 raise for floats, give inf for NumPy.
 _RAISING = ("div", "pow")
 
@@ -33,14 +37,21 @@ def stays_python_float(graph, node, known):
 
 def entry(graph, plan, arrays, dtype, floats):
     """The statements that open each function: scalars made floats (Python floats where `floats`), arrays
-    converted and checked. float() refuses an array given for a scalar, so that fails here rather than by
-    broadcasting silently."""
+    converted and checked.
+
+    A Python float passes with one identity test (cheaper than float(), which it makes unnecessary);
+    anything else goes through the module's `_scalar`, which refuses an array given for a scalar rather
+    than broadcasting it silently, and a complex number rather than cutting it to its real part (float()
+    of a NumPy complex only warns).
+    """
     statements = []
     scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
     if scalars:
-        convert = "float({})" if floats else f"np.{dtype}(float({{}}))"
-        converted = ", ".join(convert.format(name) for name in scalars)
-        statements.append(f"{', '.join(scalars)} = {converted}")
+        statements.append("if " + " or ".join(f"{name}.__class__ is not float" for name in scalars) + ":")
+        converted = ", ".join(f'_scalar("{name}", {name})' for name in scalars)
+        statements.append(f"    {', '.join(scalars)} = {converted}")
+        if not floats:
+            statements.append(f"{', '.join(scalars)} = " + ", ".join(f"np.{dtype}({name})" for name in scalars))
     if arrays:
         statements.append(f"{', '.join(arrays + list(plan.dims.values()))} = _inputs({', '.join(arrays)})")
     return statements
@@ -61,7 +72,10 @@ def checks(graph, plan, dtype):
     for name, node in graph.inputs.items():
         dims = graph.shape(node)
         if dims:
-            lines.append(f"{name} = np.asarray({name}, _DTYPE)")  # a dtype object: ~40 ns less than np.{dtype}
+            # asarray without a dtype, then an identity test, is ~60 ns less than np.asarray(x, _DTYPE) for an
+            # array that is _DTYPE already; `_array` converts the others, refusing complex numbers and text
+            lines += [f"{name} = np.asarray({name})", f"if {name}.dtype is not _DTYPE:",
+                      f'    {name} = _array("{name}", {name})']
             lines += _check(name, dims, plan.dims, bound)
             bound.update(d for d in dims if isinstance(d, str))
     return lines
@@ -100,3 +114,20 @@ def describe_shapes(graph):
         verb = "is a scalar" if len(scalars) == 1 else "are scalars"
         parts.append(f"{', '.join(scalars)} {verb}")
     return "; ".join(parts) if parts else "no inputs"
+
+
+def real(value, what):
+    """`value` as float64 (a float for a scalar), or a GradcError naming `what`.
+
+    The generated modules' check on entry, for the values gradc itself takes (tangents, cotangents, the
+    points of pictures): real numbers only, so a complex number is refused rather than cut to its real
+    part, and text or None gets a message rather than a traceback.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # a ragged list
+        raise GradcError(f"{what} is not an array of numbers: {error}") from None
+    if array.dtype.kind not in REAL_KINDS:
+        given = f"{value!r:.40}" if array.ndim == 0 else f"an array of {array.dtype}"
+        raise GradcError(f"{what} must be a real number or an array of real numbers, not {given}")
+    return float(array) if array.ndim == 0 else array.astype(np.float64)

@@ -1,12 +1,14 @@
-"""Module text -> live functions: written to a file and imported, so tracebacks and `inspect` see the code."""
+"""Module text -> live functions: run as a module whose text linecache holds, so tracebacks and `inspect` see
+the code and nothing is written to disk."""
+import builtins
 import contextlib
 import gc
 import hashlib
-import importlib.util
-import os
+import linecache
 import re
 import sys
-import tempfile
+import threading
+import types
 
 import numpy as np
 
@@ -15,9 +17,14 @@ from gradc.derivatives import Derivatives
 from gradc.errors import GradcError, ShapeError
 from gradc.shapes import declared
 
+# Compiling the same arguments twice returns the same CompiledFunction: callers (gradc.gradient, the CLI,
+# minimize) compile freely, and the derived variants it compiles on demand stay with it. The compiler's one
+# piece of shared state, so it is locked: threads compile in parallel, and all get the first result stored.
 _CACHE = {}
-_DIRECTORY = None
+_CACHE_LOCK = threading.Lock()
+# What the generated modules' checks on entry raise (see gradc.entry): a shape, or a value that is not real.
 _SHAPE_MESSAGE = re.compile(r"^\w+ has shape ")
+_REAL_MESSAGE = re.compile(r"^\w+ must (be a real number|hold real numbers), not ")
 
 
 def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the public name the API promises
@@ -41,10 +48,14 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
     shapes = declared(shapes)
     key = (source, None if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt)),
            tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype))
-    if key not in _CACHE:
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+    if cached is None:
         with _no_cycle_collection():
-            _CACHE[key] = CompiledFunction(pipeline.run(source, key[1], shapes, dtype=dtype), shapes, dtype)
-    return _CACHE[key]
+            compiled = CompiledFunction(pipeline.run(source, key[1], shapes, dtype=dtype), shapes, dtype)
+        with _CACHE_LOCK:
+            cached = _CACHE.setdefault(key, compiled)
+    return cached
 
 
 @contextlib.contextmanager
@@ -80,14 +91,14 @@ class CompiledFunction(Derivatives):
     def __repr__(self):
         return f"<gradc.CompiledFunction f({', '.join(self.inputs)}) wrt {', '.join(self.wrt) or 'nothing'}>"
 
-    def forward(self, **arrays):
+    def forward(self, /, **arrays):
         """The value at `arrays` (one keyword per input)."""
         try:
             return self._forward(**arrays)
         except (TypeError, ValueError) as error:
             raise self._explain(error, arrays) from None
 
-    def value_and_grad(self, **arrays):
+    def value_and_grad(self, /, **arrays):
         """(value, {name: gradient}); each gradient has its input's shape, a float for a scalar input."""
         if self._value_and_grad is None:
             raise GradcError("this function has no gradient: it was compiled with wrt=(), or its output is not "
@@ -97,7 +108,7 @@ class CompiledFunction(Derivatives):
         except (TypeError, ValueError) as error:
             raise self._explain(error, arrays) from None
 
-    def grad(self, **arrays):
+    def grad(self, /, **arrays):
         """{name: gradient} at `arrays`."""
         return self.value_and_grad(**arrays)[1]
 
@@ -125,28 +136,29 @@ class CompiledFunction(Derivatives):
             return GradcError(f"{'; '.join(parts)} (inputs: {', '.join(self.inputs)})")
         if isinstance(error, ValueError) and _SHAPE_MESSAGE.match(str(error)):
             return ShapeError(str(error))
-        graph = self.stages.parsed
-        for name, node in graph.inputs.items():
-            if graph.shape(node) == () and np.ndim(arrays[name]) != 0:
-                return ShapeError(f"{name} is a scalar input but was given an array of shape "
-                                  f"{np.shape(arrays[name])}; declare its shape to pass an array")
+        if isinstance(error, TypeError) and _REAL_MESSAGE.match(str(error)):
+            return GradcError(str(error))
+        for name in self.inputs:  # what NumPy cannot make an array of (a ragged list) fails before any check
+            try:
+                np.asarray(arrays[name])
+            except (TypeError, ValueError) as reason:
+                return GradcError(f"{name} is not an array of numbers: {reason}")
         return error
 
 
 def load_module(text):
-    """Import module `text` from a file named after its hash."""
-    global _DIRECTORY
-    if _DIRECTORY is None:
-        _DIRECTORY = tempfile.mkdtemp(prefix="gradc-")
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    name = f"gradc_generated_{digest}"
+    """Run module `text` as the module named after its hash (once: later calls return it).
+
+    Its code is compiled under a pseudo-filename whose text linecache holds, with no modification time, so
+    that linecache.checkcache keeps it: tracebacks and `inspect.getsource` show the generated lines, and no
+    file is left behind.
+    """
+    name = f"gradc_generated_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
     if name in sys.modules:
         return sys.modules[name]
-    path = os.path.join(_DIRECTORY, name + ".py")
-    with open(path, "w", encoding="utf-8") as file:
-        file.write(text)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[name] = module
-    return module
+    filename = f"<{name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    exec(builtins.compile(text, filename, "exec"), module.__dict__)  # gradc's text: the user's is in comments
+    return sys.modules.setdefault(name, module)

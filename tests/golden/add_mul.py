@@ -10,15 +10,29 @@ INPUTS = ('x', 'y', 'z')
 WRT = ('x', 'y', 'z')
 
 
+def _scalar(name, x):
+    """A scalar input that is not a Python float, as one; an array, text or a complex number is refused."""
+    if isinstance(x, (float, np.floating, np.integer)):  # the common cases, without making an array
+        return float(x)
+    value = np.asarray(x)
+    if value.ndim:
+        raise ValueError(f"{name} has shape {value.shape}; expected a scalar (declare its shape to pass an array)")
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real number, not {x!r:.40}")
+    return float(value)
+
+
 def forward(x, y, z):
-    x, y, z = float(x), float(y), float(z)
+    if x.__class__ is not float or y.__class__ is not float or z.__class__ is not float:
+        x, y, z = _scalar("x", x), _scalar("y", y), _scalar("z", z)
     t1 = x + y  # x + y
     t2 = t1 * z  # (x + y) * z
     return t2
 
 
 def value_and_grad(x, y, z):
-    x, y, z = float(x), float(y), float(z)
+    if x.__class__ is not float or y.__class__ is not float or z.__class__ is not float:
+        x, y, z = _scalar("x", x), _scalar("y", y), _scalar("z", z)
     t1 = x + y  # x + y
     t2 = t1 * z  # (x + y) * z
     # backward, seeded with df/dt2 = 1

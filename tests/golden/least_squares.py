@@ -13,17 +13,31 @@ _DTYPE = np.dtype(np.float64)
 
 def _inputs(X, w, y):
     """The arrays as float64, checked against the declared shapes, and the sizes n, d."""
-    X = np.asarray(X, _DTYPE)
+    X = np.asarray(X)
+    if X.dtype is not _DTYPE:
+        X = _array("X", X)
     if X.ndim != 2:
         raise ValueError(f"X has shape {X.shape}; expected (n, d)")
     n, d = X.shape
-    w = np.asarray(w, _DTYPE)
+    w = np.asarray(w)
+    if w.dtype is not _DTYPE:
+        w = _array("w", w)
     if w.shape != (d,):
         raise ValueError(f"w has shape {w.shape}; expected (d,) = {(d,)}")
-    y = np.asarray(y, _DTYPE)
+    y = np.asarray(y)
+    if y.dtype is not _DTYPE:
+        y = _array("y", y)
     if y.shape != (n,):
         raise ValueError(f"y has shape {y.shape}; expected (n,) = {(n,)}")
     return X, w, y, n, d
+
+
+def _array(name, x):
+    """An array input that is not float64 already, converted; complex numbers, text and objects are refused."""
+    if x.dtype.kind not in "biuf":
+        given = f"{x.item()!r:.40}" if x.ndim == 0 else f"an array of {x.dtype}"
+        raise TypeError(f"{name} must hold real numbers, not {given}")
+    return x.astype(_DTYPE)
 
 
 def forward(X, w, y):

@@ -10,15 +10,31 @@ INPUTS = ('x', 'y')
 WRT = ('x', 'y')
 
 
+def _scalar(name, x):
+    """A scalar input that is not a Python float, as one; an array, text or a complex number is refused."""
+    if isinstance(x, (float, np.floating, np.integer)):  # the common cases, without making an array
+        return float(x)
+    value = np.asarray(x)
+    if value.ndim:
+        raise ValueError(f"{name} has shape {value.shape}; expected a scalar (declare its shape to pass an array)")
+    if value.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real number, not {x!r:.40}")
+    return float(value)
+
+
 def forward(x, y):
-    x, y = np.float64(float(x)), np.float64(float(y))
+    if x.__class__ is not float or y.__class__ is not float:
+        x, y = _scalar("x", x), _scalar("y", y)
+    x, y = np.float64(x), np.float64(y)
     t1 = x + y  # x + y
     t2 = x / t1  # x / (x + y)
     return t2
 
 
 def value_and_grad(x, y):
-    x, y = np.float64(float(x)), np.float64(float(y))
+    if x.__class__ is not float or y.__class__ is not float:
+        x, y = _scalar("x", x), _scalar("y", y)
+    x, y = np.float64(x), np.float64(y)
     t1 = x + y  # x + y
     t2 = x / t1  # x / (x + y)
     # backward, seeded with df/dt2 = 1

@@ -13,15 +13,21 @@ _DTYPE = np.dtype(np.float64)
 
 def _inputs(X, W, Y):
     """The arrays as float64, checked against the declared shapes, and the sizes n, d, c."""
-    X = np.asarray(X, _DTYPE)
+    X = np.asarray(X)
+    if X.dtype is not _DTYPE:
+        X = _array("X", X)
     if X.ndim != 2:
         raise ValueError(f"X has shape {X.shape}; expected (n, d)")
     n, d = X.shape
-    W = np.asarray(W, _DTYPE)
+    W = np.asarray(W)
+    if W.dtype is not _DTYPE:
+        W = _array("W", W)
     if W.ndim != 2 or W.shape[0] != d:
         raise ValueError(f"W has shape {W.shape}; expected (d, c)")
     c = W.shape[1]
-    Y = np.asarray(Y, _DTYPE)
+    Y = np.asarray(Y)
+    if Y.dtype is not _DTYPE:
+        Y = _array("Y", Y)
     if Y.shape != (n, c):
         raise ValueError(f"Y has shape {Y.shape}; expected (n, c) = {(n, c)}")
     return X, W, Y, n, d, c
@@ -40,6 +46,14 @@ def _row_max(x):
 def _t_matmul(a, b):
     """a.T @ b for matrices: OpenBLAS runs (b.T @ a).T up to 1.5x faster when a has 512 columns or more."""
     return (b.T @ a).T if a.shape[1] >= 512 else a.T @ b
+
+
+def _array(name, x):
+    """An array input that is not float64 already, converted; complex numbers, text and objects are refused."""
+    if x.dtype.kind not in "biuf":
+        given = f"{x.item()!r:.40}" if x.ndim == 0 else f"an array of {x.dtype}"
+        raise TypeError(f"{name} must hold real numbers, not {given}")
+    return x.astype(_DTYPE)
 
 
 def forward(X, W, Y):

@@ -13,14 +13,26 @@ _DTYPE = np.dtype(np.float64)
 
 def _inputs(y, z):
     """The arrays as float64, checked against the declared shapes, and the sizes k."""
-    y = np.asarray(y, _DTYPE)
+    y = np.asarray(y)
+    if y.dtype is not _DTYPE:
+        y = _array("y", y)
     if y.ndim != 1:
         raise ValueError(f"y has shape {y.shape}; expected (k,)")
     k = y.shape[0]
-    z = np.asarray(z, _DTYPE)
+    z = np.asarray(z)
+    if z.dtype is not _DTYPE:
+        z = _array("z", z)
     if z.shape != (k,):
         raise ValueError(f"z has shape {z.shape}; expected (k,) = {(k,)}")
     return y, z, k
+
+
+def _array(name, x):
+    """An array input that is not float64 already, converted; complex numbers, text and objects are refused."""
+    if x.dtype.kind not in "biuf":
+        given = f"{x.item()!r:.40}" if x.ndim == 0 else f"an array of {x.dtype}"
+        raise TypeError(f"{name} must hold real numbers, not {given}")
+    return x.astype(_DTYPE)
 
 
 def forward(y, z):
