@@ -10,6 +10,7 @@ from html import escape
 import graphviz
 import numpy as np
 
+from gradc.entry import real
 from gradc.errors import GradcError
 from gradc.render_values import backward, extent, forward_nodes, point, relevant, summary
 from gradc.schedule import schedule
@@ -22,6 +23,9 @@ GRAD = "#c0392b"  # gradients: red
 FAINT = "#8c8c8c"
 GATE_FILL = "#eef3fb"
 SUM_FILL = "#fdecea"
+# Past a few hundred nodes dot's layout time explodes (a 100-term sum, 600 nodes: minutes), and no one
+# reads such a picture; a value used k times costs dot more than its k edges suggest.
+MAX_NODES = 200
 
 
 class RenderError(GradcError):
@@ -49,8 +53,11 @@ def render(stages, at=None, pass_="both", stage="final"):
     at = dict(at or {})
     unknown = [name for name in at if name not in stages.parsed.inputs]
     if unknown:
-        raise RenderError(f"a value is given for {', '.join(unknown)}, which is not an input "
+        raise RenderError(f"a value is given for {', '.join(map(str, unknown))}, which is not an input "
                           f"(inputs: {', '.join(stages.parsed.inputs) or 'none'})")
+    at = {name: real(value, f"the value of {name}") for name, value in at.items()}
+    drawn = [getattr(stages, stage)] * (pass_ != "backward") + [stages.final] * (pass_ != "forward")
+    _check_size(drawn)
     dot = graphviz.Digraph("gradc", graph_attr={
         "rankdir": "LR", "fontname": FONT, "labelloc": "t", "nodesep": "0.35", "ranksep": "0.55",
         "label": _title(stages, at), "fontsize": "16"},
@@ -70,6 +77,16 @@ def render(stages, at=None, pass_="both", stage="final"):
     for panel in reversed(panels):  # NOTE: with rankdir=LR, dot stacks the cluster added last on top
         dot.subgraph(panel)
     return dot
+
+
+def _check_size(graphs):
+    """Refuse a picture of more than MAX_NODES nodes, before Graphviz would spend minutes laying it out."""
+    count = sum(len(forward_nodes(graph)) for graph in graphs)
+    if count > MAX_NODES:
+        fits = len(graphs) > 1 and len(forward_nodes(graphs[0])) <= MAX_NODES
+        one = " (or draw one pass: --pass forward)" if fits else ""
+        raise RenderError(f"the picture would have {count} nodes, more than the {MAX_NODES} gradc draws: "
+                          f"draw a smaller expression{one}")
 
 
 _STAGE_WORDS = {"parsed": "as written", "simplified": "after simplification", "final": "as compiled"}
