@@ -46,8 +46,7 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
         inferred, dtype = functions.shapes_from_example(example, avoid)
         shapes = {**inferred, **(shapes or {})}
     shapes = declared(shapes)
-    key = (source, None if wrt is None else ((wrt,) if isinstance(wrt, str) else tuple(wrt)),
-           tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype))
+    key = (source, _wrt_names(wrt), tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype))
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
     if cached is None:
@@ -56,6 +55,23 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
         with _CACHE_LOCK:
             cached = _CACHE.setdefault(key, compiled)
     return cached
+
+
+def _wrt_names(wrt):
+    """`wrt` as a tuple of names (None stays None: every input); a name must be a string.
+
+    A set's names are sorted: its own order changes with the hash seed, and the module's text would too.
+    """
+    if wrt is None:
+        return None
+    try:
+        names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    except TypeError:
+        raise GradcError(f"wrt is an input name or a list of them, not {wrt!r:.40}") from None
+    bad = [name for name in names if not isinstance(name, str)]
+    if bad:
+        raise GradcError(f"wrt names inputs by strings, not {bad[0]!r:.40}")
+    return tuple(sorted(names)) if isinstance(wrt, (set, frozenset)) else names
 
 
 @contextlib.contextmanager
@@ -119,8 +135,11 @@ class CompiledFunction(Derivatives):
 
     def save(self, path):
         """Write the standalone module (it imports only numpy) to `path`."""
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(self.source)
+        try:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(self.source)
+        except OSError as error:
+            raise GradcError(f"cannot write '{path}': {error.strerror or error}") from None
         return path
 
     def _explain(self, error, arrays):

@@ -5,6 +5,7 @@ symbol; each carries its shape and, at a point, its value. The backward picture 
 with their adjoint df/dnode, and edges from output back to input labelled with the gradient flowing
 along them; where a value is used more than once, the sum of its incoming gradients is its own node.
 """
+from collections.abc import Mapping
 from html import escape
 
 import graphviz
@@ -50,6 +51,8 @@ def render(stages, at=None, pass_="both", stage="final"):
                           "--stage applies to the forward picture (use --pass forward or both)")
     if pass_ != "forward" and not stages.wrt:
         raise RenderError("nothing is differentiated (wrt is empty): draw --pass forward")
+    if at is not None and not isinstance(at, Mapping):
+        raise RenderError(f"at is a dict, input name -> value, not {type(at).__name__}")
     at = dict(at or {})
     unknown = [name for name in at if name not in stages.parsed.inputs]
     if unknown:

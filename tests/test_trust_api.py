@@ -182,6 +182,23 @@ def test_render_at_file_with_complex_values_is_refused(tmp_path):
     assert not (tmp_path / "p.dot").exists()
 
 
+def test_render_at_that_is_not_a_dict_is_a_gradc_error(quadratic):
+    fn, _ = quadratic
+    refused(lambda: fn.render(at=[1.0, 2.0]), r"^at is a dict, input name -> value, not list$", RenderError)
+
+
+@pytest.mark.parametrize("wrt, message", [(5, "^wrt is an input name or a list of them, not 5$"),
+                                          ([1], "^wrt names inputs by strings, not 1$"),
+                                          ([["x"]], r"^wrt names inputs by strings, not \['x'\]$")])
+def test_wrt_that_is_not_names_is_a_gradc_error(wrt, message):
+    refused(lambda: gradc.compile("x * y", wrt=wrt), message)
+
+
+def test_save_to_a_missing_folder_is_a_gradc_error(tmp_path):
+    fn = gradc.compile("x * y")
+    refused(lambda: fn.save(tmp_path / "missing" / "f.py"), r"^cannot write '.*f\.py': No such file or directory$")
+
+
 # 3. An input named `self`
 
 def test_an_input_named_self_compiles_and_every_method_runs():
@@ -371,6 +388,13 @@ def test_compiling_varied_sources_in_threads_gives_the_serial_text():
     finally:
         sys.setswitchinterval(interval)
     assert [sources[i][0] for i, text in enumerate(threaded) if text != serial[i]] == []
+
+
+def test_wrt_given_as_a_set_is_sorted_whatever_the_hash_seed():
+    source = "e * d * c * b * a * alpha * beta"
+    fn = gradc.compile(source, wrt={"e", "a", "c", "d", "alpha", "beta"})
+    assert fn.wrt == ("a", "alpha", "beta", "c", "d", "e")
+    assert fn.source == gradc.compile(source, wrt=["a", "alpha", "beta", "c", "d", "e"]).source
 
 
 def test_compiling_one_source_in_threads_gives_one_object():
