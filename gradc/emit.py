@@ -111,11 +111,11 @@ def _helpers():
 
 
 def _with_helpers(text):
-    """The module with the helpers its lines call placed before its first function that is not `_inputs`."""
+    """The module with the helpers its lines call placed after its entry helpers, before `forward`."""
     used = [source for name, source in _helpers().items() if f"{name}(" in text]
     if not used:
         return text
-    anchor = next(m.start() for m in re.finditer(r"\n\n\ndef (\w+)\(", text) if m.group(1) != "_inputs")
+    anchor = text.index("\n\n\ndef forward(")
     return text[:anchor] + "".join(f"\n\n\n{source}" for source in used) + text[anchor:]
 
 

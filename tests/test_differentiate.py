@@ -187,7 +187,7 @@ def test_scalar_arithmetic_follows_numpy(source, at, value):
     fn = gradc.compile(source, wrt=())
     with np.errstate(all="ignore"):
         assert fn.forward(**at) == value
-    uses_python_floats = "float(x), float(y)" in fn.source
+    uses_python_floats = "np.float64(x)" not in fn.source
     assert uses_python_floats == (source == "(x + y) * z")
 
 
