@@ -26,6 +26,10 @@ class FlatObjective:
     def __init__(self, fn, params, data=None):
         if not params:
             raise GradcError("FlatObjective needs at least one parameter")
+        for name, value in params.items():  # float64 would cut a complex value to its real part, with a warning
+            dtype = np.asarray(value).dtype
+            if dtype.kind not in "fiub":
+                raise GradcError(f"parameter {name!r} has dtype {dtype}: scipy_minimize takes real numbers")
         self.fn, self.data = fn, dict(data or {})
         self.names = tuple(params)
         self.shapes = {name: np.shape(value) for name, value in params.items()}
