@@ -96,8 +96,8 @@ def rate_at(schedule, t):
     """
     value = schedule(t)
     try:
-        lr = float(value) if np.ndim(value) == 0 else math.nan
-    except (TypeError, ValueError):
+        lr = float(value) if np.ndim(value) == 0 else math.nan  # float() of a 1-element array is deprecated
+    except (TypeError, ValueError):  # a string, None, a complex number, a ragged list
         lr = math.nan
     if not 0 <= lr < math.inf:
         raise ScheduleError(f"lr schedule gave {value!r} for update {t}: a learning rate is a finite number >= 0")
