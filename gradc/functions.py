@@ -156,6 +156,8 @@ def shapes_from_example(example, avoid=()):
     (256, 784) and w of (784,) give X: (d0, d1), w: (d1,)). Size 1 stays 1, so it broadcasts. The dtype
     is NumPy's result type of the examples: ints and bools count as float64; anything else is an error.
     """
+    if not isinstance(example, dict):
+        raise GradcError(f"example= is a dict of input name -> example array, not {type(example).__name__}")
     names, shapes, dtypes = {}, {}, []
     for key, value in example.items():
         array = np.asarray(value)
@@ -212,18 +214,18 @@ class Gradient:
             kwargs[name] = value
         return kwargs
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, /, *args, **kwargs):
         """The value, as the function computes it."""
         return self.compiled.forward(**self._arrays(args, kwargs))
 
-    def forward(self, *args, **kwargs):
+    def forward(self, /, *args, **kwargs):
         return self.compiled.forward(**self._arrays(args, kwargs))
 
-    def value_and_grad(self, *args, **kwargs):
+    def value_and_grad(self, /, *args, **kwargs):
         """(value, {name: gradient})."""
         return self.compiled.value_and_grad(**self._arrays(args, kwargs))
 
-    def grad(self, *args, **kwargs):
+    def grad(self, /, *args, **kwargs):
         """{name: gradient}."""
         return self.compiled.grad(**self._arrays(args, kwargs))
 

@@ -25,7 +25,7 @@ class NewtonStep:
         self.names = list(names)
         self.inputs = getattr(fn, "inputs", None)
 
-    def value_and_grad(self, **arrays):
+    def value_and_grad(self, /, **arrays):
         loss, grads = self.fn.value_and_grad(**arrays)
         sizes = [int(np.size(arrays[name])) for name in self.names]
         if sum(sizes) > MAX_SIZE:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from gradc import pipeline
-from gradc.arguments import (add_point_arguments, add_shape_argument, add_source_argument, load_npz, parse_shapes,
-                             parse_values, read_source)
+from gradc.arguments import (add_point_arguments, add_shape_argument, add_source_argument, check_output, load_npz,
+                             parse_shapes, parse_values, read_source, source_file)
 from gradc.render import PASSES, STAGES, RenderError, render
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
@@ -43,6 +43,7 @@ def add_render_parser(subparsers):
 
 def run_render(args, out=None):
     """Runs `gradc render`; returns 0. Bad arguments raise GradcError subclasses."""
+    check_output(args.output, "-o", [source_file(args.source), args.at_file])
     source = read_source(args.source)
     at = load_npz(args.at_file) if args.at_file else {}  # render() makes each value float64, or refuses it
     at.update(parse_values(args.at))

@@ -213,6 +213,32 @@ def test_an_input_named_self_compiles_and_every_method_runs():
     assert fn.jacobian(self=3.0) == {"self": 2.0}
 
 
+def test_an_input_named_self_runs_through_the_decorator_and_newton(tmp_path):
+    model = tmp_path / "model_with_self.py"
+    model.write_text("def f(self, x):\n    return self * x\n")
+    function = gradc.functions.from_file(str(model), "f")
+    fn = gradc.compile(function)
+    assert fn.value_and_grad(self=2.0, x=3.0) == (6.0, {"self": 3.0, "x": 2.0})
+    wrapped = gradc.functions.Gradient(lambda self, x: None, fn)
+    assert wrapped(2.0, 3.0) == 6.0 and wrapped.value_and_grad(self=2.0, x=3.0)[1] == {"self": 3.0, "x": 2.0}
+    result = gradc.minimize(gradc.compile("(self - 3)**2"), {"self": 0.0}, method="newton")
+    assert result.params["self"] == pytest.approx(3.0)
+
+
+def test_an_example_that_is_not_a_dict_is_a_gradc_error():
+    with pytest.raises(GradcError, match="example= is a dict"):
+        gradc.compile("x", example=[1.0])
+
+
+def test_render_refuses_to_write_over_its_source(tmp_path):
+    source = tmp_path / "loss.dot"
+    source.write_text("x*y\n")
+    result = subprocess.run([sys.executable, "-m", "gradc", "render", str(source), "-o", str(source)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith("gradc: error: -o ")
+    assert "Traceback" not in result.stderr and source.read_text() == "x*y\n"
+
+
 def test_inputs_named_like_the_methods_parameters_run():
     fn = gradc.compile("sum(arrays * tangents) + cotangent", shapes={"arrays": ("n",), "tangents": ("n",)})
     point = {"arrays": np.array([1.0, 2.0]), "tangents": np.array([3.0, 4.0]), "cotangent": 0.5}
