@@ -15,7 +15,7 @@ import numpy as np
 from gradc import functions, pipeline
 from gradc.derivatives import Derivatives
 from gradc.errors import GradcError, ShapeError
-from gradc.shapes import declared
+from gradc.shapes import declared, show
 
 # Compiling the same arguments twice returns the same CompiledFunction: callers (gradc.gradient, the CLI,
 # minimize) compile freely, and the derived variants it compiles on demand stay with it. The compiler's one
@@ -117,8 +117,9 @@ class CompiledFunction(Derivatives):
     def value_and_grad(self, /, **arrays):
         """(value, {name: gradient}); each gradient has its input's shape, a float for a scalar input."""
         if self._value_and_grad is None:
-            raise GradcError("this function has no gradient: it was compiled with wrt=(), or its output is not "
-                             "a scalar (use vjp or jacobian)")
+            shape = self.stages.final.shape(self.stages.final.outputs[0])
+            raise GradcError(f"this function has no gradient: its output has shape {show(shape)}, not a scalar "
+                             "(sum it, or use vjp or jacobian)")
         try:
             return self._value_and_grad(**arrays)
         except (TypeError, ValueError) as error:
