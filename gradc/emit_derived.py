@@ -45,9 +45,12 @@ def function(derived, inputs):
     writer = _Writer(derived.graph, plan)
     params = ", ".join(([derived.param] if derived.param else []) + list(inputs))
     doc = DOCS[derived.kind].format(param=derived.param)
-    body = [Line("assign", name, f'{derived.param}["{a}"]') for a, name in derived.inputs.items()
-            if derived.param]
+    body = [Line("assign", name, f'_direction(\'{derived.param}["{a}"]\', {derived.param}["{a}"], {a})')
+            for a, name in derived.inputs.items() if derived.param]
     body += [writer.line(node) for node in plan.forward]
+    if derived.kind == "vjp":  # the cotangent must have the output's shape: another one would broadcast
+        value = writer.ref(derived.graph.outputs[0])
+        body.append(Line("assign", derived.param, f'_direction("{derived.param}", {derived.param}, {value})'))
     made = EMITTERS[derived.kind](derived, writer, plan.backward)
     return Function(derived.kind, params, doc, _flatten(body + made[0]), *made[1:])
 

@@ -434,3 +434,18 @@ def test_compiling_one_source_in_threads_gives_one_object():
         sys.setswitchinterval(interval)
     assert all(fn is compiled[0] for fn in compiled)
     assert gradc.compile(source, shapes={"u": ("n",)}) is compiled[0]
+
+
+def test_the_standalone_modules_derivatives_check_their_directions(tmp_path):
+    text = gradc.compile("sum(tanh(W @ x))", shapes={"W": ("m", "n"), "x": ("n",)}).source_with(["jvp", "vjp", "hvp"])
+    namespace = {}
+    exec(compile(text, "module.py", "exec"), namespace)  # noqa: S102 - gradc's own generated text
+    W, x = np.ones((2, 3)), np.ones(3)
+    value, derivative = namespace["jvp"]({"W": np.zeros((2, 3)), "x": [1, 2, 3]}, W, x)
+    assert derivative == pytest.approx(6 * (1 - np.tanh(3.0) ** 2) * 2)
+    with pytest.raises(ValueError, match=re.escape('tangents["x"] has shape (1,); expected (3,)')):
+        namespace["jvp"]({"W": np.zeros((2, 3)), "x": [1.0]}, W, x)  # would broadcast silently
+    with pytest.raises(TypeError, match="real numbers"):
+        namespace["hvp"]({"W": np.zeros((2, 3)) * 1j, "x": x}, W, x)
+    with pytest.raises(ValueError, match=re.escape("cotangent has shape (2,); expected ()")):
+        namespace["vjp"](np.ones(2), W, x)
