@@ -82,16 +82,21 @@ def _extreme(out, x, axis, keepdims, compare):
     return call(compare, x, peak)
 
 
-# NOTE: ties share nothing out: every extreme element gets the full gradient (ties have measure zero).
+# NOTE: tied extreme elements split the gradient evenly (as JAX does): max([1, 3, 3]) gives [0, 0.5, 0.5], a
+# subgradient, where the full gradient to each would sum to 2.
 def _chooser_vjp(compare):
     def vjp(g, out, x, *, axis, keepdims):
-        return (expand_reduced(g, x.shape, axis, keepdims) * _extreme(out, x, axis, keepdims, compare),)
+        mask = _extreme(out, x, axis, keepdims, compare)
+        ties = call("sum", mask, axis=axis, keepdims=True)
+        return (expand_reduced(g, x.shape, axis, keepdims) * (mask / ties),)
     return vjp
 
 
 def _chooser_jvp(compare):
     def jvp(tangents, out, x, *, axis, keepdims):
-        return call("sum", tangents[0] * _extreme(out, x, axis, keepdims, compare), axis=axis, keepdims=keepdims)
+        mask = _extreme(out, x, axis, keepdims, compare)
+        return call("sum", tangents[0] * mask, axis=axis, keepdims=keepdims) / call("sum", mask, axis=axis,
+                                                                                     keepdims=keepdims)
     return jvp
 
 
