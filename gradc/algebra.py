@@ -4,12 +4,15 @@ The biggest: a branch sum is expanded into a sum of products, like terms are col
 factor is taken out, so that the gradient of the mean logistic loss with respect to its logits,
 `c*(1 - y)*sigmoid(z) - c*y*sigmoid(-z)`, becomes `c * (sigmoid(z) - y)`.
 """
+import math
+import sys
+
 from gradc import shapes
 from gradc.ops import Value, call
 from gradc.ops.elementwise import COMPARISONS
 from gradc.ops.linalg import matmul_shape
 from gradc.ops.reduce import count, sum_to_axes
-from gradc.rules import arg, const, op_of, rule, value
+from gradc.rules import arg, const, defined_everywhere, op_of, rule, value
 
 MAX_TERMS = 12  # expansions growing past this are left alone
 MAX_DEPTH = 6  # how far below the sum the expansion looks
@@ -211,6 +214,8 @@ def _collect(parts, signs):
         if terms is None:
             return None
         _add_into(total, terms, sign)
+    if any(not defined_everywhere(atoms[a]) for m, c in total.items() if c == 0 for a in m):
+        return None  # a term that cancels may not take a nan with it: a*log(b) - a*log(b) is nan at b = -1
     total = {m: c for m, c in total.items() if c != 0}
     created = atoms.pop("created", 0)  # f(z) made for an f(-z): counted as new work
     before = 1 + sum(1 for node in visited if parts[0].graph.shape(node) != ())  # the sum itself, and below
@@ -226,7 +231,8 @@ def _expand(x, atoms, visited, depth):
     if number is not None:
         return {(): number}
     op = op_of(x)
-    expandable = op in ("add", "sub", "mul", "neg", "accumulate") or op == "div" and value(arg(x, 1)) is not None
+    reciprocal = _reciprocal(value(arg(x, 1))) if op == "div" else None  # a / c: the coefficient 1 / c
+    expandable = op in ("add", "sub", "mul", "neg", "accumulate") or reciprocal is not None
     if op in MIRRORED and op_of(arg(x)) == "neg":
         visited.add(x.node)
         z = arg(arg(x))
@@ -243,13 +249,22 @@ def _expand(x, atoms, visited, depth):
     if op == "mul":
         result = _multiply(*parts)
     elif op == "div":
-        result = {m: c / value(arg(x, 1)) for m, c in parts[0].items()}
+        result = {m: c * reciprocal for m, c in parts[0].items()}
     else:
         result = {}
         signs = {"sub": (1.0, -1.0), "neg": (-1.0,)}.get(op, (1.0,) * len(parts))
         for part, sign in zip(parts, signs):
             _add_into(result, part, sign)
     return result if len(result) <= MAX_TERMS else None
+
+
+def _reciprocal(divisor):
+    """1 / divisor where that is a normal number, else None (a / 0 and a / 1e-310 stay atoms: a coefficient of
+    inf would give inf * 0 = nan at a = 0, where the source gives 0 / 1e-310 = 0)."""
+    if divisor is None or divisor == 0 or not math.isfinite(divisor):
+        return None
+    reciprocal = 1.0 / divisor
+    return reciprocal if math.isfinite(reciprocal) and abs(reciprocal) >= sys.float_info.min else None
 
 
 def _atom(x, atoms):

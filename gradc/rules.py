@@ -4,6 +4,9 @@ Phases: canonicalize (algebra), stabilize (numerically safe forms), lower (compo
 primitives, after differentiation). A rule receives the new node's operands as Values and returns
 its replacement, or None; `simplify.rewriter` applies them.
 """
+import math
+import sys
+
 import numpy as np
 
 from gradc.ops import REGISTRY, Value, call
@@ -53,6 +56,56 @@ def zeros(like, shape):
 
 def const(like, number):
     return Value(like.graph, like.graph.const(number))
+
+
+# What a rewrite may change. It never changes a value a finite input gives, inside the domain or outside it:
+# where the source computes nan (log(-1), 0/0) the rewritten graph does too, which is why a rewrite may drop
+# a value (0 * f -> 0, f - f -> 0) only where f is defined everywhere. Two things it may change: rounding,
+# and a result that the source loses to an intermediate overflow, which it may give exactly instead
+# (log(exp(1000)) is 1000, where the source gives inf). Signed zeros are not kept (x + 0 -> x at x = -0.0).
+DEFINED_EVERYWHERE = frozenset({
+    "input", "zeros", "size", "add", "sub", "mul", "neg", "accumulate", "exp", "sin", "cos", "tan", "tanh",
+    "sigmoid", "softplus", "relu", "abs", "sign", "maximum", "minimum", "ge", "gt", "le", "lt", "is_ge", "is_gt",
+    "is_le", "is_lt", "sum", "mean", "amax", "amin", "sum_to", "broadcast_to", "expand_dims", "squeeze",
+    "matmul", "t_matmul", "outer", "vdot", "transpose", "index", "scatter", "softmax", "log_softmax", "logsumexp",
+    "mul_no_nan", "finite_or_zero"})
+_LOOK = 64  # nodes defined_everywhere reads before it gives up (and says no)
+
+
+def defined_everywhere(x):
+    """Whether x is a real number at every real input: no log or sqrt of a negative, no division by 0.
+
+    A conservative walk down x's operands: ops in DEFINED_EVERYWHERE, finite constants, a division by a
+    nonzero constant or by a count (dimensions are taken to be nonzero) and a power with a constant natural
+    exponent (or constant positive base) pass.
+    """
+    graph, stack, seen = x.graph, [x.node], set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if len(seen) > _LOOK:
+            return False
+        operands = list(graph.args(node))
+        op = graph[node]["op"]
+        if op == "const":
+            if not math.isfinite(graph.value_of(node)):
+                return False
+        elif op in ("div", "pow"):
+            first, second = (graph.value_of(a) for a in operands)
+            if op == "div" and (second is not None and second != 0 or graph[operands[1]]["op"] == "size"):
+                operands = operands[:1]
+            elif op == "pow" and second is not None and second >= 0 and float(second).is_integer():
+                operands = operands[:1]
+            elif op == "pow" and first is not None and first > 0:
+                operands = operands[1:]
+            else:
+                return False
+        elif op not in DEFINED_EVERYWHERE:
+            return False
+        stack.extend(operands)
+    return True
 
 
 # canonicalize: constant folding
@@ -119,8 +172,8 @@ def sub_zero(x, y):
 
 @rule("sub")
 def sub_self(x, y):
-    """x - x -> 0"""
-    return zeros(x, x.shape) if x.node == y.node else None
+    """x - x -> 0 where x is defined everywhere (log(u) - log(u) is nan at u = -1)"""
+    return zeros(x, x.shape) if x.node == y.node and defined_everywhere(x) else None
 
 
 @rule("sub")
@@ -141,8 +194,8 @@ def mul_one(x, y):
 
 @rule("mul")
 def mul_zero(x, y):
-    """0 * y -> 0;  x * 0 -> 0"""
-    if is_zero(x) or is_zero(y):
+    """0 * y -> 0;  x * 0 -> 0, where the other factor is defined everywhere (0 * log(u) is nan at u = -1)"""
+    if is_zero(x) and defined_everywhere(y) or is_zero(y) and defined_everywhere(x):
         return zeros(x, broadcast(x.shape, y.shape))
     return None
 
@@ -163,7 +216,11 @@ def mul_const_first(x, y):
     if value(y) is not None and value(x) is None:
         return y * x
     if value(x) is not None and op_of(y) == "mul" and value(arg(y)) is not None:
-        return const(x, value(x) * value(arg(y))) * arg(y, 1)
+        product = value(x) * value(arg(y))
+        exact_zero = product == 0 and 0 in (value(x), value(arg(y)))
+        # NOTE: not where the product overflows or underflows: 1e300 * (1e10 * x) is finite at x = 1e-300.
+        if exact_zero or math.isfinite(product) and abs(product) >= sys.float_info.min:
+            return const(x, product) * arg(y, 1)
     return None
 
 
@@ -181,18 +238,23 @@ def mul_neg(x, y):
 
 @rule("mul")
 def mul_reciprocal(x, y):
-    """x * (1 / y) -> x / y"""
+    """x * (1 / y) -> x / y;  (1 / y) * x -> x / y: one rounding, and no 1 / y to overflow (1 / sigmoid(-710))
+
+    Not (1 / n) * x for a count n, which cannot overflow: collect_terms takes that factor out.
+    """
     if op_of(y) == "div" and is_const(arg(y), 1):
         return x / arg(y, 1)
+    if op_of(x) == "div" and is_const(arg(x), 1) and op_of(arg(x, 1)) != "size" and value(y) is None:
+        return y / arg(x, 1)
     return None
 
 
 @rule("div")
 def div_one(x, y):
-    """x / 1 -> x;  0 / y -> 0"""
+    """x / 1 -> x;  0 / c -> 0 for a constant c != 0 (0 / y is nan where y is 0)"""
     if is_const(y, 1):
         return x
-    if is_zero(x):
+    if is_zero(x) and value(y) not in (None, 0) and not math.isnan(value(y)):
         return zeros(x, broadcast(x.shape, y.shape))
     return None
 
@@ -223,8 +285,14 @@ def neg_zero(x):
 
 @rule("pow")
 def pow_simple(x, y):
-    """x ** 1 -> x;  x ** 0.5 -> sqrt(x);  x ** -1 -> 1 / x"""
+    """x ** 0 -> 1;  x ** 1 -> x;  x ** 0.5 -> sqrt(x);  x ** -1 -> 1 / x
+
+    NOTE: NumPy gives x ** 0 = 1 for every x, nan and inf included. sqrt(x) differs from x ** 0.5 only at
+    -0.0 (-0.0 == 0.0) and at -inf, where it gives nan for the square root of a negative, not inf.
+    """
     exponent = value(y)
+    if exponent == 0:
+        return call("broadcast_to", const(x, 1.0), shape=x.shape) if x.shape else const(x, 1.0)
     if exponent == 1:
         return x
     if exponent == 0.5:
@@ -234,16 +302,31 @@ def pow_simple(x, y):
     return None
 
 
+@rule("mul_no_nan")
+def mul_no_nan_plain(x, y):
+    """mul_no_nan(x, c) -> c * x for a constant c != 0;  mul_no_nan(c, y) -> c * y for a finite constant c;
+    mul_no_nan(x, 0) -> 0"""
+    if value(y) is not None and value(y) != 0:
+        return y * x
+    if value(x) is not None and math.isfinite(value(x)):
+        return x * y
+    return zeros(x, broadcast(x.shape, y.shape)) if is_zero(y) else None
+
+
 @rule("log")
 def log_exp(x):
-    """log(exp(x)) -> x"""
+    """log(exp(x)) -> x: the exact value, where the source loses it to overflow (inf at x = 1000)"""
     return arg(x) if op_of(x) == "exp" else None
+
+
+# Ops whose value is >= 0 (or nan) wherever it is defined.
+NONNEGATIVE = frozenset({"exp", "sqrt", "abs", "relu", "sigmoid", "softplus", "softmax", "size"})
 
 
 @rule("exp")
 def exp_log(x):
-    """exp(log(x)) -> x"""
-    return arg(x) if op_of(x) == "log" else None
+    """exp(log(u)) -> u for u >= 0 (exp, sqrt, abs...): below 0 the source is nan"""
+    return arg(x) if op_of(x) == "log" and op_of(arg(x)) in NONNEGATIVE else None
 
 
 @rule("sum")
@@ -272,8 +355,8 @@ def transpose_simple(x):
 
 @rule("matmul")
 def matmul_zero(a, b):
-    """0 @ b -> 0;  a @ 0 -> 0"""
-    if is_zero(a) or is_zero(b):
+    """0 @ b -> 0;  a @ 0 -> 0, where the other operand is defined everywhere"""
+    if is_zero(a) and defined_everywhere(b) or is_zero(b) and defined_everywhere(a):
         return zeros(a, matmul_shape(a.shape, b.shape))
     return None
 
@@ -320,6 +403,35 @@ def log_sigmoid(x):
 
 
 @rule("log", phase="stabilize")
+def softplus_form(x):
+    """log(1 + exp(z)) -> softplus(z);  log(exp(z) + 1) -> softplus(z)"""
+    if op_of(x) != "add":
+        return None
+    for one, e in ((arg(x), arg(x, 1)), (arg(x, 1), arg(x))):
+        if is_const(one, 1) and op_of(e) == "exp":
+            return call("softplus", arg(e))
+    return None
+
+
+@rule("log", phase="stabilize")
+def log_of_scaled(x):
+    """log(c * s) -> log(c) + log(s);  log(s / c) -> log(s) - log(c), for a constant c > 0 where log(s) has a
+    stable form: log(2*sigmoid(z)) is log(2) - softplus(-z), finite where sigmoid(z) underflows to 0"""
+    if op_of(x) == "mul":
+        scale, s, sign = value(arg(x)), arg(x, 1), 1.0
+    elif op_of(x) == "div":
+        scale, s, sign = value(arg(x, 1)), arg(x), -1.0
+    else:
+        return None
+    if scale is None or not 0 < scale < math.inf:
+        return None
+    inner = call("log", s)
+    if op_of(inner) == "log" and arg(inner).node == s.node:
+        return None  # no stable form: log(c * s) rounds once where log(c) + log(s) rounds twice
+    return inner + const(x, sign * math.log(scale))
+
+
+@rule("log", phase="stabilize")
 def log_softmax_form(x):
     """log(softmax(z)) -> log_softmax(z);  log(sum(exp(z))) -> logsumexp(z)"""
     if op_of(x) == "softmax":
@@ -331,7 +443,10 @@ def log_softmax_form(x):
 
 # lower: composite ops become primitives shifted by the max, so CSE shares exp(z - max(z)) among them
 def _shifted(z, axis):
-    peak = call("amax", z, axis=axis, keepdims=axis is not None)
+    # NOTE: shifted by 0 where the max is not finite (as scipy and JAX shift): logsumexp of an all -inf row is
+    # -inf and of a row holding +inf is +inf, not inf - inf = nan. Their gradients are JAX's: nan where
+    # softmax is 0/0 (an all -inf row) or inf/inf (at the +inf), 0 at the finite entries beside a +inf.
+    peak = call("finite_or_zero", call("amax", z, axis=axis, keepdims=axis is not None))
     shifted = z - peak
     return peak, shifted, call("sum", call("exp", shifted), axis=axis, keepdims=axis is not None)
 

@@ -39,7 +39,7 @@ AWAY_FROM_ZERO = Interval(0.3, 2.0, signed=True)
 # op -> one interval per graph operand.
 DOMAINS = {
     "add": (ANY, ANY), "sub": (ANY, ANY), "mul": (ANY, ANY), "div": (ANY, AWAY_FROM_ZERO),
-    "pow": (POSITIVE, Interval(-2.0, 3.0)),
+    "pow": (POSITIVE, Interval(-2.0, 3.0)), "mul_no_nan": (ANY, AWAY_FROM_ZERO), "finite_or_zero": (ANY,),
     # NOTE: ties between x and y are a kink; random draws are apart by far more than ε.
     "maximum": (ANY, ANY), "minimum": (ANY, ANY), "accumulate": (ANY, ANY, ANY),  # variadic
     "neg": (ANY,), "exp": (ANY,), "log": (POSITIVE,), "sqrt": (POSITIVE,), "sin": (ANY,), "cos": (ANY,),
@@ -142,6 +142,8 @@ REFERENCE = {  # independent NumPy meanings where the op's impl is not a plain N
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
     "softplus": lambda x: np.log1p(np.exp(x)),
     "relu": lambda x: np.where(x > 0, x, 0.0),
+    "mul_no_nan": lambda x, y: x * y,
+    "finite_or_zero": lambda x: x,
     "softmax": lambda x, axis: np.exp(x) / np.sum(np.exp(x), axis=axis, keepdims=True),
     "log_softmax": lambda x, axis: np.log(np.exp(x) / np.sum(np.exp(x), axis=axis, keepdims=True)),
     "logsumexp": lambda x, axis: np.log(np.sum(np.exp(x), axis=axis)),

@@ -6,19 +6,26 @@ from gradc.ops import Op, call, defop
 from gradc.ops.reduce import expand_reduced
 
 
-def _logsumexp(x, *, axis):
+def _peak(x, axis):
+    """The max along axis, kept, where it is finite; 0 where it is not (an all -inf row, or one holding +inf):
+    shifting by it, an all -inf row has logsumexp -inf and a row holding +inf has +inf, not inf - inf = nan."""
     peak = np.max(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(peak), peak, 0.0)
+
+
+def _logsumexp(x, *, axis):
+    peak = _peak(x, axis)
     total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
     return total.reshape(np.sum(x, axis=axis).shape) if axis is not None else total.reshape(())
 
 
 def _softmax(x, *, axis):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e = np.exp(x - _peak(x, axis))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(x, *, axis):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
+    shifted = x - _peak(x, axis)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 

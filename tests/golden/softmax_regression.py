@@ -61,16 +61,17 @@ def forward(X, W, Y):
     t1 = X @ W  # X@W
     t2 = np.vdot(Y, t1)  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
     t3 = _row_max(t1)  # logsumexp(X@W, axis=1)
-    t4 = np.subtract(t1, t3, out=t1)  # logsumexp(X@W, axis=1)
-    t5 = np.exp(t4, out=t4)  # logsumexp(X@W, axis=1)
-    t6 = np.einsum("ij->i", t5)[:, None]  # logsumexp(X@W, axis=1)
-    t7 = np.log(t6, out=t6)  # logsumexp(X@W, axis=1)
-    t8 = np.add(t3, t7, out=t3)  # logsumexp(X@W, axis=1)
-    t9 = np.squeeze(t8, axis=1)  # logsumexp(X@W, axis=1)
-    t10 = t9.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t11 = t10 - t2  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t12 = t11 / n  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    return t12
+    t4 = np.where(np.isfinite(t3), t3, 0.0)  # logsumexp(X@W, axis=1)
+    t5 = np.subtract(t1, t4, out=t1)  # logsumexp(X@W, axis=1)
+    t6 = np.exp(t5, out=t5)  # logsumexp(X@W, axis=1)
+    t7 = np.einsum("ij->i", t6)[:, None]  # logsumexp(X@W, axis=1)
+    t8 = np.log(t7, out=t7)  # logsumexp(X@W, axis=1)
+    t9 = np.add(t4, t8, out=t4)  # logsumexp(X@W, axis=1)
+    t10 = np.squeeze(t9, axis=1)  # logsumexp(X@W, axis=1)
+    t11 = t10.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t12 = t11 - t2  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t13 = t12 / n  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    return t13
 
 
 def value_and_grad(X, W, Y):
@@ -78,25 +79,26 @@ def value_and_grad(X, W, Y):
     t1 = X @ W  # X@W
     t2 = np.vdot(Y, t1)  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
     t3 = _row_max(t1)  # logsumexp(X@W, axis=1)
-    t4 = np.subtract(t1, t3, out=t1)  # logsumexp(X@W, axis=1)
-    t5 = np.exp(t4, out=t4)  # logsumexp(X@W, axis=1)
-    t6 = np.einsum("ij->i", t5)[:, None]  # logsumexp(X@W, axis=1)
-    t7 = np.log(t6)  # logsumexp(X@W, axis=1)
-    t8 = np.add(t3, t7, out=t3)  # logsumexp(X@W, axis=1)
-    t9 = np.squeeze(t8, axis=1)  # logsumexp(X@W, axis=1)
-    t10 = t9.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t11 = t10 - t2  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t12 = t11 / n  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    # backward, seeded with df/dt12 = 1
-    # t12 = t11 / n
-    t13 = 1.0 / n
-    # t9 = np.squeeze(t8, axis=1)
-    t14 = np.divide(t5, t6, out=t5)
+    t4 = np.where(np.isfinite(t3), t3, 0.0)  # logsumexp(X@W, axis=1)
+    t5 = np.subtract(t1, t4, out=t1)  # logsumexp(X@W, axis=1)
+    t6 = np.exp(t5, out=t5)  # logsumexp(X@W, axis=1)
+    t7 = np.einsum("ij->i", t6)[:, None]  # logsumexp(X@W, axis=1)
+    t8 = np.log(t7)  # logsumexp(X@W, axis=1)
+    t9 = np.add(t4, t8, out=t4)  # logsumexp(X@W, axis=1)
+    t10 = np.squeeze(t9, axis=1)  # logsumexp(X@W, axis=1)
+    t11 = t10.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t12 = t11 - t2  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t13 = t12 / n  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    # backward, seeded with df/dt13 = 1
+    # t13 = t12 / n
+    t14 = 1.0 / n
+    # t10 = np.squeeze(t9, axis=1)
+    t15 = np.divide(t6, t7, out=t6)
     # t1 = X @ W
-    t15 = np.subtract(t14, Y, out=t14)
-    t16 = _t_matmul(X, t15)
-    g_W = np.multiply(t13, t16, out=t16)
-    return t12, {"W": g_W}
+    t16 = np.subtract(t15, Y, out=t15)
+    t17 = _t_matmul(X, t16)
+    g_W = np.multiply(t14, t17, out=t17)
+    return t13, {"W": g_W}
 
 
 def gradient(X, W, Y):

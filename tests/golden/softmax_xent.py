@@ -38,33 +38,35 @@ def _array(name, x):
 def forward(y, z):
     y, z, k = _inputs(y, z)
     t1 = z.max(axis=-1, keepdims=True)  # log(softmax(z))
-    t2 = z - t1  # log(softmax(z))
-    t3 = np.exp(t2)  # log(softmax(z))
-    t4 = t3.sum(axis=-1, keepdims=True)  # log(softmax(z))
-    t5 = np.log(t4, out=t4)  # log(softmax(z))
-    t6 = np.subtract(t2, t5, out=t2)  # log(softmax(z))
-    t7 = y @ t6  # sum(y * log(softmax(z)))
-    t8 = -t7  # -sum(y * log(softmax(z)))
-    return t8
+    t2 = np.where(np.isfinite(t1), t1, 0.0)  # log(softmax(z))
+    t3 = z - t2  # log(softmax(z))
+    t4 = np.exp(t3)  # log(softmax(z))
+    t5 = t4.sum(axis=-1, keepdims=True)  # log(softmax(z))
+    t6 = np.log(t5, out=t5)  # log(softmax(z))
+    t7 = np.subtract(t3, t6, out=t3)  # log(softmax(z))
+    t8 = y @ t7  # sum(y * log(softmax(z)))
+    t9 = -t8  # -sum(y * log(softmax(z)))
+    return t9
 
 
 def value_and_grad(y, z):
     y, z, k = _inputs(y, z)
     t1 = z.max(axis=-1, keepdims=True)  # log(softmax(z))
-    t2 = z - t1  # log(softmax(z))
-    t3 = np.exp(t2)  # log(softmax(z))
-    t4 = t3.sum(axis=-1, keepdims=True)  # log(softmax(z))
-    t5 = np.log(t4)  # log(softmax(z))
-    t6 = np.subtract(t2, t5, out=t2)  # log(softmax(z))
-    t7 = y @ t6  # sum(y * log(softmax(z)))
-    t8 = -t7  # -sum(y * log(softmax(z)))
-    # backward, seeded with df/dt8 = 1
-    # t6 = t2 - t5
-    t9 = np.divide(t3, t4, out=t3)
-    t10 = y.sum(axis=-1, keepdims=True)
-    t11 = np.multiply(t9, t10, out=t9)
-    g_z = np.subtract(t11, y, out=t11)
-    return t8, {"z": g_z}
+    t2 = np.where(np.isfinite(t1), t1, 0.0)  # log(softmax(z))
+    t3 = z - t2  # log(softmax(z))
+    t4 = np.exp(t3)  # log(softmax(z))
+    t5 = t4.sum(axis=-1, keepdims=True)  # log(softmax(z))
+    t6 = np.log(t5)  # log(softmax(z))
+    t7 = np.subtract(t3, t6, out=t3)  # log(softmax(z))
+    t8 = y @ t7  # sum(y * log(softmax(z)))
+    t9 = -t8  # -sum(y * log(softmax(z)))
+    # backward, seeded with df/dt9 = 1
+    # t7 = t3 - t6
+    t10 = np.divide(t4, t5, out=t4)
+    t11 = y.sum(axis=-1, keepdims=True)
+    t12 = np.multiply(t10, t11, out=t10)
+    g_z = np.subtract(t12, y, out=t12)
+    return t9, {"z": g_z}
 
 
 def gradient(y, z):
