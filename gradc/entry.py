@@ -79,6 +79,32 @@ def checks(graph, plan, dtype):
                       f'    {name} = _array("{name}", {name})']
             lines += _check(name, dims, plan.dims, bound)
             bound.update(d for d in dims if isinstance(d, str))
+    return lines + _index_checks(graph, plan.dims)
+
+
+def _index_checks(graph, variables):
+    """`x[5]` with x of shape (n,) needs n >= 6: checked on entry, as the shape checks are, not left to an
+    IndexError in the middle of the function."""
+    least = {}  # dimension -> (smallest size it may have, the indexing that needs it)
+    for node in graph.order():
+        if graph[node]["op"] != "index":
+            continue
+        shape = graph.shape(graph.args(node)[0])
+        for i, dim in zip(dict(graph[node]["attrs"])["index"], shape):
+            need = i + 1 if i >= 0 else -i
+            if isinstance(dim, str) and need > least.get(dim, (0, ""))[0]:
+                span = graph[node]["span"]
+                least[dim] = (need, span.text if span is not None else f"index {i}")
+    holder = {}
+    for name, node in graph.inputs.items():
+        for dim in graph.shape(node):
+            holder.setdefault(dim, name)
+    lines = []
+    for dim, (need, text) in least.items():
+        variable, name = variables[dim], holder[dim]
+        text = text.replace("\\", "\\\\").replace('"', '\\"').replace("{", "{{").replace("}", "}}")  # f-string safe
+        lines += [f"if {variable} < {need}:",
+                  f'    raise ValueError(f"{name} has shape {{{name}.shape}}; {text} needs {dim} >= {need}")']
     return lines
 
 

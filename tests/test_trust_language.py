@@ -147,3 +147,12 @@ def test_every_name_a_generated_module_reads_is_reserved(source, shapes):
     free = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
     assert free <= RESERVED | {"np"}, free - RESERVED
     assert all(hasattr(builtins, name) for name in free - {"np"})
+
+
+def test_a_constant_index_past_a_named_dimension_is_a_shape_error_on_entry():
+    fn = gradc.compile("X[5, -4] + x[2]", shapes={"x": "n", "X": "n,m"})
+    assert fn.forward(x=np.arange(6.0), X=np.ones((6, 4))) == 3.0
+    with pytest.raises(ShapeError, match=r"X\[5, -4\] needs n >= 6"):
+        fn.forward(x=np.arange(3.0), X=np.ones((3, 4)))
+    with pytest.raises(ShapeError, match=r"X\[5, -4\] needs m >= 4"):
+        fn.value_and_grad(x=np.arange(6.0), X=np.ones((6, 3)))
