@@ -11,7 +11,7 @@ import numpy as np
 
 from gradc.ops import REGISTRY, Value, call
 from gradc.ops.linalg import matmul_shape
-from gradc.ops.reduce import sum_to_axes
+from gradc.ops.reduce import count, sum_to_axes
 from gradc.shapes import broadcast, normalize_axes, reduce
 
 RULES = {}  # op name -> [(phase, rule)], in definition order
@@ -118,9 +118,22 @@ def _fold(*args, op_name, **attrs):
     return None
 
 
+def _on_scalars(name):
+    def on_scalars(*args, **attrs):
+        """f(broadcast_to(a, s), broadcast_to(b, s)) -> broadcast_to(f(a, b), s) for scalars a, b (or b a scalar):
+        one scalar operation, not an array's, and no array of a count's ints (-n + n) to be written in place"""
+        shapes = {tuple(attrs_of(a)["shape"]) for a in args if op_of(a) == "broadcast_to" and arg(a).shape == ()}
+        if len(shapes) != 1 or any(a.shape and (op_of(a) != "broadcast_to" or arg(a).shape) for a in args):
+            return None
+        scalars = [arg(a) if a.shape else a for a in args]
+        return call("broadcast_to", call(name, *scalars, **attrs), shape=shapes.pop())
+    return on_scalars
+
+
 for _name, _op in REGISTRY.items():
     if _op.elementwise:
         rule(_name)(lambda *args, _n=_name, **attrs: _fold(*args, op_name=_n, **attrs))
+        rule(_name)(_on_scalars(_name))
 
 
 @rule("accumulate")
@@ -433,11 +446,24 @@ def log_of_scaled(x):
 
 @rule("log", phase="stabilize")
 def log_softmax_form(x):
-    """log(softmax(z)) -> log_softmax(z);  log(sum(exp(z))) -> logsumexp(z)"""
+    """log(softmax(z)) -> log_softmax(z);  log(sum(exp(z))) -> logsumexp(z);
+    log(mean(exp(z))) -> logsumexp(z) - log(n), n the number of entries averaged"""
     if op_of(x) == "softmax":
         return call("log_softmax", arg(x), **attrs_of(x))
-    if op_of(x) == "sum" and op_of(arg(x)) == "exp" and not attrs_of(x)["keepdims"]:
-        return call("logsumexp", arg(arg(x)), axis=attrs_of(x)["axis"])
+    if op_of(x) in ("sum", "mean") and op_of(arg(x)) == "exp" and not attrs_of(x)["keepdims"]:
+        z, axis = arg(arg(x)), attrs_of(x)["axis"]
+        total = call("logsumexp", z, axis=axis)
+        if op_of(x) == "sum":
+            return total
+        return total - call("log", count(z, tuple(z.shape[a] for a in normalize_axes(z.shape, axis))))
+    return None
+
+
+@rule("div", phase="stabilize")
+def softmax_form(x, y):
+    """exp(z) / sum(exp(z)) -> softmax(z, axis=None), the sum over every axis: finite where exp overflows"""
+    if op_of(x) == "exp" and op_of(y) == "sum" and arg(y).node == x.node and attrs_of(y)["axis"] is None:
+        return call("softmax", arg(x), axis=None)
     return None
 
 

@@ -90,7 +90,12 @@ CASES = {
     "log:log_sigmoid": [(source("log(sigmoid(z))"), ["input", "neg", "softplus", "neg"]),
                         (source("log(1 - sigmoid(z))"), ["input", "softplus", "neg"])],
     "log:log_softmax_form": [(source("sum(log(softmax(z)))", {"z": ("n",)}), ["input", "log_softmax", "sum"]),
-                             (source("log(sum(exp(z)))", {"z": ("n",)}), ["input", "logsumexp"])],
+                             (source("log(sum(exp(z)))", {"z": ("n",)}), ["input", "logsumexp"]),
+                             (source("log(mean(exp(z)))", {"z": ("n",)}), ["input", "logsumexp", "size", "log", "sub"]),
+                             (source("sum(log(mean(exp(Z), axis=0)))", {"Z": ("n", "k")}),
+                              ["input", "logsumexp", "size", "log", "sub", "sum"])],
+    "div:softmax_form": [(source("sum(y * (exp(z) / sum(exp(z))))", {"z": ("n",), "y": ("n",)}),
+                          ["input", "input", "softmax", "mul", "sum"])],
     "sum:sum_nothing": [(source("sum(x)"), ["input"]),
                         (built(lambda x: call("sum", zeros(x, (3,)), axis=None, keepdims=False), x=(3,)), ["zeros"])],
     "mean:mean_scalar": [(source("mean(x)"), ["input"])],
@@ -173,6 +178,13 @@ for _name, _op in REGISTRY.items():
         CASES[f"fold_{_name}"] = [(built(lambda x, _n=_name, _k=_op.arity if _op.arity > 0 else 2: call(
             _n, *(Value(x.graph, x.graph.const(c)) for c in FOLD_ARGS[:_k])) * x, x=()),
                                    lambda ops, _n=_name: ops.count(_n) == (_n == "mul"))]
+
+
+for _name, _op in REGISTRY.items():
+    if _op.elementwise:
+        CASES[f"{_name}:on_scalars"] = [(built(lambda a, b, _n=_name, _k=_op.arity if _op.arity > 0 else 2: call(
+            _n, *(call("broadcast_to", v, shape=(3,)) for v in (a, b)[:_k])), a=(), b=()),
+                                         lambda ops, _n=_name: ops[-2:] == [_n, "broadcast_to"])]
 
 
 def test_every_rule_has_a_case():

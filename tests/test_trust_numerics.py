@@ -180,6 +180,21 @@ def test_constant_factors_fold_only_where_their_product_is_a_number():
     assert "12.0 * x" in gradc.compile("3 * (4 * x)").source
 
 
+@pytest.mark.parametrize("text, shapes", [("sum((A + a*p) - a*p)", {"A": ("n", "m"), "p": ("m",)}),
+                                          ("sum(sin(u) + C - sin(u))", {"u": ("n",), "C": ("n", "n")})])
+def test_a_broadcast_count_that_cancels_is_computed_on_scalars(text, shapes, rng):
+    # -n + n over a broadcast was an int array, then written in place by a float product: UFuncTypeError
+    fn = gradc.compile(text, shapes=shapes)
+    arrays = {n: rng.standard_normal((4, 3) if s == ("n", "m") else (3,) if s == ("m",) else (4,) if s == ("n",)
+                                     else (4, 4)) for n, s in shapes.items()}
+    arrays.update({n: 0.7 for n in fn.inputs if n not in shapes})
+    value, grads = fn.value_and_grad(**arrays)
+    assert value == pytest.approx(np.sum(arrays.get("A", arrays.get("C"))), rel=1e-12)
+    for name, grad in grads.items():
+        want = 1.0 if name in ("A", "C") else 0.0
+        np.testing.assert_allclose(grad, np.full(np.shape(arrays[name]), want), atol=1e-12)
+
+
 def test_the_rewrites_that_do_change_values_give_the_exact_one():
     # log(exp(x)) -> x where exp overflows; x**0 -> 1 is NumPy's own answer at nan and inf
     assert gradc.compile("log(exp(x))").forward(x=1000.0) == 1000.0
@@ -208,26 +223,28 @@ def _draws(graph, rng):
 
 
 def _values(graph, arrays):
+    """The output, the other values, and whether any of them is beyond float: an inf, or an exp gone to 0."""
     with np.errstate(all="ignore"):
         values = evaluate(graph, arrays)
     inner = [np.asarray(v, float) for node, v in values.items() if graph[node]["op"] != "input"]
-    return np.asarray(values[graph.outputs[0]], float), inner
+    beyond = any(np.isinf(v).any() for v in inner) or any(
+        np.any(np.asarray(v) == 0) for node, v in values.items() if graph[node]["op"] == "exp")
+    return np.asarray(values[graph.outputs[0]], float), inner, beyond
 
 
 def value_changes(before, after, rng, may_overflow=False):
     """The points where `after` gives a different value from `before`, the source, as rewrites may not:
 
-    where the source meets no infinity and gives nan (a domain error: log(-1), 0/0), `after` gives nan too;
-    where every value of the source is finite, `after` is finite (unless `may_overflow`) and agrees to
-    rounding, relative to the largest term around as cancellation allows. Where the source overflows,
-    `after` may give the exact value instead.
+    where the source stays within float (no inf, no exp gone to 0) and gives nan, a domain error (log(-1),
+    0/0), `after` gives nan too; where every value of the source is finite, `after` is finite (unless
+    `may_overflow`) and agrees to rounding, relative to the largest term around as cancellation allows.
+    Where the source overflows or underflows, `after` may give the exact value instead.
     """
     changes = []
     for arrays in _draws(before, rng):
-        old, old_inner = _values(before, arrays)
-        new, new_inner = _values(after, arrays)
-        meets_inf = any(np.isinf(v).any() for v in old_inner)
-        if not meets_inf and np.any(np.isnan(old) & ~np.isnan(new)):
+        old, old_inner, beyond = _values(before, arrays)
+        new, new_inner, _ = _values(after, arrays)
+        if not beyond and np.any(np.isnan(old) & ~np.isnan(new)):
             changes.append(("nan lost", arrays, old, new))
         if all(np.isfinite(v).all() for v in old_inner):
             if any(np.isinf(v).any() for v in new_inner):
@@ -293,6 +310,19 @@ def test_log_one_plus_exp_is_softplus(text, z):
     assert grads["z"] == pytest.approx(exact_sigmoid(z), rel=1e-14, abs=1e-300)
     assert interpret(fn.stages.simplified, z=z)[0] == pytest.approx(want, rel=1e-15, abs=1e-300)
     assert [fn.stages.simplified[n]["op"] for n in fn.stages.simplified.order()] == ["input", "softplus"]
+
+
+def test_log_mean_exp_and_a_written_out_softmax_at_large_inputs():
+    z = np.array([1000.0, 1001.0, 999.0])
+    want = exact(lambda a, b, c: ((a.exp() + b.exp() + c.exp()) / 3).ln(), *z)
+    softmax = np.exp(z - 1001.0) / np.sum(np.exp(z - 1001.0))
+    fn, value, grads = compiled("log(mean(exp(z)))", {"z": ("n",)}, z=z)
+    assert value == pytest.approx(want, rel=1e-15)
+    np.testing.assert_allclose(grads["z"], softmax, rtol=1e-14)
+    assert interpret(fn.stages.simplified, z=z)[0] == pytest.approx(want, rel=1e-15)
+    fn, value, grads = compiled("sum(y * (exp(z) / sum(exp(z))))", {"z": ("n",), "y": ("n",)}, z=z, y=np.eye(3)[1])
+    assert value == pytest.approx(softmax[1], rel=1e-15)
+    np.testing.assert_allclose(grads["z"], softmax[1] * (np.eye(3)[1] - softmax), rtol=1e-13, atol=1e-17)
 
 
 NINF, INF = -np.inf, np.inf
