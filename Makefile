@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup graphviz demo test bench clean
+.PHONY: setup graphviz demo test fuzz bench clean
 
 setup: $(STAMP) graphviz
 
@@ -33,6 +33,12 @@ demo: setup $(VENV)/.examples
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The differential fuzzer (tests/fuzz.py) on every core: 20,000 random programs, each failure reported by seed
+# (replay with `$(BIN)/python tests/fuzz.py --seed SEED --shrink`); exits non-zero on any failure.
+FUZZ_PROGRAMS ?= 20000
+fuzz: setup
+	$(BIN)/python tests/fuzz.py --programs $(FUZZ_PROGRAMS) --shrink
 
 bench: setup
 	$(BIN)/python benchmarks/install.py
