@@ -11,8 +11,12 @@ at every point it draws (exp of bounded things, log and sqrt of things bounded a
 things bounded away from 0). It writes the forms that simplify onto existing nodes often: `2*x - x`,
 `(x + y) - y`, `x*1`, `x - 0`, `x + 0*y`, `x/1`, `--x`, `x.T.T`, statements that are such forms of
 earlier values, statements used by several later ones, values used both directly and through a statement.
+The vocabulary: sin cos tanh sigmoid exp log sqrt softplus relu abs, ** 2 3 0.5, maximum minimum,
+sum/mean/logsumexp/np.max/np.min with and without axis, x - np.max(x, axis=1, keepdims=True), softmax,
+log_softmax, @, dot, .T, transpose, integer indexing; sizes n in 1..4 and m in 1..3.
 
-Checked at a random point (inputs uniform in [-1.5, 1.5], away from the kinks of maximum/minimum/relu/abs):
+Checked at up to four random points (inputs uniform in [-1.5, 1.5]; a point within 1e-3 of a kink of
+maximum/minimum/relu/abs/amax/amin is redrawn, operands equal to rounding count as one smooth function):
   value    the compiled forward and value_and_grad's value equal the graph interpreter on the parsed graph;
   grad     every gradient equals central differences (step 1e-6*max(1, |x|)), confirmed against
            differences of the interpreter before a mismatch is reported;
@@ -29,6 +33,7 @@ graphs), which tells a simplifier or differentiation bug from an emission bug.
 
     python tests/fuzz.py --programs 20000            # in parallel over every core; exit 1 on any failure
     python tests/fuzz.py --seed 1234 --shrink        # replay one seed, print the program, shrink it
+    python tests/fuzz.py --no-extrema ...            # without np.max/np.min (gradc before e2806c6)
 """
 import argparse
 import math
@@ -480,7 +485,7 @@ def operand_shapes(kind, param, s):
 
 
 class Generator:
-    """Draws a program from a seed: `Generator(seed).program(statements)`."""
+    """Draws a program from a seed: `Generator(seed, statements).program()`."""
 
     def __init__(self, seed, statements=12, extrema=True):
         self.seed = seed
@@ -491,9 +496,9 @@ class Generator:
         self.sizes = {"n": int(rng.choice([1, 2, 3, 4], p=[0.05, 0.35, 0.35, 0.25])),
                       "m": int(rng.choice([1, 2, 3], p=[0.05, 0.5, 0.45]))}
         extra = [name for name in INPUTS if name not in ALWAYS]
-        # Half the programs are dense: four inputs, most subexpressions inside cancelling forms, so one value
+        # Six programs in ten are dense: four inputs, most subexpressions inside cancelling forms, so one value
         # reaches the output along many paths that simplify onto each other; the rest draw on every input.
-        # Three in ten are focused as well: one array input and a scalar, so every path meets every other.
+        # Half the dense ones are focused as well: one array input and a scalar, so every path meets every other.
         mode = rng.random()
         self.dense = mode < 0.6
         self.shapes = SHAPES

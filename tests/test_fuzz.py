@@ -52,6 +52,16 @@ REGRESSIONS = {
     "(A + a*p) - a*p": ("sum((A + a*p) - a*p)", {"A": ("n", "m"), "p": ("m",)}),
     "(A + f(p)) - f(p)": ("sum((A + log(1 + p**2)) - log(1 + p**2))", {"A": ("n", "m"), "p": ("m",)}),
     "sin(u) + C - sin(u)": ("sum(sin(u) + C - sin(u))", {"u": ("n",), "C": ("n", "n")}),
+    # found by the fuzzer at a842ee0: the count m of a broadcast is an int adjoint, and a mask keeps it one:
+    # `m * (t3 > 0.0)` is an int64 array, returned as the gradient or written into by a float op in place
+    "relu(u) + A.T: an int64 gradient": ("sum(relu(u) + A.T)", {"u": ("n",), "A": ("n", "m")}),
+    "relu(p) - A: an int64 gradient": ("sum(relu(p) - A)", {"p": ("m",), "A": ("n", "m")}),
+    "maximum(u, v) + A.T: an int64 gradient": ("sum(maximum(u, v) + A.T)", {"u": ("n",), "v": ("n",),
+                                                                            "A": ("n", "m")}),
+    "sum(relu(...)) - p: a float divided into an int mask": ("sum(np.sum(relu(sqrt(2 + sin(v)))) - p)",
+                                                              {"v": ("n",), "p": ("m",)}),
+    "(A.T + minimum(u, v)) - minimum(u, v)": ("sum((A.T + minimum(u, v)) - minimum(u, v)) + mean(v)",
+                                              {"u": ("n",), "v": ("n",), "A": ("n", "m")}),
 }
 
 
