@@ -11,7 +11,10 @@ import numpy as np
 from gradc import __version__
 from gradc.entry import checks, describe_shapes, entry, python_floats, stays_python_float
 from gradc.reuse import plan_reuse
+from gradc.ops.elementwise import COMPARISONS
 from gradc.schedule import INLINE, computed_reads, schedule
+
+INLINE_MASKS = frozenset("is_" + c for c in COMPARISONS)  # bool arrays: a product with a count stays int
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ class _Writer:
         graph = self.graph
         op = graph.op(node)
         args = graph.args(node)
-        operands = [self.ref(a) for a in args]
+        operands = self.operands(node)
         if op.name == "pow" and operands[0].startswith("-"):
             operands[0] = f"({operands[0]})"
         if op.name == "accumulate":
@@ -149,9 +152,27 @@ class _Writer:
             return op.emit.format(*operands, **attrs)
         return op.emit(Context(self.plan.dims, [graph.shape(a) for a in args]), *operands, **attrs)
 
+    def operands(self, node):
+        """How `node`'s operands are written: a count is `n`, or `float(n)` where nothing else makes it float.
+
+        NOTE: dimension sizes are Python ints; `-n`, `m * (t3 > 0.0)` or a broadcast `n` would be int arrays,
+        which a float product cannot be written into and which would come back as int gradients. A count met
+        by a division, or by an operand that is neither a count nor a bool mask, gives a float already.
+        """
+        graph = self.graph
+        args = graph.args(node)
+        operands = [self.ref(a) for a in args]
+        counts = [i for i, a in enumerate(args) if graph[a]["op"] == "size"]
+        if not counts or graph[node]["op"] == "div":
+            return operands
+        floats = any(graph[a]["op"] != "size" and graph[a]["op"] not in INLINE_MASKS for a in args)
+        if graph[node]["op"] in ("add", "sub", "mul", "accumulate") and floats:
+            return operands
+        return [f"float({text})" if i in counts else text for i, text in enumerate(operands)]
+
     def in_place(self, node, buffer):
         """`np.subtract(t1, y, out=t1)`: the op's ufunc writing into the buffer of an operand that dies here."""
-        operands = [self.ref(a) for a in self.graph.args(node)]
+        operands = self.operands(node)
         if self.graph[node]["op"] == "accumulate":
             operands = self.partial_names(node, operands)
         return f"np.{self.graph.op(node).ufunc}({', '.join(operands)}, out={self.ref(buffer)})"

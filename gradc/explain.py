@@ -228,6 +228,7 @@ FORMS = {
     "sign": call("sign"), "maximum": call("max", r"\max"), "minimum": call("min", r"\min"),
     "ge": _mask(">=", r"\ge"), "gt": _mask(">", ">"), "le": _mask("<=", r"\le"), "lt": _mask("<", "<"),
     "sum": _sum, "sum_to": _sum_to, "mean": call("mean"), "amax": call("max", r"\max"),
+    "amin": call("min", r"\min"), "mul_no_nan": call("mul_no_nan"), "finite_or_zero": call("finite_or_zero"),
     "scatter": call("scatter"), "softmax": call("softmax"), "log_softmax": call("log_softmax"),
     "logsumexp": call("logsumexp"), "broadcast_to": call("broadcast_to"),
 }

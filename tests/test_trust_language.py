@@ -156,3 +156,14 @@ def test_a_constant_index_past_a_named_dimension_is_a_shape_error_on_entry():
         fn.forward(x=np.arange(3.0), X=np.ones((3, 4)))
     with pytest.raises(ShapeError, match=r"X\[5, -4\] needs m >= 4"):
         fn.value_and_grad(x=np.arange(6.0), X=np.ones((6, 3)))
+
+
+@pytest.mark.parametrize("source, shapes", [("x ** y", []), ("sum(np.min(X, axis=1))", ["--shape", "X=n,d"]),
+                                            ("logsumexp(x)", ["--shape", "x=n"])])
+def test_explain_knows_the_new_ops(source, shapes):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "gradc", "explain", source, *shapes], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("d/d")

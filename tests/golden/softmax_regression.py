@@ -33,6 +33,14 @@ def _inputs(X, W, Y):
     return X, W, Y, n, d, c
 
 
+def _array(name, x):
+    """An array input that is not float64 already, converted; complex numbers, text and objects are refused."""
+    if x.dtype.kind not in "biuf":
+        given = f"{x.item()!r:.40}" if x.ndim == 0 else f"an array of {x.dtype}"
+        raise TypeError(f"{name} must hold real numbers, not {given}")
+    return x.astype(_DTYPE)
+
+
 def _row_max(x):
     """x.max(axis=1, keepdims=True) for a matrix: NumPy reduces short rows ~3x slower than it compares columns."""
     if x.shape[1] > 16:
@@ -46,14 +54,6 @@ def _row_max(x):
 def _t_matmul(a, b):
     """a.T @ b for matrices: OpenBLAS runs (b.T @ a).T up to 1.5x faster when a has 512 columns or more."""
     return (b.T @ a).T if a.shape[1] >= 512 else a.T @ b
-
-
-def _array(name, x):
-    """An array input that is not float64 already, converted; complex numbers, text and objects are refused."""
-    if x.dtype.kind not in "biuf":
-        given = f"{x.item()!r:.40}" if x.ndim == 0 else f"an array of {x.dtype}"
-        raise TypeError(f"{name} must hold real numbers, not {given}")
-    return x.astype(_DTYPE)
 
 
 def forward(X, W, Y):
