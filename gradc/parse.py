@@ -91,19 +91,23 @@ def _check_text(source):
                          f"{column}: it is not text any file can hold") from None
 
 
+_DEEP_STACK = threading.Lock()
+
+
 def with_deep_stack(task):
     """Run `task` in a thread with a large stack, so deeply nested sources parse or fail cleanly."""
     result = {}
 
     def run():
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(100_000)
-        try:
-            result["value"] = task()
-        except BaseException as error:  # re-raised in the caller's thread
-            result["error"] = error
-        finally:
-            sys.setrecursionlimit(limit)
+        with _DEEP_STACK:  # the limit is the process's: parses in other threads must not restore it mid-parse
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(100_000)
+            try:
+                result["value"] = task()
+            except BaseException as error:  # re-raised in the caller's thread
+                result["error"] = error
+            finally:
+                sys.setrecursionlimit(limit)
 
     previous = threading.stack_size(1 << 30)
     try:

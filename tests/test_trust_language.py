@@ -167,3 +167,15 @@ def test_explain_knows_the_new_ops(source, shapes):
                             text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("d/d")
+
+
+def test_parsing_in_threads_leaves_the_recursion_limit_as_it_was():
+    import sys
+    import threading
+    before = sys.getrecursionlimit()
+    threads = [threading.Thread(target=gradc.compile, args=(f"x * {i} + y",)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sys.getrecursionlimit() == before
