@@ -1,7 +1,7 @@
 """Compile-time figures: each workload, and generated expressions of 100, 1,000 and 10,000 nodes.
 
 `gradc.compile` caches by its arguments, so a fresh compile needs the cache out of the way. `fresh_compile`
-uses an uncached entry point or clears the cache (gradc.load._CACHE) when it can; otherwise it varies a
+uses an uncached entry point or clears the cache (gradc.api._CACHE) when it can; otherwise it varies a
 harmless trailing comment, which changes the cache key but not the graph. `cached_s` is reported beside it, so a bypass that did not
 work shows up as fresh ~= cached.
 """

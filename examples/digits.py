@@ -1,7 +1,7 @@
 """The lecture's odd/even digit classifier, trained with gradients that gradc derives.
 
 scikit-learn ships 1797 handwritten digits (8x8 pixels, no download). Label 1 means odd. Two models, both
-trained by `gradc.descent.minimize` on the same split, then compared with scikit-learn's LogisticRegression:
+trained by `gradc.optim.descent.minimize` on the same split, then compared with scikit-learn's LogisticRegression:
   logistic regression   p = sigmoid(X w + b)
   two-layer network     h = tanh(X W1 + b1),  p = sigmoid(h w2 + b2)   (the lecture's network)
 Both minimize the mean cross-entropy, written with softplus so large logits cannot overflow.
@@ -12,8 +12,8 @@ import time
 import numpy as np
 
 import gradc
-from gradc.descent import minimize
-from gradc.schedules import Step
+from gradc.optim.descent import minimize
+from gradc.optim.lr_schedules import Step
 
 # -y log p - (1 - y) log(1 - p) with p = sigmoid(z) equals softplus(z) - y z.
 LOGISTIC = """

@@ -6,9 +6,9 @@ runs the lecture's loop until the loss stops changing. Run: python examples/leas
 import numpy as np
 
 import gradc
-from gradc.descent import minimize
-from gradc.schedules import Step
-from gradc.scipy_adapter import scipy_minimize
+from gradc.optim.descent import minimize
+from gradc.optim.lr_schedules import Step
+from gradc.optim.scipy_adapter import scipy_minimize
 
 SOURCE = "0.5 * sum((X @ w + b - y)**2)"
 

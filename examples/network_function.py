@@ -3,15 +3,15 @@
 `f` is the network on one example, as in the lecture notes; gradc reads its source (it never calls it),
 checks the compiled gradient against central differences, and shows the generated code. `loss` is the
 same network over a batch of rows: decorated with `@gradc.gradient`, it is trained with
-`gradc.descent.minimize` (Adam, minibatches) to fit y = sin(3 x0) * x1 on 2-d inputs. Both functions are
+`gradc.optim.descent.minimize` (Adam, minibatches) to fit y = sin(3 x0) * x1 on 2-d inputs. Both functions are
 ordinary NumPy code too: calling the originals gives the same numbers as the compiled ones.
 Run: python examples/network_function.py
 """
 import numpy as np
 
 import gradc
-from gradc.check import compare
-from gradc.descent import minimize
+from gradc.gradcheck import compare
+from gradc.optim.descent import minimize
 
 D, HIDDEN, K, N = 2, 24, 1, 400  # distinct sizes: shapes from examples name equal sizes alike
 

@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 import gradc
-from gradc.descent import minimize
+from gradc.optim.descent import minimize
 
 SOURCE = "x**4 - 3*x**2 + x"
 STARTS = [-4.0, -2.0, -1.0, -0.5, 0.0, 0.2, 0.5, 1.0, 2.0, 4.0]

@@ -1,6 +1,6 @@
 """python -m gradc: the command line."""
 import sys
 
-from gradc.cli import main
+from gradc.cli.main import main
 
 sys.exit(main())

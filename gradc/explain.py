@@ -5,7 +5,7 @@ A sub-expression used more than once (typically a forward value the derivative r
 """
 from dataclasses import dataclass
 
-from gradc.derived import gradient_graph
+from gradc.transform.derivatives import gradient_graph
 from gradc.ops.reduce import sum_to_axes
 
 ATOM, POWER, UNARY, PRODUCT, SUM, COMPARE = 5, 4, 3, 2, 1, 0  # binding strength, tightest first
@@ -232,18 +232,3 @@ FORMS = {
     "scatter": call("scatter"), "softmax": call("softmax"), "log_softmax": call("log_softmax"),
     "logsumexp": call("logsumexp"), "broadcast_to": call("broadcast_to"),
 }
-
-
-def add_explain_parser(commands):
-    """`gradc explain SOURCE --shape ... [--latex]`, registered by gradc.cli."""
-    from gradc.cli import add_source_arguments
-    parser = commands.add_parser("explain", help="print the simplified derivative of each input as a formula")
-    add_source_arguments(parser)
-    parser.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
-    parser.set_defaults(run=run_explain)
-
-
-def run_explain(args):
-    from gradc.cli import compile_from
-    print(explain(compile_from(args), latex=args.latex))
-    return 0

@@ -5,6 +5,7 @@ from typing import NamedTuple
 import networkx as nx
 
 from gradc.errors import ShapeError
+from gradc.ops import REGISTRY
 
 
 class Span:
@@ -75,7 +76,6 @@ class Graph:
         return self._nodes[node]
 
     def op(self, node):
-        from gradc.ops import REGISTRY
         return REGISTRY[self._nodes[node]["op"]]
 
     def shape(self, node):
@@ -89,7 +89,6 @@ class Graph:
 
     def add(self, op_name, args=(), span=None, name=None, **attrs):
         """Add (or find) the node `op_name(*args, **attrs)` and return its id."""
-        from gradc.ops import REGISTRY
         op = REGISTRY[op_name]
         args = tuple(args)
         span = span or self._span

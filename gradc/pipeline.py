@@ -2,14 +2,15 @@
 import shlex
 from dataclasses import dataclass
 
-from gradc.differentiate import differentiate
-from gradc.emit import emit
+from gradc.transform.differentiate import differentiate
+from gradc.backend.numpy.emit import emit
+from gradc.backend.numpy.specialize import lower
 from gradc.errors import GradcError
-from gradc.functions import Function
+from gradc.frontend.pyfunc import Function
 from gradc.graph import Graph, rebuild
-from gradc.parse import parse
+from gradc.frontend.parse import parse
 from gradc.shapes import identifier
-from gradc.simplify import lower, rewriter, simplify
+from gradc.transform.simplify import rewriter, simplify
 
 
 @dataclass

@@ -51,7 +51,7 @@ except ImportError:  # run as a script from a checkout without an install: the g
     sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from gradc import pipeline  # noqa: E402
-from gradc.evaluate import evaluate  # noqa: E402
+from gradc.backend.interpret import evaluate  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------------------
 # The vocabulary: inputs, shapes, templates with interval rules

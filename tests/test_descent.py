@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from gradc.descent import DescentError, batches, minimize
+from gradc.optim.descent import DescentError, batches, minimize
 from gradc.errors import GradcError
-from gradc.methods import Adam, Momentum
-from gradc.result import Progress
-from gradc.schedules import Constant, Cosine, Polynomial, ScheduleError, Step, parse_schedule
-from gradc.scipy_adapter import FlatObjective, scipy_minimize
+from gradc.optim.updates import Adam, Momentum
+from gradc.optim.result import Progress
+from gradc.optim.lr_schedules import Constant, Cosine, Polynomial, ScheduleError, Step, parse_schedule
+from gradc.optim.scipy_adapter import FlatObjective, scipy_minimize
 
 
 class LeastSquares:

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.differentiate import differentiate
-from gradc.evaluate import evaluate
-from gradc.parse import parse
-from gradc.simplify import simplify
+from gradc.transform.differentiate import differentiate
+from gradc.backend.interpret import evaluate
+from gradc.frontend.parse import parse
+from gradc.transform.simplify import simplify
 from helpers import assert_grad_matches
 
 

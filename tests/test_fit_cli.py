@@ -1,4 +1,4 @@
-"""`gradc fit`: the subcommand built by gradc.fit, run on files in a temporary folder."""
+"""`gradc fit`: the subcommand built by gradc.cli.fit, run on files in a temporary folder."""
 import argparse
 import io
 import subprocess
@@ -9,7 +9,7 @@ import pytest
 
 import gradc
 from gradc.errors import GradcError
-from gradc.fit import FitError, add_fit_parser, run_fit
+from gradc.cli.fit import FitError, add_fit_parser, run_fit
 
 pytestmark = pytest.mark.skipif(not hasattr(gradc, "compile"), reason="gradc.compile is not available yet")
 

@@ -6,10 +6,10 @@ import pytest
 
 import gradc
 from gradc.errors import DifferentiationError
-from gradc.evaluate import evaluate
-from gradc.forward_mode import forward_mode
+from gradc.backend.interpret import evaluate
+from gradc.transform.forward_mode import forward_mode
 from gradc.ops import REGISTRY
-from gradc.parse import parse
+from gradc.frontend.parse import parse
 from test_ops import EXCLUDED, MASKS, build, cases, draw
 
 RTOL, ATOL = 1e-6, 1e-7

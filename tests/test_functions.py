@@ -12,7 +12,8 @@ import pytest
 
 import gradc
 from gradc.errors import ParseError, ShapeError, UnknownNameError
-from gradc.functions import Gradient, from_file, shapes_from_example
+from gradc.api import Gradient
+from gradc.frontend.pyfunc import from_file, shapes_from_example
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = os.path.basename(__file__)
@@ -56,7 +57,7 @@ def test_unused_parameter_is_an_input_with_a_zero_gradient():
 
 
 def test_numpy_prefixes_and_keyword_axis(rng):
-    from gradc.check import compare
+    from gradc.gradcheck import compare
     Z, T = rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
     fn = gradc.compile(softmax_rows, shapes={"Z": ("n", "k"), "T": ("n", "k")})
     assert fn.forward(Z=Z, T=T) == pytest.approx(softmax_rows(Z, T))
@@ -64,7 +65,7 @@ def test_numpy_prefixes_and_keyword_axis(rng):
 
 
 def test_the_lecture_network_matches_numpy_and_finite_differences(rng):
-    from gradc.check import compare
+    from gradc.gradcheck import compare
     point = {"x": rng.standard_normal(3), "W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal(4),
              "W2": rng.standard_normal((2, 4)), "b2": rng.standard_normal(2), "y": rng.standard_normal(2)}
     fn = gradc.compile(network, example=point)
@@ -306,7 +307,7 @@ def marked_line_in(path, text):
 
 
 def test_the_decorated_function_trains_with_the_driver(rng):
-    from gradc.descent import minimize
+    from gradc.optim.descent import minimize
     X = rng.standard_normal((20, 3))
     w_true = np.array([1.0, -2.0, 0.5])
     result = minimize(decorated, {"w": np.zeros(3)}, data={"X": X, "y": X @ w_true}, lr=0.02, max_iter=2000,

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.differentiate import differentiate
-from gradc.evaluate import evaluate
+from gradc.transform.differentiate import differentiate
+from gradc.backend.interpret import evaluate
 from gradc.graph import Graph
 from gradc.ops import REGISTRY, Value, call
 from helpers import assert_grad_matches

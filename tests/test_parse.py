@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.evaluate import evaluate
-from gradc.parse import parse
+from gradc.backend.interpret import evaluate
+from gradc.frontend.parse import parse
 
 
 def ops_of(graph):

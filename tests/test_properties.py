@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from gradc import pipeline
-from gradc.evaluate import evaluate
+from gradc.backend.interpret import evaluate
 from helpers import numeric_grad
 
 SHAPES = {"u": ("n",), "v": ("n",)}
@@ -71,7 +71,7 @@ def _names(source):
 
 
 def load(stages):
-    from gradc.load import load_module
+    from gradc.api import load_module
     return load_module(stages.source)
 
 

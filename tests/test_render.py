@@ -9,9 +9,10 @@ import pytest
 
 import gradc
 from gradc import pipeline
-from gradc.arguments import parse_value
-from gradc.render import RenderError, add_render_parser, render, write
-from gradc.render_values import backward, point, summary
+from gradc.cli.arguments import parse_value
+from gradc.cli.render import add_render_parser, write
+from gradc.viz.render import RenderError, render
+from gradc.viz.values import backward, point, summary
 
 HAVE_DOT = shutil.which("dot") is not None
 NEURON = "1 / (1 + exp(-(w0 + w1*x1 + w2*x2)))"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.descent import minimize
-from gradc.load import load_module
+from gradc.optim.descent import minimize
+from gradc.api import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,19 +6,23 @@ import pytest
 
 import gradc
 from gradc import pipeline
-from gradc import simplify as simplify_module
-from gradc.evaluate import evaluate
+from gradc.transform import simplify as simplify_module
+from gradc.backend.interpret import evaluate
 from gradc.graph import Graph
 from gradc.ops import REGISTRY, Value, call
-from gradc.parse import parse
-from gradc.simplify import RULES, lower, simplify
+from gradc.frontend.parse import parse
+from gradc.backend.numpy.specialize import SPECIALIZE, lower
+from gradc.transform.rules import RULES
+from gradc.transform.simplify import simplify
 
 
 def rule_key(op, function):
     return f"fold_{op}" if function.__name__ == "<lambda>" else f"{op}:{function.__name__}"
 
 
-ALL_RULES = {rule_key(op, function): (op, phase, function) for op, rules in RULES.items() for phase, function in rules}
+# key -> (op, phase, rule, its table): the math's rules and the NumPy backend's cost rules
+ALL_RULES = {rule_key(op, function): (op, phase, function, table) for table in (RULES, SPECIALIZE)
+             for op, rules in table.items() for phase, function in rules}
 
 
 def graph_of(build, shapes):
@@ -198,7 +202,7 @@ def ops_of(graph):
 
 def run_rule(key, make, monkeypatch):
     """Simplify with the rule's phase, recording whether the rule itself rewrote something."""
-    op, phase, function = ALL_RULES[key]
+    op, phase, function, table = ALL_RULES[key]
     fired = []
 
     def spy(*args, **attrs):
@@ -206,8 +210,8 @@ def run_rule(key, make, monkeypatch):
         if result is not None:
             fired.append(result)
         return result
-    rules = [(p, spy if f is function else f) for p, f in RULES[op]]
-    monkeypatch.setitem(RULES, op, rules)
+    rules = [(p, spy if f is function else f) for p, f in table[op]]
+    monkeypatch.setitem(table, op, rules)
     before = make()
     after = lower(before) if phase in ("lower", "final") else simplify(before)
     return before, after, fired

@@ -21,8 +21,9 @@ import pytest
 import gradc
 from gradc import pipeline
 from gradc.errors import GradcError, ShapeError
-from gradc.load import load_module
-from gradc.render import MAX_NODES, RenderError, add_render_parser, render, write
+from gradc.api import load_module
+from gradc.cli.render import add_render_parser, write
+from gradc.viz.render import MAX_NODES, RenderError, render
 
 ROOT = Path(__file__).resolve().parent.parent
 HAVE_DOT = shutil.which("dot") is not None
@@ -216,10 +217,10 @@ def test_an_input_named_self_compiles_and_every_method_runs():
 def test_an_input_named_self_runs_through_the_decorator_and_newton(tmp_path):
     model = tmp_path / "model_with_self.py"
     model.write_text("def f(self, x):\n    return self * x\n")
-    function = gradc.functions.from_file(str(model), "f")
+    function = gradc.frontend.pyfunc.from_file(str(model), "f")
     fn = gradc.compile(function)
     assert fn.value_and_grad(self=2.0, x=3.0) == (6.0, {"self": 3.0, "x": 2.0})
-    wrapped = gradc.functions.Gradient(lambda self, x: None, fn)
+    wrapped = gradc.api.Gradient(lambda self, x: None, fn)
     assert wrapped(2.0, 3.0) == 6.0 and wrapped.value_and_grad(self=2.0, x=3.0)[1] == {"self": 3.0, "x": 2.0}
     result = gradc.minimize(gradc.compile("(self - 3)**2"), {"self": 0.0}, method="newton")
     assert result.params["self"] == pytest.approx(3.0)
@@ -290,7 +291,7 @@ def test_dot_is_stopped_at_the_time_limit(tmp_path):
 TERMINATED = """
 import sys
 import graphviz
-from gradc.render import write
+from gradc.cli.render import write
 write(graphviz.Source(sys.stdin.read()), sys.argv[1], timeout=300)
 """
 

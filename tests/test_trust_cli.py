@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.check import compare, random_point
-from gradc.cli import main
-from gradc.descent import DescentError
-from gradc.functions import SAVE_AS
-from gradc.methods import Adam, MethodError, Momentum, get_method
-from gradc.schedules import Cosine, ScheduleError, Step
+from gradc.gradcheck import compare, random_point
+from gradc.cli.main import main
+from gradc.optim.descent import DescentError
+from gradc.frontend.pyfunc import SAVE_AS
+from gradc.optim.updates import Adam, MethodError, Momentum, get_method
+from gradc.optim.lr_schedules import Cosine, ScheduleError, Step
 
 LSQ = "sum((X @ w - y)**2)"
 LSQ_SHAPES = ["--shape", "X=n,d", "--shape", "w=d"]
@@ -231,7 +231,7 @@ def test_method_settings_are_checked(make, message):
 
 
 def test_scipy_adapter_refuses_complex_params_instead_of_cutting_them():
-    from gradc.scipy_adapter import FlatObjective
+    from gradc.optim.scipy_adapter import FlatObjective
     with pytest.raises(gradc.GradcError) as error:
         FlatObjective(Bowl(), {"w": np.array([1 + 1j, 2.0])})
     assert str(error.value) == "parameter 'w' has dtype complex128: scipy_minimize takes real numbers"

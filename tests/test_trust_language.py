@@ -11,7 +11,7 @@ import pytest
 
 import gradc
 from gradc.errors import ParseError, ShapeError
-from gradc.parse import RESERVED
+from gradc.frontend.parse import RESERVED
 from helpers import numeric_grad
 
 X = np.array([[0.3, -1.2, 0.5, 2.0], [1.5, 0.1, -0.7, 0.2], [-0.4, 0.9, 1.1, -2.0]])

@@ -1,7 +1,7 @@
 """Issue 11, the numerical items: each a named regression test against values known independently.
 
 Values are checked through the public API (`gradc.compile`) and through the graph interpreter
-(`gradc.evaluate.evaluate`). True values come from closed forms evaluated here with `decimal` at 50
+(`gradc.backend.interpret.evaluate`). True values come from closed forms evaluated here with `decimal` at 50
 digits, or by hand, never from gradc.
 """
 import copy
@@ -18,12 +18,13 @@ import pytest
 import gradc
 import test_simplify
 from gradc import pipeline
-from gradc.differentiate import differentiate
-from gradc.evaluate import evaluate
+from gradc.transform.differentiate import differentiate
+from gradc.backend.interpret import evaluate
 from gradc.graph import Graph, rebuild
 from gradc.ops import REGISTRY, Value, call
-from gradc.parse import parse
-from gradc.simplify import lower, simplify
+from gradc.frontend.parse import parse
+from gradc.backend.numpy.specialize import lower
+from gradc.transform.simplify import simplify
 from helpers import assert_grad_matches
 
 

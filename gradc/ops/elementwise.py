@@ -2,7 +2,7 @@
 import numpy as np
 
 from gradc import shapes
-from gradc.ops import Op, call, defop, diagonal, tangent_sum
+from gradc.ops.registry import Op, call, defop, diagonal, tangent_sum
 
 
 def _scalar_shape(**attrs):

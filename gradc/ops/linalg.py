@@ -3,7 +3,7 @@ import numpy as np
 
 from gradc import shapes
 from gradc.errors import ShapeError
-from gradc.ops import Op, call, defop, each, linear
+from gradc.ops.registry import Op, call, defop, each, linear
 
 
 def matmul_shape(a, b):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from gradc import shapes
-from gradc.ops import Op, call, defop
+from gradc.ops.registry import Op, call, defop
 from gradc.ops.reduce import expand_reduced
 
 

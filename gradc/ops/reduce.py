@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from gradc import shapes
-from gradc.ops import Op, Value, call, defop, linear
+from gradc.ops.registry import Op, Value, call, defop, linear
 
 
 def _axes_text(axis):

@@ -1,4 +1,4 @@
-"""The driver that rebuilds a graph through the rewrite rules (gradc/rules.py) to a fixpoint.
+"""The driver that rebuilds a graph through the rewrite rules (transform/rules.py, and a backend's) to a fixpoint.
 
 Rules run while a node is being built (see `Graph.add`), so rebuilding a graph applies them
 bottom-up; identical nodes are shared as they are built, which is common-subexpression elimination,
@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from gradc.graph import rebuild
 from gradc.ops import Value
-from gradc.rules import RULES
+from gradc.transform.rules import RULES
 
 class Rewriter:
     """A `Graph.rewrite` hook applying the rules of `phases`; a rule may not change a node's shape.
@@ -18,18 +18,20 @@ class Rewriter:
     compiled in parallel threads share nothing.
     """
 
-    def __init__(self, phases):
+    def __init__(self, phases, tables=(RULES,)):
         self.phases = frozenset(phases)
+        self.tables = tables
         self.holding = set()  # the rules holding back while they build their own (final) result
 
     def __call__(self, graph, op_name, args, attrs, shape):
         values = [Value(graph, a) for a in args]
-        for phase, function in RULES.get(op_name, ()):
-            if phase not in self.phases:
-                continue
-            result = function(*values, **attrs)
-            if result is not None and result.shape == shape:
-                return result.node
+        for table in self.tables:
+            for phase, function in table.get(op_name, ()):
+                if phase not in self.phases:
+                    continue
+                result = function(*values, **attrs)
+                if result is not None and result.shape == shape:
+                    return result.node
         return None
 
     @contextmanager
@@ -45,19 +47,24 @@ class Rewriter:
 rewriter = Rewriter
 
 
-def simplify(graph, phases=("canonicalize", "stabilize"), extra=None):
+def simplify(graph, phases=("canonicalize", "stabilize"), extra=None, tables=(RULES,)):
     """Rebuild `graph` through the rules of `phases`.
 
     One pass reaches the fixpoint: a rule sees only a node's operands (and theirs), which are final when
     the node is built, and whatever a rule builds goes through the rules too.
     """
-    return rebuild(graph, rewriter(phases), extra)[0]
+    return rebuild(graph, rewriter(phases, tables), extra)[0]
 
 
-def lower(graph):
+def lower(graph, backend_rules):
     """Replace composite ops by primitives (after differentiation), simplify again, then the final rewrites.
 
-    The final rewrites (bool masks in products) make nodes that no other rule may take apart.
+    `backend_rules` is the backend's RuleTable, applied after the math's: its lower-phase rules make the code
+    cheaper on that backend, and its final rewrites (NumPy's bool masks in products) make nodes that no other
+    rule may take apart.
     """
     # NOTE: not stabilize again: it would turn log(sum(exp(z - max))) back into logsumexp, which has no emit.
-    return simplify(simplify(simplify(graph, ("lower",)), ("canonicalize", "lower")), ("final",))
+    tables = (RULES, backend_rules)
+    graph = simplify(graph, ("lower",), tables=tables)
+    graph = simplify(graph, ("canonicalize", "lower"), tables=tables)
+    return simplify(graph, ("final",), tables=tables)

@@ -8,6 +8,7 @@ import threading
 from gradc import shapes as shape_rules
 from gradc.errors import ParseError, UnknownNameError
 from gradc.graph import Graph, Span
+from gradc.naming import RESERVED
 from gradc.ops import REGISTRY
 
 # Source name -> (op, arity, keyword -> default). Every public unary op is callable by its own name.
@@ -28,11 +29,6 @@ ELEMENTWISE_PAIRS = {"amax": "larger of two arrays write maximum(a, b)",
                      "amin": "smaller of two arrays write minimum(a, b)"}
 CONSTANTS = {"pi": math.pi}
 NUMPY = ("np", "numpy")
-# Names the generated module itself uses; an input may not shadow them.
-# NOTE: also the builtins generated code calls; tests/test_trust_language.py checks every module against it.
-RESERVED = frozenset({"np", "numpy", "float", "max", "min", "abs", "len", "range", "isinstance", "ValueError",
-                      "TypeError", "INPUTS", "WRT", "forward", "value_and_grad", "gradient", "jvp", "vjp", "hvp",
-                      "hessian"})
 BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 # Statements outside the language, with what to write instead; gradc compiles straight-line code only.
 UNSUPPORTED = {

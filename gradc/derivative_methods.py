@@ -1,6 +1,6 @@
 """A CompiledFunction's derivatives beyond the gradient: jvp, vjp, jacobian, hvp and hessian.
 
-Each runs a generated function (see `gradc.emit_derived`): the module's own when it was compiled with
+Each runs a generated function (see `gradc.backend.numpy.emit_derived`): the module's own when it was compiled with
 `emit=`, otherwise a variant of the module compiled the first time the derivative is asked for.
 """
 import math
@@ -8,8 +8,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gradc.derived import check_kinds
-from gradc.entry import real
+from gradc.backend.numpy.emit import emit as render
+from gradc.backend.numpy.emit_derived import functions
+from gradc.backend.numpy.load import load_module
+from gradc.transform.derivatives import check_kinds
+from gradc.backend.numpy.prologue import real
 from gradc.errors import DifferentiationError, GradcError, ShapeError
 
 
@@ -59,15 +62,13 @@ class Derivatives:
         return self._run("hessian", arrays)
 
     def source_with(self, emit):
-        """The module's text with the functions named in `emit` added (see `gradc.derived.KINDS`)."""
+        """The module's text with the functions named in `emit` added (see `gradc.transform.derivatives.KINDS`)."""
         kinds = check_kinds(emit)
         if "value_and_grad" in kinds and self.wrt and not hasattr(self.module, "value_and_grad"):
             raise DifferentiationError("value_and_grad needs a scalar output; use vjp or jacobian for this one")
         extra = tuple(kind for kind in kinds if kind != "value_and_grad")
         if not extra:
             return self.source
-        from gradc.emit import emit as render
-        from gradc.emit_derived import functions
         stages = self.stages
         return render(stages.final, stages.wrt, f"{stages.command} --emit {','.join(kinds)}",
                       functions(stages.simplified, stages.wrt, extra), dtype=self.dtype)
@@ -85,7 +86,6 @@ class Derivatives:
             return getattr(self.module, kind)
         cache = self.__dict__.setdefault("_variants", {})
         if kind not in cache:
-            from gradc.load import load_module
             cache[kind] = getattr(load_module(self.source_with((kind,))), kind)
         return cache[kind]
 

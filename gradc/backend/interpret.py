@@ -2,7 +2,7 @@
 import numpy as np
 
 from gradc.errors import ShapeError
-from gradc.schedule import dimension_names
+from gradc.backend.numpy.schedule import dimension_names
 
 
 def evaluate(graph, arrays):

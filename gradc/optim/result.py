@@ -4,10 +4,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from gradc.errors import GradcError
+
 
 @dataclass
 class Result:
-    """The outcome of `gradc.descent.minimize`.
+    """The outcome of `gradc.optim.descent.minimize`.
 
     Attributes:
         params: {name: final value}; floats for scalars, float64 arrays otherwise.
@@ -63,7 +65,6 @@ class Result:
         try:
             from matplotlib.figure import Figure  # optional extra: pip install 'gradc[plot]'
         except ImportError:
-            from gradc.errors import GradcError
             raise GradcError("Result.plot needs matplotlib: pip install 'gradc[plot]'") from None
         # A bare Figure, not pyplot, so that plotting never needs a display or touches global state.
         figure = ax.figure if ax is not None else Figure(figsize=(6, 4), layout="constrained")

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from gradc.errors import GradcError
-from gradc.methods import get_method
-from gradc.newton import NewtonStep
-from gradc.result import Progress, Result
-from gradc.schedules import as_schedule, rate_at
+from gradc.optim.updates import get_method
+from gradc.optim.newton import NewtonStep
+from gradc.optim.result import Progress, Result
+from gradc.optim.lr_schedules import as_schedule, rate_at
 
 __all__ = ["minimize", "Result", "Step", "DescentError", "batches"]
 
@@ -49,10 +49,10 @@ def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, ep
         fn: any object with `value_and_grad(**arrays) -> (loss, {name: gradient})`.
         params: {name: initial value}; copied, never modified.
         data: {name: array} passed unchanged to every step, or sliced along the first axis into batches.
-        method: "gd", "momentum" (heavy ball), "nesterov", "adam", or an instance from `gradc.methods`;
-            or "newton", steps along H⁻¹g for fns with a `hessian` and a few parameters (see `gradc.newton`;
+        method: "gd", "momentum" (heavy ball), "nesterov", "adam", or an instance from `gradc.optim.updates`;
+            or "newton", steps along H⁻¹g for fns with a `hessian` and a few parameters (see `gradc.optim.newton`;
             the gradient norms it records are those of the steps).
-        lr: a number or a schedule `t -> lr` (see `gradc.schedules`), t counting updates from 0; default
+        lr: a number or a schedule `t -> lr` (see `gradc.optim.lr_schedules`), t counting updates from 0; default
             0.01, and 1 (the full Newton step) for newton.
         batch_size: rows per minibatch; None uses all the data each step.
         seed: seeds the per-epoch shuffle, so a run can be repeated exactly.

@@ -5,10 +5,16 @@ import sys
 
 import numpy as np
 
-from gradc import __version__
-from gradc.arguments import (UsageError, add_point_arguments, add_shape_argument, add_source_argument, check_output,
-                             number, parse_point, parse_shapes, read_source, source_file)
+from gradc.version import __version__
+from gradc.cli.arguments import (UsageError, add_point_arguments, add_source_arguments, check_output, compile_from,
+                                 number, parse_point, source_file)
+from gradc.cli.explain import add_explain_parser
+from gradc.cli.fit import add_fit_parser
+from gradc.cli.render import add_render_parser
 from gradc.errors import GradcError
+from gradc.frontend.parse import FUNCTIONS
+from gradc.gradcheck import compare, limit_differences, random_point
+from gradc.ops import REGISTRY
 
 EXAMPLES = """examples:
   gradc compile '(x + y) * z'
@@ -55,27 +61,9 @@ def build_parser():
     ops = commands.add_parser("ops", help="list the supported operations")
     ops.set_defaults(run=run_ops)
 
-    # Imported here: these modules use this one's argument helpers.
-    from gradc.explain import add_explain_parser
-    from gradc.fit import add_fit_parser
-    from gradc.render import add_render_parser
     for add_parser in (add_render_parser, add_fit_parser, add_explain_parser):
         add_parser(commands)
     return parser
-
-
-def add_source_arguments(parser):
-    """SOURCE, --wrt and --shape, as compile, check and explain take them."""
-    add_source_argument(parser)
-    parser.add_argument("--wrt", action="append", metavar="NAME", help="differentiate with respect to NAME "
-                        "(repeatable; default every input)")
-    add_shape_argument(parser)
-
-
-def compile_from(args):
-    import gradc
-    source = read_source(args.source)
-    return gradc.compile(source, wrt=args.wrt, shapes=parse_shapes(args.shape))
 
 
 def run_compile(args):
@@ -93,7 +81,6 @@ def run_compile(args):
 
 
 def run_check(args):
-    from gradc.check import compare, limit_differences, random_point
     fn = compile_from(args)
     point = random_point(fn, parse_point(args.at, args.at_file), seed=args.seed)
     limit_differences(fn, point)
@@ -116,8 +103,6 @@ def _short(value):
 
 
 def run_ops(args):
-    from gradc.ops import REGISTRY
-    from gradc.parse import FUNCTIONS
     aliases = {}
     for name, (op, _, _) in FUNCTIONS.items():
         aliases.setdefault(op, []).append(name)

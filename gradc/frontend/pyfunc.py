@@ -4,7 +4,6 @@ A function's text goes through `parse.parse_function`, the expression parser wit
 inputs; errors are moved back to the user's file and line. `gradient` is the decorator.
 """
 import ast
-import functools
 import inspect
 import io
 import linecache
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradc.errors import GradcError
-from gradc.parse import parse_function
+from gradc.frontend.parse import parse_function
 
 SAVE_AS = "save it as UTF-8 (a Python file may declare another encoding: # -*- coding: latin-1 -*-)"
 
@@ -175,59 +174,3 @@ def _fresh(k, avoid, used):
     while f"d{k}" in avoid or f"d{k}" in used:
         k += 1
     return f"d{k}"
-
-
-def gradient(func=None, *, wrt=None, shapes=None, example=None):
-    """Decorator: compile the function where it is defined, keeping it callable.
-
-    `@gradc.gradient` or `@gradc.gradient(wrt=..., shapes=..., example=...)` returns a `Gradient`:
-    calling it computes the function's value with the compiled code, positionally or by keyword, and
-    `.grad`, `.value_and_grad`, `.source`, `.save` and `.compiled` (the CompiledFunction) are there.
-    Errors in the body are raised at definition time, pointing at the file and line.
-    """
-    def decorate(f):
-        from gradc.load import compile  # late: gradc.load imports this module through the pipeline
-        return Gradient(f, compile(f, wrt=wrt, shapes=shapes, example=example))
-    return decorate if func is None else decorate(func)
-
-
-class Gradient:
-    """A Python function compiled by gradc: a drop-in for the function that also has its gradient.
-
-    Positional arguments follow the function's parameters, as `INPUTS` does.
-    """
-
-    def __init__(self, func, compiled):
-        functools.update_wrapper(self, func)
-        self.compiled = compiled
-        self.inputs, self.wrt, self.source = compiled.inputs, compiled.wrt, compiled.source
-
-    def __repr__(self):
-        return f"<gradc.Gradient {self.__name__}({', '.join(self.inputs)}) wrt {', '.join(self.wrt) or 'nothing'}>"
-
-    def _arrays(self, args, kwargs):
-        if len(args) > len(self.inputs):
-            raise GradcError(f"{self.__name__} takes {len(self.inputs)} inputs, got {len(args)}")
-        for name, value in zip(self.inputs, args):
-            if name in kwargs:
-                raise GradcError(f"{self.__name__} got {name} twice")
-            kwargs[name] = value
-        return kwargs
-
-    def __call__(self, /, *args, **kwargs):
-        """The value, as the function computes it."""
-        return self.compiled.forward(**self._arrays(args, kwargs))
-
-    def forward(self, /, *args, **kwargs):
-        return self.compiled.forward(**self._arrays(args, kwargs))
-
-    def value_and_grad(self, /, *args, **kwargs):
-        """(value, {name: gradient})."""
-        return self.compiled.value_and_grad(**self._arrays(args, kwargs))
-
-    def grad(self, /, *args, **kwargs):
-        """{name: gradient}."""
-        return self.compiled.grad(**self._arrays(args, kwargs))
-
-    def save(self, path):
-        return self.compiled.save(path)

@@ -3,7 +3,7 @@
 `t2 = np.subtract(t1, y, out=t1)` allocates nothing, where `t2 = t1 - y` would fault in a fresh array:
 on large arrays, new temporaries cost as much as the arithmetic, and they set the peak memory.
 """
-from gradc.schedule import computed_reads
+from gradc.backend.numpy.schedule import computed_reads
 
 
 def plan_reuse(graph, nodes, keep):

@@ -1,10 +1,11 @@
 """Derived graphs -> Function records (jvp, vjp, hvp, hessian) that templates/module.py.j2 renders."""
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from gradc.derived import build
-from gradc.emit import Context, Line, _flatten, _Writer
-from gradc.schedule import schedule
+from gradc.transform.derivatives import build
+from gradc.backend.numpy.emit import Context, Line, _flatten, _Writer
+from gradc.backend.numpy.schedule import schedule
+from gradc.backend.numpy.specialize import lower
 
 DOCS = {
     "jvp": "(value, directional derivative Df[{param}]), `{param}` holding one array per name in WRT.",
@@ -36,11 +37,12 @@ class Function:
 
 def functions(simplified, wrt, kinds):
     """The Function records of `kinds` (see `derived.KINDS`) for the simplified forward graph."""
-    return [function(derived, simplified.inputs) for derived in build(simplified, wrt, kinds)]
+    return [function(replace(derived, graph=lower(derived.graph)), simplified.inputs)
+            for derived in build(simplified, wrt, kinds)]
 
 
 def function(derived, inputs):
-    """The Function record computing `derived` (a `gradc.derived.Derived`); `inputs` are the user's."""
+    """The Function record computing `derived` (a `gradc.transform.derivatives.Derived`); `inputs` are the user's."""
     plan = schedule(derived.graph, reserved=derived.reserved)
     writer = _Writer(derived.graph, plan)
     params = ", ".join(([derived.param] if derived.param else []) + list(inputs))

@@ -11,10 +11,10 @@ from html import escape
 import graphviz
 import numpy as np
 
-from gradc.entry import real
+from gradc.backend.numpy.prologue import real
 from gradc.errors import GradcError
-from gradc.render_values import backward, extent, forward_nodes, point, relevant, summary
-from gradc.schedule import schedule
+from gradc.viz.values import backward, extent, forward_nodes, point, relevant, summary
+from gradc.backend.numpy.schedule import schedule
 
 PASSES = ("forward", "backward", "both")
 STAGES = ("parsed", "simplified", "final")
@@ -263,6 +263,3 @@ def _backward_edge(panel, graph, node, k, arg, carry, uses, flows):
     label = summary(flows.edge[(node, k)]) if flows is not None else ""
     panel.edge(tail, f"b{node}", dir="back", color=GRAD, fontcolor=GRAD, label=label, arrowsize="0.7")
 
-
-# The CLI hooks live beside the drawing code; imported last because they import `render` from here.
-from gradc.render_cli import add_render_parser, run_render, write  # noqa: E402,F401

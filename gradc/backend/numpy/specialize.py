@@ -1,4 +1,4 @@
-"""Rules that make the generated code cheaper after differentiation (the lower phase).
+"""NumPy's cost rules: rewrites that make the generated code cheaper after differentiation (the lower phase).
 
 The biggest: a branch sum is expanded into a sum of products, like terms are collected and a common
 factor is taken out, so that the gradient of the mean logistic loss with respect to its logits,
@@ -12,13 +12,21 @@ from gradc.ops import Value, call
 from gradc.ops.elementwise import COMPARISONS
 from gradc.ops.linalg import matmul_shape
 from gradc.ops.reduce import count, sum_to_axes
-from gradc.rules import arg, const, defined_everywhere, op_of, rule, value
+from gradc.transform.rules import RuleTable, arg, const, defined_everywhere, op_of, value
+from gradc.transform.simplify import lower as lower_with
 
 MAX_TERMS = 12  # expansions growing past this are left alone
 MAX_DEPTH = 6  # how far below the sum the expansion looks
 # f(-z) in terms of f(z), so that both sides of a loss share one evaluation:
 # sigmoid(-z) = 1 - sigmoid(z);  softplus(-z) = softplus(z) - z
 MIRRORED = ("sigmoid", "softplus")
+SPECIALIZE = RuleTable()
+rule = SPECIALIZE.rule
+
+
+def lower(graph):
+    """The math's lowering of composite ops, then NumPy's cost rules: the graph the NumPy backend emits."""
+    return lower_with(graph, SPECIALIZE)
 
 
 @rule("pow", phase="lower")

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from gradc import pipeline
-from gradc.arguments import (add_point_arguments, add_shape_argument, add_source_argument, check_output, load_npz,
+from gradc.cli.arguments import (add_point_arguments, add_shape_argument, add_source_argument, check_output, load_npz,
                              parse_shapes, parse_values, read_source, source_file)
-from gradc.render import PASSES, STAGES, RenderError, render
+from gradc.viz.render import PASSES, STAGES, RenderError, render
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
 NO_DOT = ("writing {suffix} needs Graphviz's `dot` program, which was not found: install Graphviz "
@@ -37,7 +37,7 @@ def add_render_parser(subparsers):
                    help="draw the forward graph as written (parsed), simplified, or as compiled (final)")
     p.add_argument("-o", "--output", default="gradc.svg", metavar="FILE",
                    help="a .svg (default gradc.svg), .png, .pdf or .dot file")
-    p.set_defaults(run=run_render)  # gradc.cli calls args.run(args)
+    p.set_defaults(run=run_render)  # gradc.cli.main calls args.run(args)
     return p
 
 

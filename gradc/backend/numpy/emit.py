@@ -8,11 +8,11 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from gradc import __version__
-from gradc.entry import checks, describe_shapes, entry, python_floats, stays_python_float
-from gradc.reuse import plan_reuse
+from gradc.version import __version__
+from gradc.backend.numpy.prologue import checks, describe_shapes, entry, python_floats, stays_python_float
+from gradc.backend.numpy.reuse import plan_reuse
 from gradc.ops.elementwise import COMPARISONS
-from gradc.schedule import INLINE, computed_reads, schedule
+from gradc.backend.numpy.schedule import INLINE, computed_reads, schedule
 
 INLINE_MASKS = frozenset("is_" + c for c in COMPARISONS)  # bool arrays: a product with a count stays int
 
@@ -57,9 +57,8 @@ class Context:
 
 
 def _template_folder():
-    """templates/ as installed inside the package (a wheel), or beside it in a source checkout."""
-    installed = Path(__file__).resolve().parent / "templates"
-    return str(installed if installed.is_dir() else installed.parent.parent / "templates")
+    """gradc/templates: in a wheel the folder itself, in a checkout a link to the top-level templates/."""
+    return str(Path(__file__).parents[2] / "templates")
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,14 +14,18 @@ from gradc.ops.linalg import matmul_shape
 from gradc.ops.reduce import count, sum_to_axes
 from gradc.shapes import broadcast, normalize_axes, reduce
 
-RULES = {}  # op name -> [(phase, rule)], in definition order
+class RuleTable(dict):
+    """op name -> [(phase, rule)], in definition order; a backend keeps its own table of cost rules."""
+
+    def rule(self, op, phase="canonicalize"):
+        def register(function):
+            self.setdefault(op, []).append((phase, function))
+            return function
+        return register
 
 
-def rule(op, phase="canonicalize"):
-    def register(function):
-        RULES.setdefault(op, []).append((phase, function))
-        return function
-    return register
+RULES = RuleTable()  # the math: rules that hold whatever the backend
+rule = RULES.rule
 
 
 # helpers
@@ -500,6 +504,3 @@ def lower_logsumexp(z, *, axis):
         return result
     return call("squeeze", result, axis=normalize_axes(z.shape, axis))
 
-
-# Registered last, after the rules above: the cost-driven rewrites of the lower phase.
-from gradc import algebra  # noqa: E402,F401

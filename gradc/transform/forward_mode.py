@@ -1,5 +1,5 @@
 """Forward-mode differentiation on the graph: each op's JVP rule carries tangents from the inputs onward."""
-from gradc.differentiate import LEAVES
+from gradc.transform.differentiate import LEAVES
 from gradc.ops import Value, call
 
 

@@ -1,28 +1,26 @@
-"""Module text -> live functions: run as a module whose text linecache holds, so tracebacks and `inspect` see
-the code and nothing is written to disk."""
-import builtins
+"""The Python API: `compile()` a source into a CompiledFunction, or decorate a function with `@gradient`."""
 import contextlib
+import functools
 import gc
-import hashlib
-import linecache
 import re
-import sys
 import threading
-import types
 
 import numpy as np
 
-from gradc import functions, pipeline
-from gradc.derivatives import Derivatives
+from gradc import pipeline
+from gradc.backend.numpy.load import load_module
+from gradc.derivative_methods import Derivatives
 from gradc.errors import GradcError, ShapeError
+from gradc.frontend import pyfunc
 from gradc.shapes import declared, show
+from gradc.viz.render import render
 
 # Compiling the same arguments twice returns the same CompiledFunction: callers (gradc.gradient, the CLI,
 # minimize) compile freely, and the derived variants it compiles on demand stay with it. The compiler's one
 # piece of shared state, so it is locked: threads compile in parallel, and all get the first result stored.
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()
-# What the generated modules' checks on entry raise (see gradc.entry): a shape, or a value that is not real.
+# What the generated modules' checks on entry raise (see gradc.backend.numpy.prologue): a shape, or a value that is not real.
 _SHAPE_MESSAGE = re.compile(r"^\w+ has shape ")
 _REAL_MESSAGE = re.compile(r"^\w+ must (be a real number|hold real numbers), not ")
 
@@ -36,14 +34,14 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
         wrt: names of the inputs to differentiate with respect to; default every input.
         shapes: input name -> dims, e.g. {"X": ("n", "d"), "w": ("d",)}; undeclared inputs are scalars.
         example: input name -> example array, for shapes (equal sizes share a dim name d0, d1, ...; see
-            `gradc.functions.shapes_from_example`) and the float dtype (`.dtype`); `shapes` takes precedence.
+            `gradc.frontend.pyfunc.shapes_from_example`) and the float dtype (`.dtype`); `shapes` takes precedence.
     """
     dtype = None
     if not isinstance(source, str):
-        source = functions.of_callable(source)
+        source = pyfunc.of_callable(source)
     if example is not None:
-        avoid = source.parameters if isinstance(source, functions.Function) else ()
-        inferred, dtype = functions.shapes_from_example(example, avoid)
+        avoid = source.parameters if isinstance(source, pyfunc.Function) else ()
+        inferred, dtype = pyfunc.shapes_from_example(example, avoid)
         shapes = {**inferred, **(shapes or {})}
     shapes = declared(shapes)
     key = (source, _wrt_names(wrt), tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype))
@@ -90,7 +88,7 @@ def _no_cycle_collection():
 class CompiledFunction(Derivatives):
     """A compiled expression: the generated module's functions, its text and the graphs behind it.
 
-    Besides the value and gradient it gives jvp, vjp, jacobian, hvp and hessian (see `gradc.derivatives`).
+    Besides the value and gradient it gives jvp, vjp, jacobian, hvp and hessian (see `gradc.derivative_methods`).
     """
 
     def __init__(self, stages, shapes, dtype=None):
@@ -130,8 +128,7 @@ class CompiledFunction(Derivatives):
         return self.value_and_grad(**arrays)[1]
 
     def render(self, at=None, pass_="both", stage="final"):
-        """A graphviz.Digraph of the forward and backward passes, with values at `at` (see gradc.render)."""
-        from gradc.render import render  # late: drawing needs the graphviz package only when asked
+        """A graphviz.Digraph of the forward and backward passes, with values at `at` (see gradc.viz.render)."""
         return render(self.stages, at=at, pass_=pass_, stage=stage)
 
     def save(self, path):
@@ -166,19 +163,56 @@ class CompiledFunction(Derivatives):
         return error
 
 
-def load_module(text):
-    """Run module `text` as the module named after its hash (once: later calls return it).
+def gradient(func=None, *, wrt=None, shapes=None, example=None):
+    """Decorator: compile the function where it is defined, keeping it callable.
 
-    Its code is compiled under a pseudo-filename whose text linecache holds, with no modification time, so
-    that linecache.checkcache keeps it: tracebacks and `inspect.getsource` show the generated lines, and no
-    file is left behind.
+    `@gradc.gradient` or `@gradc.gradient(wrt=..., shapes=..., example=...)` returns a `Gradient`:
+    calling it computes the function's value with the compiled code, positionally or by keyword, and
+    `.grad`, `.value_and_grad`, `.source`, `.save` and `.compiled` (the CompiledFunction) are there.
+    Errors in the body are raised at definition time, pointing at the file and line.
     """
-    name = f"gradc_generated_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-    if name in sys.modules:
-        return sys.modules[name]
-    filename = f"<{name}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    module = types.ModuleType(name)
-    module.__file__ = filename
-    exec(builtins.compile(text, filename, "exec"), module.__dict__)  # gradc's text: the user's is in comments
-    return sys.modules.setdefault(name, module)
+    def decorate(f):
+        return Gradient(f, compile(f, wrt=wrt, shapes=shapes, example=example))
+    return decorate if func is None else decorate(func)
+
+
+class Gradient:
+    """A Python function compiled by gradc: a drop-in for the function that also has its gradient.
+
+    Positional arguments follow the function's parameters, as `INPUTS` does.
+    """
+
+    def __init__(self, func, compiled):
+        functools.update_wrapper(self, func)
+        self.compiled = compiled
+        self.inputs, self.wrt, self.source = compiled.inputs, compiled.wrt, compiled.source
+
+    def __repr__(self):
+        return f"<gradc.Gradient {self.__name__}({', '.join(self.inputs)}) wrt {', '.join(self.wrt) or 'nothing'}>"
+
+    def _arrays(self, args, kwargs):
+        if len(args) > len(self.inputs):
+            raise GradcError(f"{self.__name__} takes {len(self.inputs)} inputs, got {len(args)}")
+        for name, value in zip(self.inputs, args):
+            if name in kwargs:
+                raise GradcError(f"{self.__name__} got {name} twice")
+            kwargs[name] = value
+        return kwargs
+
+    def __call__(self, /, *args, **kwargs):
+        """The value, as the function computes it."""
+        return self.compiled.forward(**self._arrays(args, kwargs))
+
+    def forward(self, /, *args, **kwargs):
+        return self.compiled.forward(**self._arrays(args, kwargs))
+
+    def value_and_grad(self, /, *args, **kwargs):
+        """(value, {name: gradient})."""
+        return self.compiled.value_and_grad(**self._arrays(args, kwargs))
+
+    def grad(self, /, *args, **kwargs):
+        """{name: gradient}."""
+        return self.compiled.grad(**self._arrays(args, kwargs))
+
+    def save(self, path):
+        return self.compiled.save(path)

@@ -1,4 +1,4 @@
-"""Graphs for the derivatives beyond the gradient: jvp, vjp, hvp and hessian, each simplified and lowered.
+"""Graphs for the derivatives beyond the gradient: jvp, vjp, hvp and hessian, each simplified (a backend lowers them).
 
 Each builder starts from the simplified forward graph, adds the inputs its function takes besides the
 user's (tangents, a cotangent, Hessian directions), differentiates, and simplifies the result like any
@@ -6,12 +6,12 @@ graph. The Hessian differentiates the gradient graph again: forward mode over re
 """
 from dataclasses import dataclass, field
 
-from gradc.differentiate import differentiate
+from gradc.transform.differentiate import differentiate
 from gradc.errors import GradcError
-from gradc.forward_mode import forward_mode
+from gradc.transform.forward_mode import forward_mode
 from gradc.graph import Graph, rebuild
-from gradc.schedule import Names, dimension_names
-from gradc.simplify import lower, rewriter, simplify
+from gradc.naming import Names, dimension_names
+from gradc.transform.simplify import rewriter, simplify
 
 KINDS = ("value_and_grad", "jvp", "vjp", "hvp", "hessian")  # what `--emit` accepts, in module order
 PHASES = ("canonicalize", "stabilize")
@@ -23,7 +23,7 @@ class Derived:
 
     Attributes:
         kind: one of KINDS other than value_and_grad.
-        graph: lowered; outputs are the value, then what the function returns.
+        graph: simplified, not yet lowered; outputs are the value, then what the function returns.
         wrt: the inputs it differentiates with respect to.
         param: the extra parameter (the `tangents`, `cotangent` or `vectors`), if any.
         inputs: wrt name -> the input node's identifier holding its tangent or direction (`d_x`, `v_x`).
@@ -130,7 +130,7 @@ def hessian_graph(simplified, wrt, names):
 
 
 def _finish(graph):
-    return lower(simplify(graph))
+    return simplify(graph)
 
 
 BUILDERS = {"jvp": jvp_graph, "vjp": vjp_graph, "hvp": hvp_graph, "hessian": hessian_graph}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from gradc.evaluate import evaluate
+from gradc.backend.interpret import evaluate
 from gradc.graph import Graph
 from gradc.ops import Value
 

@@ -1,21 +1,12 @@
 """Linear order and names: which nodes each generated function computes, and what each one is called."""
 from dataclasses import dataclass
 
-from gradc.errors import ShapeError
 from gradc.ops.elementwise import COMPARISONS
-from gradc.parse import RESERVED
+from gradc.naming import Alias, Names, adjoint_name, dimension_names, partial_name, tangent_name
 
 # Written in place, never given a line of their own: leaves, and views that read best inline (X.T @ g).
 # And the bool comparisons read inside the product that applies them (g * (x > 0.0)).
 INLINE = frozenset({"input", "const", "size", "transpose", "expand_dims"} | {"is_" + c for c in COMPARISONS})
-
-
-@dataclass(frozen=True)
-class Alias:
-    """A line `name = value` naming an existing value by its role in the backward pass (`g_t1 = z`)."""
-    name: str
-    value: int  # the node whose value the line names
-    consumer: object  # the forward node whose rule handed the value over (the line's group), or None
 
 
 @dataclass
@@ -27,28 +18,6 @@ class Schedule:
     partial_aliases: dict  # (branch sum id, k) -> Alias `g_<name>_<k>`, for its k-th operand when that exists
     partial_of: dict  # node id -> (node, k): a line computing the k-th operand of that node's branch sum
     dims: dict  # dimension name -> identifier bound by the shape checks
-
-
-class Names:
-    """Hands out identifiers that cannot clash with inputs, dimensions or the module's own names."""
-
-    def __init__(self, taken):
-        self.taken = set(taken) | RESERVED
-        self.counter = 0
-
-    def claim(self, wanted):
-        name, k = wanted, 1
-        while name in self.taken:
-            k += 1
-            name = f"{wanted}_{k}"
-        self.taken.add(name)
-        return name
-
-    def temporary(self):
-        self.counter += 1
-        while f"t{self.counter}" in self.taken:
-            self.counter += 1
-        return self.claim(f"t{self.counter}")
 
 
 def schedule(graph, reserved=()):
@@ -109,7 +78,7 @@ def _adjoint_aliases(graph, ids, names, named_adjoints):
         of, adjoint = alias.node, alias.adjoint
         if alias.consumer is not None and of in ids and (adjoint in ids or graph[adjoint]["op"] in INLINE):
             recorded.setdefault(of, []).append((adjoint, alias.consumer))
-    return {of: Alias(names.claim(f"g_{_stem(ids[of])}"), found[0][0], found[0][1])
+    return {of: Alias(names.claim(adjoint_name(ids[of])), found[0][0], found[0][1])
             for of, found in recorded.items()
             if of not in named_adjoints and len({adjoint for adjoint, _ in found}) == 1}
 
@@ -126,7 +95,7 @@ def _partial_aliases(graph, sums, own, ids, names):
                 continue
             handed = consumers.get((of, operand), [])
             consumer = handed.pop(0) if handed else None
-            aliases[total, k] = Alias(names.claim(f"g_{_stem(ids[of])}_{k}"), operand, consumer)
+            aliases[total, k] = Alias(names.claim(partial_name(ids[of], k)), operand, consumer)
     return aliases
 
 
@@ -165,29 +134,13 @@ def _name(graph, node, ids, names, partial_of, named_adjoints):
     data = graph[node]
     if node in partial_of:
         of, k = partial_of[node]
-        return names.claim(f"g_{_stem(ids[of])}_{k}")
+        return names.claim(partial_name(ids[of], k))
     of = data["adjoint"]
     if of is not None and of in ids and of not in named_adjoints:
         named_adjoints.add(of)
-        return names.claim(f"g_{_stem(ids[of])}")
+        return names.claim(adjoint_name(ids[of]))
     if data["tangent"] is not None and data["tangent"] in ids:
-        return names.claim(f"d_{ids[data['tangent']]}")
+        return names.claim(tangent_name(ids[data['tangent']]))
     if data["name"] is not None and data["origin"] is None:
         return names.claim(data["name"])
     return names.temporary()
-
-
-def _stem(name):
-    return name[2:] if name.startswith("g_") else name
-
-
-def dimension_names(graph):
-    """Dimension name -> the variable that holds it, in order of first appearance among the inputs."""
-    variables = {}
-    for name, node in graph.inputs.items():
-        for dim in graph.shape(node):
-            if isinstance(dim, str) and dim not in variables:
-                if dim in graph.inputs or dim in RESERVED:
-                    raise ShapeError(f"dimension '{dim}' has the name of an input or of gradc's own; rename it")
-                variables[dim] = dim
-    return variables

@@ -11,7 +11,9 @@ import zlib
 
 import numpy as np
 
+from gradc.api import compile
 from gradc.errors import GradcError
+from gradc.frontend.pyfunc import from_file, read_text, split_spec
 from gradc.shapes import check_dims
 
 SOURCE_HELP = "an expression, a file holding one, or a Python function as path/to/model.py:name"
@@ -42,7 +44,6 @@ def add_point_arguments(parser):
 
 def read_source(text):
     """SOURCE is `file.py:function` (found with ast; the file is not run), a path to a file, or the expression."""
-    from gradc.functions import from_file, read_text  # late: gradc.functions pulls in the parser
     path, name = _source_path(text)
     if name:
         return from_file(path, name)
@@ -56,7 +57,6 @@ def source_file(text):
 
 def _source_path(text):
     """(path, function) for `file.py:function`, (path, None) for a file holding an expression, else (None, None)."""
-    from gradc.functions import split_spec
     # NOTE: an expression may contain ':' or name no file; only a one-line, path-sized text is tried as a path.
     if "\n" in text or len(text) >= 4096:
         return None, None
@@ -215,3 +215,16 @@ def number(minimum=None, above=None, whole=False):
             raise argparse.ArgumentTypeError(f"expected {kind}{bound}, got {text!r}")
         return value
     return convert
+
+
+def add_source_arguments(parser):
+    """SOURCE, --wrt and --shape, as compile, check and explain take them."""
+    add_source_argument(parser)
+    parser.add_argument("--wrt", action="append", metavar="NAME", help="differentiate with respect to NAME "
+                        "(repeatable; default every input)")
+    add_shape_argument(parser)
+
+
+def compile_from(args):
+    source = read_source(args.source)
+    return compile(source, wrt=args.wrt, shapes=parse_shapes(args.shape))

@@ -13,13 +13,14 @@ import zipfile
 
 import numpy as np
 
-from gradc.arguments import (add_shape_argument, add_source_argument, check_output, load_npy, load_npz, npz_path,
-                             number, parse_pairs, parse_shapes, read_source, source_file)
-from gradc.descent import minimize
-from gradc.errors import GradcError
-from gradc.methods import METHODS
-from gradc.result import plot_path
-from gradc.schedules import parse_schedule
+from gradc.api import compile
+from gradc.cli.arguments import (add_shape_argument, add_source_argument, check_output, load_npy, load_npz, npz_path,
+                                 number, parse_pairs, parse_shapes, read_source, source_file)
+from gradc.errors import GradcError, ShapeError
+from gradc.optim.descent import minimize
+from gradc.optim.lr_schedules import parse_schedule
+from gradc.optim.result import plot_path
+from gradc.optim.updates import METHODS
 
 DEFAULT_STD = 0.1  # `--init w=normal`: small enough that tanh and sigmoid units start unsaturated
 INIT_FORMS = "use zeros, normal, normal:STD, a number or FILE.npy"
@@ -52,7 +53,7 @@ def add_fit_parser(subparsers):
     p.add_argument("--seed", type=WHOLE, default=0, help="seeds --init normal and the shuffling")
     p.add_argument("--plot", metavar="LOSS.png", help="save the loss curve (needs matplotlib; .png if no suffix)")
     p.add_argument("-o", "--output", metavar="PARAMS.npz", help="save the fitted parameters (.npz is added)")
-    p.set_defaults(run=run_fit)  # gradc.cli calls args.run(args)
+    p.set_defaults(run=run_fit)  # gradc.cli.main calls args.run(args)
     return p
 
 
@@ -115,8 +116,6 @@ def save_npz(path, arrays):
 
 def _prepare(args):
     """Compiles the source with the parameters as wrt and builds (fn, initial params, data)."""
-    import gradc  # late, so gradc.cli can import this module however gradc/__init__.py grows
-
     source = read_source(args.source)
     data = _load_data(args.data)
     shapes, sizes = _shapes(args.shape, data)
@@ -124,7 +123,7 @@ def _prepare(args):
     for name, value in inits.items():
         if name not in shapes and value.endswith(".npy"):
             shapes[name] = load_npy(value).shape
-    probe = _compile(gradc, source, None, shapes)
+    probe = _compile(source, None, shapes)
     inputs = probe.inputs
     _check_names(inputs, data, inits, shapes)
     declared = _declared_shapes(probe, shapes)
@@ -136,7 +135,7 @@ def _prepare(args):
     params = {name: _initial(name, inits.get(name, "zeros"), _resolve(name, declared[name], sizes), rng)
               for name in wrt}
     data = {name: array for name, array in data.items() if name in inputs}
-    return _compile(gradc, source, wrt, shapes), params, data
+    return _compile(source, wrt, shapes), params, data
 
 
 def _declared_shapes(fn, shapes):
@@ -157,13 +156,13 @@ def _bind(sizes, declared, data):
                                f"(shape {array.shape})")
 
 
-def _compile(gradc, source, wrt, shapes):
+def _compile(source, wrt, shapes):
     try:
-        return gradc.compile(source, wrt=wrt, shapes=shapes)
-    except gradc.ShapeError as error:
+        return compile(source, wrt=wrt, shapes=shapes)
+    except ShapeError as error:
         # The compiler cannot know that fit treats inputs it was given no shape for as scalars.
         hint = "; gradc fit takes shapes from --shape, --data arrays and --init FILE.npy, else scalars"
-        hinted = gradc.ShapeError(error.message + hint, error.source, error.line, error.column)
+        hinted = ShapeError(error.message + hint, error.source, error.line, error.column)
         hinted.filename = error.filename  # set where the source is a file.py:function
         raise hinted from None
 

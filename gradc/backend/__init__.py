@@ -1,0 +1,1 @@
+"""Backends: the reference interpreter, and one folder per target that lowers a graph to a module."""

@@ -1,0 +1,1 @@
+"""The NumPy backend: cost rules, schedule, buffer reuse, input checks, emission, loading."""

@@ -1,0 +1,133 @@
+"""What an op entry is: the Op record, the REGISTRY it joins, and the Value handles its rules build with."""
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from gradc.errors import DifferentiationError
+
+REGISTRY = {}  # name -> Op, in definition order
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation.
+
+    Attributes:
+        name: the op's name in graphs and dumps.
+        arity: number of graph operands (-1: any number).
+        shape: `shape(*arg_shapes, **attrs) -> shape`; raises ShapeError.
+        emit: a format string over operand names (`"{0} + {1}"`) and attrs, or
+            `emit(ctx, *operands, **attrs) -> str` where `ctx.shape(dims)` writes a shape.
+        impl: `impl(*arrays, **attrs)`, the NumPy meaning, used to fold constants and to evaluate graphs.
+        vjp: `vjp(g, out, *args, **attrs) -> contributions`, built from Values; None where not differentiable.
+        jvp: `jvp(tangents, out, *args, **attrs) -> tangent`, one tangent Value per operand (None is zero),
+            built from Values like the VJP; the result may be None (zero).
+        symbol: the gate's label in pictures.
+        elementwise: broadcasting elementwise op (its VJP accepts an adjoint of any broadcastable shape).
+        view: the result may share memory with an operand.
+        scalar_adjoint: the VJP rule also accepts a scalar adjoint standing for a broadcast one.
+        ufunc: the NumPy ufunc computing it, which can write into a dying operand's buffer (`out=`).
+        public: callable from source text under this name.
+        doc: one line for `gradc ops`.
+    """
+
+    name: str
+    arity: int
+    shape: Callable
+    emit: object
+    impl: Callable
+    vjp: Optional[Callable] = None
+    jvp: Optional[Callable] = None
+    symbol: str = ""
+    elementwise: bool = False
+    view: bool = False
+    scalar_adjoint: bool = False
+    ufunc: str = ""
+    public: bool = True
+    doc: str = ""
+
+    def rule(self, kind):
+        rule = getattr(self, kind)
+        if rule is None:
+            raise DifferentiationError(f"operation '{self.name}' has no {kind} rule")
+        return rule
+
+
+def defop(op):
+    """Register `op` (names are unique) and return it."""
+    assert op.name not in REGISTRY, op.name
+    REGISTRY[op.name] = op
+    return op
+
+
+class Value:
+    """A handle on a graph node whose operators build new nodes, so derivative rules read like math."""
+
+    __slots__ = ("graph", "node")
+
+    def __init__(self, graph, node):
+        self.graph = graph
+        self.node = node
+
+    @property
+    def shape(self):
+        return self.graph.shape(self.node)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def T(self):
+        return call("transpose", self)
+
+    def _lift(self, other):
+        return other if isinstance(other, Value) else Value(self.graph, self.graph.const(other))
+
+    def _binary(self, name, other, reverse=False):
+        other = self._lift(other)
+        return call(name, other, self) if reverse else call(name, self, other)
+
+    def __add__(self, other): return self._binary("add", other)
+    def __radd__(self, other): return self._binary("add", other, reverse=True)
+    def __sub__(self, other): return self._binary("sub", other)
+    def __rsub__(self, other): return self._binary("sub", other, reverse=True)
+    def __mul__(self, other): return self._binary("mul", other)
+    def __rmul__(self, other): return self._binary("mul", other, reverse=True)
+    def __truediv__(self, other): return self._binary("div", other)
+    def __rtruediv__(self, other): return self._binary("div", other, reverse=True)
+    def __pow__(self, other): return self._binary("pow", other)
+    def __matmul__(self, other): return self._binary("matmul", other)
+    def __neg__(self): return call("neg", self)
+
+
+def call(name, *args, **attrs):
+    """Build `name(*args, **attrs)` in the graph of the first Value argument."""
+    graph = next(a.graph for a in args if isinstance(a, Value))
+    nodes = [a.node if isinstance(a, Value) else graph.const(a) for a in args]
+    return Value(graph, graph.add(name, nodes, **attrs))
+
+
+def tangent_sum(*terms):
+    """The sum of the terms that are not None (a None tangent is zero), or None when all are."""
+    terms = [t for t in terms if t is not None]
+    total = terms[0] if terms else None
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def each(tangents, *rules):
+    """Forward mode's sum rule: `rules[i](tangents[i])` for each operand moving, added up."""
+    return tangent_sum(*(rule(t) for t, rule in zip(tangents, rules) if t is not None))
+
+
+def linear(name):
+    """The JVP of an op linear in its one operand: the op itself, applied to the tangent."""
+    return lambda tangents, out, x, **attrs: call(name, tangents[0], **attrs)
+
+
+def diagonal(vjp):
+    """The JVP of an elementwise op from its VJP: a diagonal Jacobian is its own transpose."""
+    def jvp(tangents, out, *args):
+        return tangent_sum(*(vjp(t, out, *args)[i] for i, t in enumerate(tangents) if t is not None))
+    return jvp

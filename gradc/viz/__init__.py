@@ -1,0 +1,1 @@
+"""Pictures: Graphviz drawings of the forward and backward passes with their values."""
