@@ -9,37 +9,26 @@ def _scalar_shape(**attrs):
     return ()
 
 
-def _emit_const(ctx, *, value):
-    return ctx.literal(value)
-
-
-INPUT = defop(Op(name="input", arity=0, shape=lambda *, var, dims: dims, emit=lambda ctx, *, var, dims: var,
-                 impl=None, public=False, doc="an input array or scalar"))
-CONST = defop(Op(name="const", arity=0, shape=_scalar_shape, emit=_emit_const,
-                 impl=lambda *, value: value, public=False, doc="a number"))
+INPUT = defop(Op(name="input", arity=0, shape=lambda *, var, dims: dims, impl=None, public=False,
+                 doc="an input array or scalar"))
+CONST = defop(Op(name="const", arity=0, shape=_scalar_shape, impl=lambda *, value: value, public=False, doc="a number"))
 
 
 # An elementwise op's JVP is its VJP applied to the tangent (`diagonal`): each rule is written once.
-def binary(name, symbol, emit, impl, vjp, doc, public=True):
-    return defop(Op(name=name, arity=2, shape=lambda x, y: shapes.broadcast(x, y, op=name), emit=emit,
-                    impl=impl, vjp=vjp, jvp=diagonal(vjp), symbol=symbol, elementwise=True, public=public,
-                    doc=doc, ufunc=_ufunc(impl)))
+def binary(name, symbol, impl, vjp, doc, public=True):
+    return defop(Op(name=name, arity=2, shape=lambda x, y: shapes.broadcast(x, y, op=name), impl=impl, vjp=vjp,
+                    jvp=diagonal(vjp), symbol=symbol, elementwise=True, public=public, doc=doc))
 
 
-def _ufunc(impl):
-    """The name of the NumPy ufunc an op's emission calls, when its impl is that ufunc."""
-    return impl.__name__ if isinstance(impl, np.ufunc) else ""
+def unary(name, symbol, impl, vjp, doc, public=True):
+    return defop(Op(name=name, arity=1, shape=lambda x: x, impl=impl, vjp=vjp, jvp=diagonal(vjp), symbol=symbol,
+                    elementwise=True, public=public, doc=doc))
 
 
-def unary(name, symbol, emit, impl, vjp, doc, public=True):
-    return defop(Op(name=name, arity=1, shape=lambda x: x, emit=emit, impl=impl, vjp=vjp, jvp=diagonal(vjp),
-                    symbol=symbol, elementwise=True, public=public, doc=doc, ufunc=_ufunc(impl)))
-
-
-ADD = binary("add", "+", "{0} + {1}", np.add, lambda g, out, x, y: (g, g), "x + y")
-SUB = binary("sub", "-", "{0} - {1}", np.subtract, lambda g, out, x, y: (g, -g), "x - y")
-MUL = binary("mul", "×", "{0} * {1}", np.multiply, lambda g, out, x, y: (g * y, g * x), "x * y")
-DIV = binary("div", "/", "{0} / {1}", np.divide, lambda g, out, x, y: (g / y, -g * out / y), "x / y")
+ADD = binary("add", "+", np.add, lambda g, out, x, y: (g, g), "x + y")
+SUB = binary("sub", "-", np.subtract, lambda g, out, x, y: (g, -g), "x - y")
+MUL = binary("mul", "×", np.multiply, lambda g, out, x, y: (g * y, g * x), "x * y")
+DIV = binary("div", "/", np.divide, lambda g, out, x, y: (g / y, -g * out / y), "x / y")
 
 
 def _pow_vjp(g, out, x, y):
@@ -51,54 +40,38 @@ def _pow_vjp(g, out, x, y):
     return g * call("mul_no_nan", x ** (y - 1), y), g * call("mul_no_nan", call("log", x), out)
 
 
-POW = binary("pow", "**", "{0} ** {1}", np.power, _pow_vjp, "x ** y")
-
-
-def _emit_mul_no_nan(ctx, x, y):
-    if not ctx.arg_shapes[0] and not ctx.arg_shapes[1]:
-        return f"0.0 if {y} == 0.0 else {x} * {y}"
-    return f"np.where({y} == 0.0, 0.0, {x} * {y})"
+POW = binary("pow", "**", np.power, _pow_vjp, "x ** y")
 
 
 # x * y, but 0 where y is 0 even if x is not finite (TensorFlow's multiply_no_nan): the partials of pow.
-MUL_NO_NAN = binary("mul_no_nan", "×", _emit_mul_no_nan,
+MUL_NO_NAN = binary("mul_no_nan", "×",
                     lambda x, y: np.where(np.equal(y, 0.0), 0.0, np.multiply(x, y))[()],
                     lambda g, out, x, y: (call("mul_no_nan", g, y), g * x), "x * y, 0 where y is 0", public=False)
 
 # NOTE: at a tie, maximum routes the whole gradient to its first operand and minimum likewise.
-MAXIMUM = binary("maximum", "max", "np.maximum({0}, {1})", np.maximum,
+MAXIMUM = binary("maximum", "max", np.maximum,
                  lambda g, out, x, y: (g * call("ge", x, y), g * call("lt", x, y)),
                  "maximum(x, y) or max(x, y): elementwise larger")
-MINIMUM = binary("minimum", "min", "np.minimum({0}, {1})", np.minimum,
+MINIMUM = binary("minimum", "min", np.minimum,
                  lambda g, out, x, y: (g * call("le", x, y), g * call("gt", x, y)),
                  "minimum(x, y) or min(x, y): elementwise smaller")
 
 # The branch sum: where a value feeds several consumers, its partial adjoints add up here. It is `add`
 # under its own name so that it stays visible in generated code and in pictures.
-def _emit_accumulate(ctx, *partials):
-    """`g_x_1 + g_x_2 + ...`, continued on further lines every 64 terms (Python parses a longer sum recursively)."""
-    if len(partials) <= _TERMS_PER_LINE:
-        return " + ".join(partials)
-    chunks = [partials[i:i + _TERMS_PER_LINE] for i in range(0, len(partials), _TERMS_PER_LINE)]
-    return ["{target} = " + " + ".join(chunks[0])] + ["{target} = {target} + " + " + ".join(chunk)
-                                                      for chunk in chunks[1:]]
-
-
-_TERMS_PER_LINE = 64
 ACCUMULATE = defop(Op(name="accumulate", arity=-1, shape=lambda *xs: shapes.broadcast(*xs, op="accumulate"),
-                      emit=_emit_accumulate, impl=lambda *xs: sum(xs[1:], xs[0]),
+                      impl=lambda *xs: sum(xs[1:], xs[0]),
                       vjp=lambda g, out, *xs: (g,) * len(xs), jvp=lambda t, out, *xs: tangent_sum(*t),
-                      symbol="+", elementwise=True, public=False, ufunc="add",  # in place for two partials
+                      symbol="+", elementwise=True, public=False,
                       doc="sum of the partial gradients of a value used more than once"))
 
-NEG = unary("neg", "-", "-{0}", np.negative, lambda g, out, x: (-g,), "-x", public=False)
-EXP = unary("exp", "exp", "np.exp({0})", np.exp, lambda g, out, x: (g * out,), "exp(x)")
-LOG = unary("log", "log", "np.log({0})", np.log, lambda g, out, x: (g / x,), "log(x): natural logarithm")
-SQRT = unary("sqrt", "√", "np.sqrt({0})", np.sqrt, lambda g, out, x: (g / (2 * out),), "sqrt(x)")
-SIN = unary("sin", "sin", "np.sin({0})", np.sin, lambda g, out, x: (g * call("cos", x),), "sin(x)")
-COS = unary("cos", "cos", "np.cos({0})", np.cos, lambda g, out, x: (-(g * call("sin", x)),), "cos(x)")
-TAN = unary("tan", "tan", "np.tan({0})", np.tan, lambda g, out, x: (g * (1 + out * out),), "tan(x)")
-TANH = unary("tanh", "tanh", "np.tanh({0})", np.tanh, lambda g, out, x: (g * (1 - out * out),), "tanh(x)")
+NEG = unary("neg", "-", np.negative, lambda g, out, x: (-g,), "-x", public=False)
+EXP = unary("exp", "exp", np.exp, lambda g, out, x: (g * out,), "exp(x)")
+LOG = unary("log", "log", np.log, lambda g, out, x: (g / x,), "log(x): natural logarithm")
+SQRT = unary("sqrt", "√", np.sqrt, lambda g, out, x: (g / (2 * out),), "sqrt(x)")
+SIN = unary("sin", "sin", np.sin, lambda g, out, x: (g * call("cos", x),), "sin(x)")
+COS = unary("cos", "cos", np.cos, lambda g, out, x: (-(g * call("sin", x)),), "cos(x)")
+TAN = unary("tan", "tan", np.tan, lambda g, out, x: (g * (1 + out * out),), "tan(x)")
+TANH = unary("tanh", "tanh", np.tanh, lambda g, out, x: (g * (1 - out * out),), "tanh(x)")
 
 
 # Below this, exp(-x) overflows; from here on 1 + exp(x) is 1.0, so sigmoid(x) is exp(x) to the last bit.
@@ -110,51 +83,22 @@ def _sigmoid(x):
     return np.where(np.less(x, SIGMOID_TAIL), np.exp(np.minimum(x, SIGMOID_TAIL)), head)[()]
 
 
-def _emit_sigmoid(ctx, x):
-    """1 / (1 + exp(-x)) from -709 up, exp(x) below: relatively accurate everywhere, with no overflow warning.
-
-    Nothing is clamped in the result: from -709 down, where exp(-x) would overflow, sigmoid(x) is exp(x) to
-    the last bit (down to the smallest subnormal: sigmoid(-720) is 2.03e-313, which clamping x at -700 gave
-    as 9.86e-305). For an array, the five in-place statements of 1 / (1 + exp(-x)) on x held above -709, then
-    one masked exp writes the tail over them: against the clamped form, +2 us at 100 elements, 1.06x at 10^4,
-    1.3x at 10^6, where the select-free `maximum(e, x >= 0) / (1 + e)`, e = exp(-|x|), took 3-4x (its second
-    buffer page-faults). A scalar is one conditional expression: 0.8 us, where `max(x, -700.0)` took 1.5 us.
-    """
-    if not ctx.arg_shapes[0]:
-        return f"1.0 / (1.0 + np.exp(-{x})) if {x} >= {SIGMOID_TAIL!r} else np.exp({x})"
-    return [f"{{target}} = np.maximum({x}, {SIGMOID_TAIL!r})", "np.negative({target}, out={target})",
-            "np.exp({target}, out={target})", "{target} += 1.0", "np.reciprocal({target}, out={target})",
-            f"np.exp({x}, out={{target}}, where={x} < {SIGMOID_TAIL!r})"]
-
-
-def _emit_softplus(ctx, x):
-    """max(x, 0) + log1p(exp(-|x|)): stable, and ~7x faster than np.logaddexp(0, x); in place for arrays."""
-    if not ctx.arg_shapes[0]:
-        return f"np.maximum({x}, 0.0) + np.log1p(np.exp(-np.abs({x})))"
-    return [f"{{target}} = np.abs({x})", "np.negative({target}, out={target})", "np.exp({target}, out={target})",
-            "np.log1p({target}, out={target})", f"{{target}} += np.maximum({x}, 0.0)"]
-
-
-SIGMOID = unary("sigmoid", "σ", _emit_sigmoid, _sigmoid,
+SIGMOID = unary("sigmoid", "σ", _sigmoid,
                 lambda g, out, x: (g * out * (1 - out),), "sigmoid(x) = 1 / (1 + exp(-x))")
 # softplus(x) = log(1 + exp(x)), the stable form of log(sigmoid) that the simplifier introduces.
-SOFTPLUS = unary("softplus", "softplus", _emit_softplus, lambda x: np.logaddexp(0.0, x),
+SOFTPLUS = unary("softplus", "softplus", lambda x: np.logaddexp(0.0, x),
                  lambda g, out, x: (g * call("sigmoid", x),), "softplus(x) = log(1 + exp(x))")
 
 
-def _emit_finite_or_zero(ctx, x):
-    return f"{x} if np.isfinite({x}) else 0.0" if not ctx.arg_shapes[0] else f"np.where(np.isfinite({x}), {x}, 0.0)"
-
-
 # The shift of logsumexp and softmax: their max where it is finite, 0 where it is not (as scipy and JAX shift).
-FINITE_OR_ZERO = unary("finite_or_zero", "fin", _emit_finite_or_zero,
+FINITE_OR_ZERO = unary("finite_or_zero", "fin",
                        lambda x: np.where(np.isfinite(x), x, 0.0)[()], lambda g, out, x: (g,),
                        "x where it is finite, else 0", public=False)
 # NOTE: relu and abs have a kink at 0; their derivative there is taken as 0.
-RELU = unary("relu", "relu", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0),
+RELU = unary("relu", "relu", lambda x: np.maximum(x, 0.0),
              lambda g, out, x: (g * call("gt", x, 0.0),), "relu(x) = maximum(x, 0)")
-ABS = unary("abs", "|x|", "np.abs({0})", np.abs, lambda g, out, x: (g * call("sign", x),), "abs(x)")
-SIGN = unary("sign", "sign", "np.sign({0})", np.sign, lambda g, out, x: (None,), "sign(x)", public=False)
+ABS = unary("abs", "|x|", np.abs, lambda g, out, x: (g * call("sign", x),), "abs(x)")
+SIGN = unary("sign", "sign", np.sign, lambda g, out, x: (None,), "sign(x)", public=False)
 
 # Comparisons give 0/1 masks for the derivatives of max, min and relu; they have no gradient.
 COMPARISONS = ("ge", "gt", "le", "lt")
@@ -166,19 +110,19 @@ def _mask(compare):
     return lambda x, y: np.where(compare(x, y), 1.0, 0.0)
 
 
-GE = binary("ge", ">=", "np.where({0} >= {1}, 1.0, 0.0)", _mask(np.greater_equal), _NO_GRAD, "mask x >= y",
+GE = binary("ge", ">=", _mask(np.greater_equal), _NO_GRAD, "mask x >= y",
             public=False)
-GT = binary("gt", ">", "np.where({0} > {1}, 1.0, 0.0)", _mask(np.greater), _NO_GRAD, "mask x > y", public=False)
-LE = binary("le", "<=", "np.where({0} <= {1}, 1.0, 0.0)", _mask(np.less_equal), _NO_GRAD, "mask x <= y",
+GT = binary("gt", ">", _mask(np.greater), _NO_GRAD, "mask x > y", public=False)
+LE = binary("le", "<=", _mask(np.less_equal), _NO_GRAD, "mask x <= y",
             public=False)
-LT = binary("lt", "<", "np.where({0} < {1}, 1.0, 0.0)", _mask(np.less), _NO_GRAD, "mask x < y", public=False)
+LT = binary("lt", "<", _mask(np.less), _NO_GRAD, "mask x < y", public=False)
 
 # The same comparisons as bool arrays, written inside the product that applies them: `g * (x > 0.0)` is one
 # comparison and one multiply, no 0/1 float array. Only the last lowering pass makes them, as operands of
 # `mul`, where no negation or sum can reach them.
-IS_GE = binary("is_ge", ">=", "({0} >= {1})", lambda x, y: np.greater_equal(x, y), _NO_GRAD, "x >= y, bool",
+IS_GE = binary("is_ge", ">=", lambda x, y: np.greater_equal(x, y), _NO_GRAD, "x >= y, bool",
                public=False)
-IS_GT = binary("is_gt", ">", "({0} > {1})", lambda x, y: np.greater(x, y), _NO_GRAD, "x > y, bool", public=False)
-IS_LE = binary("is_le", "<=", "({0} <= {1})", lambda x, y: np.less_equal(x, y), _NO_GRAD, "x <= y, bool",
+IS_GT = binary("is_gt", ">", lambda x, y: np.greater(x, y), _NO_GRAD, "x > y, bool", public=False)
+IS_LE = binary("is_le", "<=", lambda x, y: np.less_equal(x, y), _NO_GRAD, "x <= y, bool",
                public=False)
-IS_LT = binary("is_lt", "<", "({0} < {1})", lambda x, y: np.less(x, y), _NO_GRAD, "x < y, bool", public=False)
+IS_LT = binary("is_lt", "<", lambda x, y: np.less(x, y), _NO_GRAD, "x < y, bool", public=False)

@@ -27,14 +27,14 @@ def _matmul_vjp(g, out, a, b):
     return g * b, g * a  # vector @ vector
 
 
-MATMUL = defop(Op(name="matmul", arity=2, shape=matmul_shape, emit="{0} @ {1}", impl=np.matmul,
+MATMUL = defop(Op(name="matmul", arity=2, shape=matmul_shape, impl=np.matmul,
                   vjp=_matmul_vjp, jvp=lambda t, out, a, b: each(t, lambda ta: ta @ b, lambda tb: a @ tb),
                   symbol="@", doc="a @ b or dot(a, b): matrix and vector products"))
 
 
 # a.T @ b for matrices, as the lower phase writes it: a helper in the module picks the faster BLAS layout.
 T_MATMUL = defop(Op(name="t_matmul", arity=2, shape=lambda a, b: matmul_shape(a[::-1], b),
-                    emit="_t_matmul({0}, {1})", impl=lambda a, b: a.T @ b,
+                    impl=lambda a, b: a.T @ b,
                     vjp=lambda g, out, a, b: (b @ g.T, a @ g),
                     jvp=lambda t, out, a, b: each(t, lambda ta: ta.T @ b, lambda tb: a.T @ tb),
                     symbol="ᵀ@", public=False, doc="a.T @ b for matrices"))
@@ -47,7 +47,7 @@ def _outer_shape(a, b):
 
 
 # Written `_outer(a, b)`, a helper in the module (templates/helpers.py.j2) that beats np.outer at every size.
-OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, emit="_outer({0}, {1})", impl=np.outer,
+OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, impl=np.outer,
                  vjp=lambda g, out, a, b: (g @ b, a @ g),
                  jvp=lambda t, out, a, b: each(t, lambda ta: call("outer", ta, b), lambda tb: call("outer", a, tb)),
                  symbol="⊗", public=False, doc="outer product of two vectors"))
@@ -60,11 +60,11 @@ def _vdot_shape(a, b):
 
 
 # sum(a * b) over every axis as one BLAS dot: the lower phase writes it for arrays of one shape.
-VDOT = defop(Op(name="vdot", arity=2, shape=_vdot_shape, emit="np.vdot({0}, {1})", impl=np.vdot,
+VDOT = defop(Op(name="vdot", arity=2, shape=_vdot_shape, impl=np.vdot,
                 vjp=lambda g, out, a, b: (g * b, g * a),
                 jvp=lambda t, out, a, b: each(t, lambda ta: call("vdot", ta, b), lambda tb: call("vdot", a, tb)),
                 symbol="·", public=False, doc="sum of the elementwise product of two arrays"))
-TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1], emit="{0}.T",
+TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1],
                      impl=np.transpose, vjp=lambda g, out, x: (g.T,), jvp=linear("transpose"), symbol="ᵀ",
                      view=True, scalar_adjoint=True,
                      doc="x.T or transpose(x): reverse the axes"))
@@ -79,11 +79,7 @@ def _index_shape(x, *, index):
     return x[len(index):]
 
 
-def _index_text(index):
-    return ", ".join(str(i) for i in index)
-
-
-INDEX = defop(Op(name="index", arity=1, shape=_index_shape, emit=lambda ctx, x, *, index: f"{x}[{_index_text(index)}]",
+INDEX = defop(Op(name="index", arity=1, shape=_index_shape,
                  impl=lambda x, *, index: np.asarray(x)[index],
                  vjp=lambda g, out, x, *, index: (call("scatter", g, index=index, shape=x.shape),),
                  jvp=linear("index"),
@@ -98,8 +94,6 @@ def _scatter_impl(g, *, index, shape):
 
 # The adjoint of indexing: zeros with the gradient written at the index. Two statements, one fresh array.
 SCATTER = defop(Op(name="scatter", arity=1, shape=lambda g, *, index, shape: shape,
-                   emit=lambda ctx, g, *, index, shape: [f"{{target}} = np.zeros({ctx.shape(shape)})",
-                                                         f"{{target}}[{_index_text(index)}] = {g}"],
                    impl=_scatter_impl, vjp=lambda g, out, x, *, index, shape: (call("index", g, index=index),),
                    jvp=linear("scatter"),
                    symbol="[]ᵀ", public=False, doc="zeros with x written at an index"))

@@ -35,20 +35,20 @@ def _check_axis(x, axis, name):
     return x
 
 
-SOFTMAX = defop(Op(name="softmax", arity=1, shape=lambda x, *, axis: _check_axis(x, axis, "softmax"), emit=None,
+SOFTMAX = defop(Op(name="softmax", arity=1, shape=lambda x, *, axis: _check_axis(x, axis, "softmax"),
                    impl=_softmax,
                    vjp=lambda g, out, x, *, axis: (out * (g - call("sum", g * out, axis=axis, keepdims=True)),),
                    jvp=lambda t, out, x, *, axis: out * (t[0] - call("sum", t[0] * out, axis=axis, keepdims=True)),
                    symbol="softmax", doc="softmax(x, axis=-1) = exp(x) / sum(exp(x), axis)"))
 LOG_SOFTMAX = defop(Op(name="log_softmax", arity=1, shape=lambda x, *, axis: _check_axis(x, axis, "log_softmax"),
-                       emit=None, impl=_log_softmax,
+                       impl=_log_softmax,
                        vjp=lambda g, out, x, *, axis: (
                            g - call("softmax", x, axis=axis) * call("sum", g, axis=axis, keepdims=True),),
                        jvp=lambda t, out, x, *, axis: (
                            t[0] - call("sum", call("softmax", x, axis=axis) * t[0], axis=axis, keepdims=True)),
                        symbol="log_softmax", doc="log_softmax(x, axis=-1) = x - logsumexp(x, axis)"))
 LOGSUMEXP = defop(Op(name="logsumexp", arity=1,
-                     shape=lambda x, *, axis: shapes.reduce(x, axis, False, "logsumexp"), emit=None,
+                     shape=lambda x, *, axis: shapes.reduce(x, axis, False, "logsumexp"),
                      impl=_logsumexp,
                      vjp=lambda g, out, x, *, axis: (expand_reduced(g, x.shape, axis) * call("softmax", x, axis=axis),),
                      jvp=lambda t, out, x, *, axis: call("sum", call("softmax", x, axis=axis) * t[0], axis=axis,

@@ -15,8 +15,6 @@ class Op:
         name: the op's name in graphs and dumps.
         arity: number of graph operands (-1: any number).
         shape: `shape(*arg_shapes, **attrs) -> shape`; raises ShapeError.
-        emit: a format string over operand names (`"{0} + {1}"`) and attrs, or
-            `emit(ctx, *operands, **attrs) -> str` where `ctx.shape(dims)` writes a shape.
         impl: `impl(*arrays, **attrs)`, the NumPy meaning, used to fold constants and to evaluate graphs.
         vjp: `vjp(g, out, *args, **attrs) -> contributions`, built from Values; None where not differentiable.
         jvp: `jvp(tangents, out, *args, **attrs) -> tangent`, one tangent Value per operand (None is zero),
@@ -25,7 +23,6 @@ class Op:
         elementwise: broadcasting elementwise op (its VJP accepts an adjoint of any broadcastable shape).
         view: the result may share memory with an operand.
         scalar_adjoint: the VJP rule also accepts a scalar adjoint standing for a broadcast one.
-        ufunc: the NumPy ufunc computing it, which can write into a dying operand's buffer (`out=`).
         public: callable from source text under this name.
         doc: one line for `gradc ops`.
     """
@@ -33,7 +30,6 @@ class Op:
     name: str
     arity: int
     shape: Callable
-    emit: object
     impl: Callable
     vjp: Optional[Callable] = None
     jvp: Optional[Callable] = None
@@ -41,7 +37,6 @@ class Op:
     elementwise: bool = False
     view: bool = False
     scalar_adjoint: bool = False
-    ufunc: str = ""
     public: bool = True
     doc: str = ""
 

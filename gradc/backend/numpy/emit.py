@@ -9,6 +9,7 @@ import jinja2
 import numpy as np
 
 from gradc.version import __version__
+from gradc.backend.numpy.lowerings import lowering_of
 from gradc.backend.numpy.prologue import checks, describe_shapes, entry, python_floats, stays_python_float
 from gradc.backend.numpy.reuse import plan_reuse
 from gradc.ops.elementwise import COMPARISONS
@@ -147,9 +148,10 @@ class _Writer:
         if op.name == "accumulate":
             operands = self.partial_names(node, operands)
         attrs = graph.attrs(node)
-        if isinstance(op.emit, str):
-            return op.emit.format(*operands, **attrs)
-        return op.emit(Context(self.plan.dims, [graph.shape(a) for a in args]), *operands, **attrs)
+        text = lowering_of(op).text
+        if isinstance(text, str):
+            return text.format(*operands, **attrs)
+        return text(Context(self.plan.dims, [graph.shape(a) for a in args]), *operands, **attrs)
 
     def operands(self, node):
         """How `node`'s operands are written: a count is `n`, or `float(n)` where nothing else makes it float.
@@ -174,7 +176,7 @@ class _Writer:
         operands = self.operands(node)
         if self.graph[node]["op"] == "accumulate":
             operands = self.partial_names(node, operands)
-        return f"np.{self.graph.op(node).ufunc}({', '.join(operands)}, out={self.ref(buffer)})"
+        return f"np.{lowering_of(self.graph.op(node)).ufunc}({', '.join(operands)}, out={self.ref(buffer)})"
 
     def partial_names(self, node, operands):
         """A branch sum's operands, written `g_x_k` where the k-th partial is an existing value."""

@@ -3,6 +3,7 @@
 `t2 = np.subtract(t1, y, out=t1)` allocates nothing, where `t2 = t1 - y` would fault in a fresh array:
 on large arrays, new temporaries cost as much as the arithmetic, and they set the peak memory.
 """
+from gradc.backend.numpy.lowerings import lowering_of
 from gradc.backend.numpy.schedule import computed_reads
 
 
@@ -30,7 +31,7 @@ def plan_reuse(graph, nodes, keep):
     for node in nodes:
         op = graph.op(node)
         args = graph.args(node)
-        if not op.ufunc or graph.shape(node) == () or op.name == "accumulate" and len(args) != 2:
+        if not lowering_of(op).ufunc or graph.shape(node) == () or op.name == "accumulate" and len(args) != 2:
             continue
         for arg in args:
             if (arg in position and arg not in keep and arg not in viewed and arg not in claimed

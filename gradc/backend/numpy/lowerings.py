@@ -1,0 +1,207 @@
+"""How the NumPy backend writes each op: one lowering per op name, registered the way JAX's `register_lowering` is.
+
+A lowering is a format string over the operands' names (`"{0} + {1}"`) and the op's attributes, or a function
+`lower(ctx, *operands, **attrs)` returning one expression or a list of statements (`{target}` is the line's
+name). An elementwise op whose meaning is a NumPy ufunc needs none: it is written as that ufunc's call, and its
+line may write into a dying operand's buffer with `out=` (see reuse.py). The ops' entries hold only the math.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradc import shapes
+from gradc.errors import GradcError
+from gradc.ops.elementwise import SIGMOID_TAIL
+from gradc.ops.reduce import sum_to_axes
+
+
+@dataclass(frozen=True)
+class Lowering:
+    text: object  # a format string, or lower(ctx, *operands, **attrs) -> str | [statements]
+    ufunc: str = ""  # the ufunc that can write the result into an operand's buffer
+
+
+LOWERINGS = {}  # op name -> Lowering, filled below, once, at import
+
+
+def register_lowering(name, text, ufunc=""):
+    assert name not in LOWERINGS, name
+    LOWERINGS[name] = Lowering(text, ufunc)
+
+
+def lowering_of(op):
+    """The op's registered Lowering, or the call of the ufunc that is its meaning."""
+    found = LOWERINGS.get(op.name)
+    ufunc = op.impl.__name__ if op.elementwise and isinstance(op.impl, np.ufunc) else ""
+    if found is not None:
+        return found if found.ufunc or not ufunc else Lowering(found.text, ufunc)
+    if ufunc:
+        return Lowering(f"np.{ufunc}(" + ", ".join(f"{{{i}}}" for i in range(op.arity)) + ")", ufunc)
+    raise GradcError(f"operation '{op.name}' has no lowering for the NumPy backend")
+
+
+# leaves
+register_lowering("input", lambda ctx, *, var, dims: var)
+register_lowering("const", lambda ctx, *, value: ctx.literal(value))
+register_lowering("size", lambda ctx, *, dims: f"({ctx.size(dims)})" if len(dims) > 1 else ctx.size(dims))
+register_lowering("zeros", lambda ctx, *, shape: f"np.zeros({ctx.shape(shape)})" if shape else "0.0")
+
+# arithmetic
+register_lowering("add", "{0} + {1}")
+register_lowering("sub", "{0} - {1}")
+register_lowering("mul", "{0} * {1}")
+register_lowering("div", "{0} / {1}")
+register_lowering("pow", "{0} ** {1}")
+register_lowering("neg", "-{0}")
+register_lowering("abs", "np.abs({0})")
+register_lowering("relu", "np.maximum({0}, 0.0)")
+
+
+def _mul_no_nan(ctx, x, y):
+    if not ctx.arg_shapes[0] and not ctx.arg_shapes[1]:
+        return f"0.0 if {y} == 0.0 else {x} * {y}"
+    return f"np.where({y} == 0.0, 0.0, {x} * {y})"
+
+
+register_lowering("mul_no_nan", _mul_no_nan)
+
+_TERMS_PER_LINE = 64
+
+
+def _accumulate(ctx, *partials):
+    """`g_x_1 + g_x_2 + ...`, continued on further lines every 64 terms (Python parses a longer sum recursively)."""
+    if len(partials) <= _TERMS_PER_LINE:
+        return " + ".join(partials)
+    chunks = [partials[i:i + _TERMS_PER_LINE] for i in range(0, len(partials), _TERMS_PER_LINE)]
+    return ["{target} = " + " + ".join(chunks[0])] + ["{target} = {target} + " + " + ".join(chunk)
+                                                      for chunk in chunks[1:]]
+
+
+register_lowering("accumulate", _accumulate, ufunc="add")  # in place for two partials
+
+
+def _sigmoid(ctx, x):
+    """1 / (1 + exp(-x)) from -709 up, exp(x) below: relatively accurate everywhere, with no overflow warning.
+
+    Nothing is clamped in the result: from -709 down, where exp(-x) would overflow, sigmoid(x) is exp(x) to
+    the last bit (down to the smallest subnormal: sigmoid(-720) is 2.03e-313, which clamping x at -700 gave
+    as 9.86e-305). For an array, the five in-place statements of 1 / (1 + exp(-x)) on x held above -709, then
+    one masked exp writes the tail over them: against the clamped form, +2 us at 100 elements, 1.06x at 10^4,
+    1.3x at 10^6, where the select-free `maximum(e, x >= 0) / (1 + e)`, e = exp(-|x|), took 3-4x (its second
+    buffer page-faults). A scalar is one conditional expression: 0.8 us, where `max(x, -700.0)` took 1.5 us.
+    """
+    if not ctx.arg_shapes[0]:
+        return f"1.0 / (1.0 + np.exp(-{x})) if {x} >= {SIGMOID_TAIL!r} else np.exp({x})"
+    return [f"{{target}} = np.maximum({x}, {SIGMOID_TAIL!r})", "np.negative({target}, out={target})",
+            "np.exp({target}, out={target})", "{target} += 1.0", "np.reciprocal({target}, out={target})",
+            f"np.exp({x}, out={{target}}, where={x} < {SIGMOID_TAIL!r})"]
+
+
+def _softplus(ctx, x):
+    """max(x, 0) + log1p(exp(-|x|)): stable, and ~7x faster than np.logaddexp(0, x); in place for arrays."""
+    if not ctx.arg_shapes[0]:
+        return f"np.maximum({x}, 0.0) + np.log1p(np.exp(-np.abs({x})))"
+    return [f"{{target}} = np.abs({x})", "np.negative({target}, out={target})", "np.exp({target}, out={target})",
+            "np.log1p({target}, out={target})", f"{{target}} += np.maximum({x}, 0.0)"]
+
+
+def _finite_or_zero(ctx, x):
+    return f"{x} if np.isfinite({x}) else 0.0" if not ctx.arg_shapes[0] else f"np.where(np.isfinite({x}), {x}, 0.0)"
+
+
+register_lowering("sigmoid", _sigmoid)
+register_lowering("softplus", _softplus)
+register_lowering("finite_or_zero", _finite_or_zero)
+
+# comparisons: 0/1 float masks, and the bool ones written inside the product that applies them
+for _name, _symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+    register_lowering(_name, f"np.where({{0}} {_symbol} {{1}}, 1.0, 0.0)")
+    register_lowering("is_" + _name, f"({{0}} {_symbol} {{1}})")
+
+
+# reductions
+def _axes_text(axis):
+    return str(axis) if isinstance(axis, int) or len(axis) != 1 else str(axis[0])
+
+
+def _reduction(method, x, shape, axis, keepdims):
+    """`x.sum()`, `x.max(axis=1)`: the method skips `np.sum`'s Python-level dispatch (~1 us a call)."""
+    if not shape:
+        return f"np.{method}({x})"
+    arguments = ([] if axis is None else [f"axis={_axes_text(axis)}"]) + (["keepdims=True"] if keepdims else [])
+    return f"{x}.{method}({', '.join(arguments)})"
+
+
+def _sum_text(x, shape, axis, keepdims):
+    """A sum over some axes of an array as `np.einsum("ij->j", x)`, over all of them as `x.sum()`.
+
+    NumPy's `sum` along an axis iterates the other axes one short inner loop at a time: on a (4096, 32)
+    array einsum takes 36 us where `x.sum(axis=0)` takes 76 us, and on (10^5, 10) along axis 1, 0.4 ms
+    against 2 ms (benchmarks/RESULTS.md).
+    """
+    ndim = len(shape)
+    axes = () if axis is None else shapes.normalize_axes(shape, axis)
+    if not axes or len(axes) == ndim:
+        return _reduction("sum", x, shape, axis if keepdims else None, keepdims)
+    letters = "ijklmnopqrstuvwxyz"[:ndim]
+    kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
+    text = f'np.einsum("{letters}->{kept}", {x})'
+    if keepdims:
+        index = ["None" if i in axes else ":" for i in range(ndim)]
+        while index[-1] == ":":
+            index.pop()
+        text += f"[{', '.join(index)}]"
+    return text
+
+
+def _amax(ctx, x, *, axis, keepdims):
+    """`_row_max(x)` (a helper in the module) for the largest element of each row of a matrix."""
+    shape = ctx.arg_shapes[0]
+    if len(shape) == 2 and axis is not None and shapes.normalize_axes(shape, axis) == (1,):
+        return f"_row_max({x})" if keepdims else f"_row_max({x})[:, 0]"
+    return _reduction("max", x, shape, axis, keepdims)
+
+
+def _sum_to(ctx, x, *, shape):
+    x_shape = ctx.arg_shapes[0]
+    lead, kept = sum_to_axes(x_shape, shape)
+    if kept and lead:
+        kept_shape = tuple(1 if i in kept else d for i, d in enumerate(x_shape))
+        return _sum_text(_sum_text(x, x_shape, kept, True), kept_shape, lead, False)
+    return _sum_text(x, x_shape, kept or lead, bool(kept))
+
+
+register_lowering("sum", lambda ctx, x, *, axis, keepdims: _sum_text(x, ctx.arg_shapes[0], axis, keepdims))
+register_lowering("mean", lambda ctx, x, *, axis, keepdims: _reduction("mean", x, ctx.arg_shapes[0], axis, keepdims))
+register_lowering("amax", _amax)
+register_lowering("amin", lambda ctx, x, *, axis, keepdims: _reduction("min", x, ctx.arg_shapes[0], axis, keepdims))
+register_lowering("sum_to", _sum_to)
+
+
+# shape plumbing
+def _expand_dims(ctx, x, *, axis):
+    index = ["None" if i in axis else ":" for i in range(len(ctx.arg_shapes[0]) + len(axis))]
+    while index and index[-1] == ":":
+        index.pop()
+    return f"{x}[{', '.join(index)}]"
+
+
+register_lowering("broadcast_to", lambda ctx, x, *, shape: f"np.broadcast_to({x}, {ctx.shape(shape)})")
+register_lowering("expand_dims", _expand_dims)
+register_lowering("squeeze", lambda ctx, x, *, axis: f"np.squeeze({x}, axis={ctx.axes(axis)})")
+register_lowering("transpose", "{0}.T")
+
+
+# linear algebra and indexing
+def _index_text(index):
+    return ", ".join(str(i) for i in index)
+
+
+register_lowering("matmul", "{0} @ {1}")
+register_lowering("t_matmul", "_t_matmul({0}, {1})")  # a helper in the module picks the faster BLAS layout
+register_lowering("outer", "_outer({0}, {1})")  # a helper that beats np.outer at every size
+register_lowering("vdot", "np.vdot({0}, {1})")
+register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]")
+# the adjoint of indexing: two statements, one fresh array
+register_lowering("scatter", lambda ctx, g, *, index, shape: [f"{{target}} = np.zeros({ctx.shape(shape)})",
+                                                              f"{{target}}[{_index_text(index)}] = {g}"])
