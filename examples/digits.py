@@ -13,7 +13,7 @@ import numpy as np
 
 import gradc
 from gradc.optim.descent import minimize
-from gradc.optim.lr_schedules import Step
+from gradc.optim.lr_schedules import StepDecay
 
 # -y log p - (1 - y) log(1 - p) with p = sigmoid(z) equals softplus(z) - y z.
 LOGISTIC = """
@@ -68,7 +68,7 @@ def main():
     # Small random weights break the symmetry between hidden units; 1/sqrt(fan-in) keeps tanh unsaturated.
     init = {"W1": rng.normal(size=(d, HIDDEN)) / np.sqrt(d), "b1": np.zeros(HIDDEN),
             "w2": rng.normal(size=HIDDEN) / np.sqrt(HIDDEN), "b2": 0.0}
-    network, t2 = train(NETWORK, init, X_train, y_train, method="momentum", lr=Step(0.1, 0.5, 1000),
+    network, t2 = train(NETWORK, init, X_train, y_train, method="momentum", lr=StepDecay(0.1, 0.5, 1000),
                         batch_size=32, epochs=60, seed=0)
     p = network.params
     logits = np.tanh(X_test @ p["W1"] + p["b1"]) @ p["w2"] + p["b2"]

@@ -7,7 +7,7 @@ import numpy as np
 
 import gradc
 from gradc.optim.descent import minimize
-from gradc.optim.lr_schedules import Step
+from gradc.optim.lr_schedules import StepDecay
 from gradc.optim.scipy_adapter import scipy_minimize
 
 SOURCE = "0.5 * sum((X @ w + b - y)**2)"
@@ -45,7 +45,7 @@ def main():
     # Minibatch SGD on a mean loss: the noise of each batch needs a decaying step to settle, and it
     # settles only roughly; the lecture's step schedule halves the rate every 500 updates.
     mean_fn = gradc.compile("0.5 * mean((X @ w + b - y)**2)", shapes={"X": ("n", "d"), "w": ("d",), "y": ("n",)})
-    result = minimize(mean_fn, init, data, lr=Step(0.3, 0.5, 500), batch_size=20, epochs=200, seed=0)
+    result = minimize(mean_fn, init, data, lr=StepDecay(0.3, 0.5, 500), batch_size=20, epochs=200, seed=0)
     report("SGD, batch 20, step lr", result.n_iter, fn.forward(**result.params, **data), result.params,
            exact, result.reason)
 

@@ -12,7 +12,7 @@ from gradc.optim.descent import DescentError, batches, minimize
 from gradc.errors import GradcError
 from gradc.optim.updates import Adam, Momentum
 from gradc.optim.result import Progress
-from gradc.optim.lr_schedules import Constant, Cosine, Polynomial, ScheduleError, Step, parse_schedule
+from gradc.optim.lr_schedules import Constant, Cosine, Polynomial, ScheduleError, StepDecay, parse_schedule
 from gradc.optim.scipy_adapter import FlatObjective, scipy_minimize
 
 
@@ -121,7 +121,7 @@ def test_polynomial_sequence():
 
 
 def test_step_sequence():
-    assert [Step(1.0, 0.5, 3)(t) for t in range(8)] == [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25]
+    assert [StepDecay(1.0, 0.5, 3)(t) for t in range(8)] == [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25]
 
 
 def test_cosine_and_constant_sequences():
@@ -132,7 +132,7 @@ def test_cosine_and_constant_sequences():
 
 
 @pytest.mark.parametrize("lr, expected", [
-    (Step(0.1, 0.5, 2), [0.1, 0.1, 0.05, 0.05, 0.025]),
+    (StepDecay(0.1, 0.5, 2), [0.1, 0.1, 0.05, 0.05, 0.025]),
     (Polynomial(0.1, 1.0), [0.1, 0.05, 0.1 / 3, 0.025, 0.02]),
     (lambda t: 0.01 * (t + 1), [0.01, 0.02, 0.03, 0.04, 0.05]),
 ])
@@ -147,13 +147,13 @@ def test_schedules_counted_per_update_across_minibatches():
     class Flat:
         def value_and_grad(self, x, x0):
             return 0.0, {"x": 0.0}
-    result = minimize(Flat(), {"x": 0.0}, data, lr=Step(1.0, 0.5, 3), batch_size=4, epochs=2)
+    result = minimize(Flat(), {"x": 0.0}, data, lr=StepDecay(1.0, 0.5, 3), batch_size=4, epochs=2)
     assert result.lr_history == [1, 1, 1, 0.5, 0.5, 0.5] and len(result.epoch_loss) == 2
 
 
 def test_parse_schedule():
     assert parse_schedule("0.5")(9) == 0.5
-    assert repr(parse_schedule("step:1,0.5,10")) == "Step(c0=1.0, c=0.5, T=10)"
+    assert repr(parse_schedule("step:1,0.5,10")) == "StepDecay(c0=1.0, c=0.5, T=10)"
     assert parse_schedule("polynomial:1,2")(1) == 0.25
     for bad in ["fast:1", "step:1,2,3", "step:1,0.5", "polynomial:1,x", "-1"]:
         with pytest.raises(ScheduleError):

@@ -16,7 +16,7 @@ from gradc.cli.main import main
 from gradc.optim.descent import DescentError
 from gradc.frontend.pyfunc import SAVE_AS
 from gradc.optim.updates import Adam, MethodError, Momentum, get_method
-from gradc.optim.lr_schedules import Cosine, ScheduleError, Step
+from gradc.optim.lr_schedules import Cosine, ScheduleError, StepDecay
 
 LSQ = "sum((X @ w - y)**2)"
 LSQ_SHAPES = ["--shape", "X=n,d", "--shape", "w=d"]
@@ -205,9 +205,9 @@ def test_minimize_accepts_an_lr_callable_that_reaches_zero():
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda: Step(1.0, 0.5, float("inf")), "step schedule needs a whole period T >= 1, got T=inf"),
-    (lambda: Step(1.0, 0.5, "ten"), "schedule parameter T must be a number, got 'ten'"),
-    (lambda: Step(1.0, float("nan"), 3), "step schedule needs 0 < c < 1, got c=nan"),
+    (lambda: StepDecay(1.0, 0.5, float("inf")), "step schedule needs a whole period T >= 1, got T=inf"),
+    (lambda: StepDecay(1.0, 0.5, "ten"), "schedule parameter T must be a number, got 'ten'"),
+    (lambda: StepDecay(1.0, float("nan"), 3), "step schedule needs 0 < c < 1, got c=nan"),
     (lambda: Cosine(1.0, float("nan")), "cosine schedule needs a whole period T >= 1, got T=nan"),
     (lambda: Cosine(float("inf"), 10), "schedule parameter c0 must be a positive finite number, got inf"),
 ])

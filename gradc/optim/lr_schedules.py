@@ -5,7 +5,7 @@ readable repr so that a Result and the CLI can say which schedule ran.
 
 >>> [round(Polynomial(1.0, 0.5)(t), 4) for t in range(4)]
 [1.0, 0.7071, 0.5774, 0.5]
->>> [Step(0.8, 0.5, 2)(t) for t in range(5)]
+>>> [StepDecay(0.8, 0.5, 2)(t) for t in range(5)]
 [0.8, 0.8, 0.4, 0.4, 0.2]
 """
 import math
@@ -19,7 +19,7 @@ class ScheduleError(GradcError):
     """A schedule was given parameters outside its range."""
 
 
-class Schedule:
+class LearningRate:
     """Base class: subclasses define `__call__(t)` and keep their parameters as attributes for the repr."""
 
     def __repr__(self):
@@ -27,7 +27,7 @@ class Schedule:
         return f"{type(self).__name__}({args})"
 
 
-class Constant(Schedule):
+class Constant(LearningRate):
     """lr(t) = c0."""
 
     def __init__(self, c0):
@@ -37,7 +37,7 @@ class Constant(Schedule):
         return self.c0
 
 
-class Polynomial(Schedule):
+class Polynomial(LearningRate):
     """lr(t) = c0 * (t + 1) ** -alpha, alpha > 0 (the lecture's polynomial decrease)."""
 
     def __init__(self, c0, alpha):
@@ -48,7 +48,7 @@ class Polynomial(Schedule):
         return self.c0 * (t + 1) ** -self.alpha
 
 
-class Step(Schedule):
+class StepDecay(LearningRate):
     """lr(t) = c0 * c ** floor(t / T), c in (0, 1) (the lecture's "by a factor every T iterations")."""
 
     def __init__(self, c0, c, T):
@@ -62,7 +62,7 @@ class Step(Schedule):
         return self.c0 * self.c ** (t // self.T)
 
 
-class Cosine(Schedule):
+class Cosine(LearningRate):
     """lr(t) = lr_min + (c0 - lr_min) * (1 + cos(pi * t / T)) / 2 for t < T, then lr_min."""
 
     def __init__(self, c0, T, lr_min=0.0):
@@ -109,7 +109,7 @@ def parse_schedule(text):
     name, _, rest = text.partition(":")
     if not rest:
         return as_schedule(_number(text, text))
-    kinds = {"constant": Constant, "polynomial": Polynomial, "step": Step, "cosine": Cosine}
+    kinds = {"constant": Constant, "polynomial": Polynomial, "step": StepDecay, "cosine": Cosine}
     if name not in kinds:
         raise ScheduleError(f"unknown schedule {name!r} in --lr {text!r}; use one of {', '.join(kinds)}")
     args = [_number(part, text) for part in rest.split(",")]
