@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup graphviz demo test fuzz bench clean
+.PHONY: setup graphviz chromium demo test fuzz bench clean
 
 setup: $(STAMP) graphviz
 
@@ -14,14 +14,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Graphviz's `dot` renders SVG/PNG; without it gradc still writes .dot files, so a failed install is not fatal.
-graphviz:
-	@command -v dot >/dev/null 2>&1 || { \
+# System packages, each installed with apt-get when its program is missing; a failed install is a warning.
+# $(1): the program, $(2): the Debian package, $(3): what is lost without it.
+define apt_install
+	@command -v $(1) >/dev/null 2>&1 || { \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null \
-	      || echo "warning: could not install Graphviz; rendering to SVG/PNG will be unavailable"; \
-	  else echo "warning: apt-get not found; install Graphviz to render SVG/PNG"; fi; }
+	    echo "installing $(2) with apt-get"; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(2) >/dev/null \
+	      || echo "warning: could not install $(2); $(3)"; \
+	  else echo "warning: apt-get not found; install $(2): $(3)"; fi; }
+endef
+
+# Graphviz's `dot` renders SVG/PNG; without it gradc still writes .dot files.
+graphviz:
+	$(call apt_install,dot,graphviz,rendering to SVG/PNG will be unavailable)
+
+# Headless Chromium: the tests open the step-through pages in it (they are skipped without it).
+chromium:
+	$(call apt_install,chromium,chromium,the browser tests of the step-through page will be skipped)
 
 # The examples also use scikit-learn's digits, scipy and matplotlib (the `examples` extra).
 $(VENV)/.examples: $(STAMP)
@@ -31,7 +42,7 @@ $(VENV)/.examples: $(STAMP)
 demo: setup $(VENV)/.examples
 	$(BIN)/python examples/demo.py
 
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest
 
 # The differential fuzzer (tests/fuzz.py) on every core: 20,000 random programs, each failure reported by seed

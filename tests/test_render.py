@@ -10,7 +10,8 @@ import pytest
 import gradc
 from gradc import pipeline
 from gradc.cli.arguments import parse_value
-from gradc.cli.render import add_render_parser, write
+from gradc.cli.render import add_render_parser
+from gradc.viz.layout import write
 from gradc.viz.render import RenderError, render
 from gradc.viz.values import backward, point, summary
 

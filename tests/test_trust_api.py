@@ -22,7 +22,8 @@ import gradc
 from gradc import pipeline
 from gradc.errors import GradcError, ShapeError
 from gradc.api import load_module
-from gradc.cli.render import add_render_parser, write
+from gradc.cli.render import add_render_parser
+from gradc.viz.layout import write
 from gradc.viz.render import MAX_NODES, RenderError, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -291,7 +292,7 @@ def test_dot_is_stopped_at_the_time_limit(tmp_path):
 TERMINATED = """
 import sys
 import graphviz
-from gradc.cli.render import write
+from gradc.viz.layout import write
 write(graphviz.Source(sys.stdin.read()), sys.argv[1], timeout=300)
 """
 

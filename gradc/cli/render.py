@@ -1,13 +1,10 @@
-"""`gradc render`: draw an expression's forward and backward passes to .svg, .png, .pdf or .dot.
+"""`gradc render`: draw an expression's forward and backward passes to .svg, .png, .pdf or .dot, or step
+through them in the browser (.html).
 
     gradc render '(x + y) * z' --at x=-2 --at y=5 --at z=-4 -o circuit.png
+    gradc render '(x + y) * z' --at x=-2 --at y=5 --at z=-4 -o lesson.html
     gradc render '0.5*sum((X @ w - y)**2)' --shape X=n,d --shape w=d --shape y=n --at-file point.npz
 """
-import contextlib
-import shutil
-import signal
-import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +12,10 @@ import numpy as np
 from gradc import pipeline
 from gradc.cli.arguments import (add_point_arguments, add_shape_argument, add_source_argument, check_output, load_npz,
                              parse_shapes, parse_values, read_source, source_file)
+from gradc.viz.layout import write
+from gradc.viz.lesson import lesson
 from gradc.viz.render import PASSES, STAGES, RenderError, render
 
-FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
-NO_DOT = ("writing {suffix} needs Graphviz's `dot` program, which was not found: install Graphviz "
-          "(apt-get install graphviz, or brew install graphviz) or write a .dot file")
-LAYOUT_SECONDS = 30  # a picture within render.MAX_NODES takes dot a second or two; past this dot is stopped
 
 
 def add_render_parser(subparsers):
@@ -36,7 +31,8 @@ def add_render_parser(subparsers):
     p.add_argument("--stage", choices=STAGES, default="final",
                    help="draw the forward graph as written (parsed), simplified, or as compiled (final)")
     p.add_argument("-o", "--output", default="gradc.svg", metavar="FILE",
-                   help="a .svg (default gradc.svg), .png, .pdf or .dot file")
+                   help="a .svg (default gradc.svg), .png, .pdf or .dot file, or a .html page that steps "
+                        "through the passes at the point given by --at")
     p.set_defaults(run=run_render)  # gradc.cli.main calls args.run(args)
     return p
 
@@ -52,68 +48,17 @@ def run_render(args, out=None):
         if name not in shapes and np.ndim(value):
             shapes[name] = tuple(np.shape(value))
     stages = pipeline.run(source, args.wrt, shapes)
-    dot = render(stages, at=at or None, pass_=args.pass_, stage=args.stage)
-    path = write(dot, args.output)
+    if Path(args.output).suffix.lower() == ".html":
+        path = _write_page(lesson(stages, at), args.output)
+    else:
+        path = write(render(stages, at=at or None, pass_=args.pass_, stage=args.stage), args.output)
     print(f"wrote {path}", file=out)
     return 0
 
 
-def write(dot, path, timeout=LAYOUT_SECONDS):
-    """Write `dot` to `path` in the format its suffix names; .dot needs no Graphviz installation.
-
-    Graphviz's `dot` lays the picture out in a child process that is ended after `timeout` seconds, or
-    when gradc is interrupted or terminated, so it never outlives the call.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise RenderError(f"cannot write '{path}': give a file ending in .svg, .png, .pdf or .dot")
-    data = dot.source.encode("utf-8") if FORMATS[suffix] is None else _layout(dot.source, suffix, timeout)
+def _write_page(html, path):
     try:
-        path.write_bytes(data)
+        Path(path).write_text(html, encoding="utf-8")
     except OSError as error:
         raise RenderError(f"cannot write '{path}': {error.strerror or error}") from None
     return path
-
-
-def _layout(source, suffix, timeout):
-    """The DOT text `source` drawn by `dot` in the format of `suffix`, in at most `timeout` seconds."""
-    program = shutil.which("dot")
-    if program is None:
-        raise RenderError(NO_DOT.format(suffix=suffix))
-    try:
-        with _sigterm_as_exit():  # subprocess.run kills dot on any exception, a timeout included, then waits
-            done = subprocess.run([program, f"-T{FORMATS[suffix]}"], input=source.encode("utf-8"),
-                                  capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"Graphviz took more than {timeout:g} s to lay out the picture and was stopped: "
-                          f"draw a smaller expression, or write a .dot file") from None
-    except OSError as error:
-        raise RenderError(f"cannot run Graphviz's dot: {error.strerror or error}") from None
-    if done.returncode:
-        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(f"Graphviz failed: {detail[0] if detail else f'exit status {done.returncode}'}")
-    return done.stdout
-
-
-@contextlib.contextmanager
-def _sigterm_as_exit():
-    """Make SIGTERM raise SystemExit for a while, so that the code unwinding kills `dot` on the way out.
-
-    By default SIGTERM (`kill`, `timeout`) ends Python at once, leaving the child laying out a picture for
-    minutes. Only a handler of the main thread runs, and one the program installed itself is kept.
-    """
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield
-        return
-    signal.signal(signal.SIGTERM, _exit)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _exit(signum, frame):
-    """SIGTERM's handler while dot runs: exit with the status the signal itself would give (143)."""
-    raise SystemExit(128 + signum)

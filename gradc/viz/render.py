@@ -60,29 +60,29 @@ def render(stages, at=None, pass_="both", stage="final"):
                           f"(inputs: {', '.join(stages.parsed.inputs) or 'none'})")
     at = {name: real(value, f"the value of {name}") for name, value in at.items()}
     drawn = [getattr(stages, stage)] * (pass_ != "backward") + [stages.final] * (pass_ != "forward")
-    _check_size(drawn)
+    check_size(drawn)
     dot = graphviz.Digraph("gradc", graph_attr={
         "rankdir": "LR", "fontname": FONT, "labelloc": "t", "nodesep": "0.35", "ranksep": "0.55",
-        "label": _title(stages, at), "fontsize": "16"},
+        "label": title_of(stages, at), "fontsize": "16"},
         node_attr={"fontname": FONT, "fontsize": "13"}, edge_attr={"fontname": FONT, "fontsize": "12"})
     panels = []
     if pass_ in ("forward", "both"):
         graph = getattr(stages, stage)
         panel = _panel("forward", f"forward pass ({_STAGE_WORDS[stage]}): values flow left to right")
         draw_forward(panel, graph, point(graph, at) if at else None,
-                     names=_names(stages.final) if stage == "final" else {})
+                     names=names_of(stages.final) if stage == "final" else {})
         panels.append(panel)
     if pass_ in ("backward", "both"):
         graph = stages.final
         panel = _panel("backward", "backward pass: gradients df/d· flow right to left")
-        draw_backward(panel, graph, stages.wrt, point(graph, at) if at else None, _names(graph))
+        draw_backward(panel, graph, stages.wrt, point(graph, at) if at else None, names_of(graph))
         panels.append(panel)
     for panel in reversed(panels):  # NOTE: with rankdir=LR, dot stacks the cluster added last on top
         dot.subgraph(panel)
     return dot
 
 
-def _check_size(graphs):
+def check_size(graphs):
     """Refuse a picture of more than MAX_NODES nodes, before Graphviz would spend minutes laying it out."""
     count = sum(len(forward_nodes(graph)) for graph in graphs)
     if count > MAX_NODES:
@@ -102,7 +102,7 @@ def _panel(name, label):
     return panel
 
 
-def _title(stages, at):
+def title_of(stages, at):
     graph = stages.parsed
     inputs = ", ".join(graph.inputs)
     source = " ".join(graph.source.split())
@@ -120,7 +120,7 @@ def _is_big(value):
     return np.ndim(value) > 1 or np.size(value) > 4
 
 
-def _names(graph):
+def names_of(graph):
     """Node -> the name the generated code gives it (t1, or the user's name), for the final graph."""
     try:
         return schedule(graph).names
@@ -165,10 +165,10 @@ def _node(panel, graph, node, prefix, title, number, colour, names, values, mute
     if kind == "input":
         label = _html([(graph[node]["name"], ink, 15, True), (shape_text, FAINT, 10, False),
                        (number, colour, 13, False)])
-        panel.node(f"{prefix}{node}", label, shape="plaintext", tooltip=tooltip)
+        panel.node(f"{prefix}{node}", label, shape="plaintext", tooltip=tooltip, id=f"{prefix}{node}")
     elif kind == "const":
         label = _html([(summary(graph.value_of(node)), FAINT, 13, False)])
-        panel.node(f"{prefix}{node}", label, shape="plaintext", tooltip="a constant")
+        panel.node(f"{prefix}{node}", label, shape="plaintext", tooltip="a constant", id=f"{prefix}{node}")
     else:
         symbol = graph.op(node).symbol or graph[node]["op"]
         label = _html([(symbol, ink, 18 if len(symbol) <= 2 else 13, True), (title, FAINT, 10, False),
@@ -176,7 +176,7 @@ def _node(panel, graph, node, prefix, title, number, colour, names, values, mute
         output = node == graph.outputs[0]
         panel.node(f"{prefix}{node}", label, shape="circle" if _fits(symbol, number, shape_text) else "ellipse",
                    style="filled", fillcolor=GATE_FILL if not muted else "white", color=ink,
-                   penwidth="2.2" if output else "1", margin="0.04", tooltip=tooltip)
+                   penwidth="2.2" if output else "1", margin="0.04", tooltip=tooltip, id=f"{prefix}{node}")
 
 
 def _fits(symbol, number, shape_text):
@@ -190,8 +190,8 @@ def draw_forward(panel, graph, values, names):
         title = _forward_title(graph, node, names)
         number = summary(values[node]) if values is not None else ""
         _node(panel, graph, node, prefix, title, number, VALUE, names, values)
-        for arg in graph.args(node):
-            panel.edge(f"{prefix}{arg}", f"{prefix}{node}", color="#444444", arrowsize="0.7")
+        for k, arg in enumerate(graph.args(node)):  # the ids let the step-through page light up an edge
+            panel.edge(f"{prefix}{arg}", f"{prefix}{node}", color="#444444", arrowsize="0.7", id=f"e{node}_{k}")
 
 
 def _forward_title(graph, node, names):
