@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from gradc.backend.numpy.emit import emit as render
-from gradc.backend.numpy.emit_derived import functions
+from gradc.backend.numpy.emit_derived import derive
 from gradc.backend.numpy.load import load_module
 from gradc.transform.derivatives import check_kinds
 from gradc.backend.numpy.prologue import real
@@ -71,7 +71,7 @@ class Derivatives:
             return self.source
         stages = self.stages
         return render(stages.final, stages.wrt, f"{stages.command} --emit {','.join(kinds)}",
-                      functions(stages.simplified, stages.wrt, extra), dtype=self.dtype)
+                      derive(stages.simplified, stages.wrt, extra), dtype=self.dtype)
 
     def _run(self, kind, arrays, *first):
         function = self._derived(kind)

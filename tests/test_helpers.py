@@ -1,8 +1,24 @@
 """The module-level helpers (templates/helpers.py.j2): both branches of each agree with plain NumPy."""
+import jinja2
 import numpy as np
 import pytest
 
 import gradc
+from gradc.backend.numpy.emit import HELPERS, _environment
+from gradc.backend.numpy.lowerings import LOWERINGS
+
+
+def test_every_helper_macro_is_listed_and_every_listed_helper_has_one():
+    """A helper is a macro of templates/helpers.py.j2 named as the code calls it, less the underscore."""
+    module = _environment().get_template("helpers.py.j2").module
+    macros = {name for name, value in vars(module).items() if isinstance(value, jinja2.runtime.Macro)}
+    assert macros == {name.lstrip("_") for name in HELPERS}
+    for name in HELPERS:
+        assert getattr(module, name.lstrip("_"))().startswith(f"def {name}(")
+
+
+def test_the_helpers_a_lowering_names_exist():
+    assert {name for lowering in LOWERINGS.values() for name in lowering.helpers} <= set(HELPERS)
 
 
 @pytest.mark.parametrize("columns", [1, 3, 16, 17, 40])  # column by column up to 16, then x.max

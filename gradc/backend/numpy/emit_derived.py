@@ -1,11 +1,11 @@
-"""Derived graphs -> Function records (jvp, vjp, hvp, hessian) that templates/module.py.j2 renders."""
+"""Derived graphs -> Function records (jvp, vjp, hvp, hessian): the derived entries of emit's builder table."""
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from gradc.transform.derivatives import build
-from gradc.backend.numpy.emit import Context, Line, _flatten, _Writer
 from gradc.backend.numpy.schedule import schedule
 from gradc.backend.numpy.specialize import lower
+from gradc.backend.numpy.writer import Basis, Context, Function, Line, Writer
 
 DOCS = {
     "jvp": "(value, directional derivative Df[{param}]), `{param}` holding one array per name in WRT.",
@@ -15,46 +15,31 @@ DOCS = {
 }
 
 
-@dataclass(frozen=True)
-class Basis:
-    """`before`, then `for index in np.ndindex(shape): body`: a Hessian column block per basis vector."""
-    before: list
-    index: str
-    shape: str
-    body: list
+def derive(simplified, wrt, kinds):
+    """The lowered Derived graphs of `kinds` (see `derivatives.KINDS`) for the simplified forward graph."""
+    return [replace(derived, graph=lower(derived.graph)) for derived in build(simplified, wrt, kinds)]
 
 
-@dataclass(frozen=True)
-class Function:
-    """One generated function: `def name(params): body; loops; return result`."""
-    name: str
-    params: str
-    doc: str
-    body: list
-    result: str
-    loops: list = field(default_factory=list)
-
-
-def functions(simplified, wrt, kinds):
-    """The Function records of `kinds` (see `derived.KINDS`) for the simplified forward graph."""
-    return [function(replace(derived, graph=lower(derived.graph)), simplified.inputs)
-            for derived in build(simplified, wrt, kinds)]
-
-
-def function(derived, inputs):
-    """The Function record computing `derived` (a `gradc.transform.derivatives.Derived`); `inputs` are the user's."""
+def function(derived, inputs, entry=()):
+    """The Function record computing `derived` (a `gradc.transform.derivatives.Derived`); `inputs` are the
+    user's, `entry` the Lines that open every function of the module."""
     plan = schedule(derived.graph, reserved=derived.reserved)
-    writer = _Writer(derived.graph, plan)
+    writer = Writer(derived.graph, plan)
     params = ", ".join(([derived.param] if derived.param else []) + list(inputs))
     doc = DOCS[derived.kind].format(param=derived.param)
-    body = [Line("assign", name, f'_direction(\'{derived.param}["{a}"]\', {derived.param}["{a}"], {a})')
-            for a, name in derived.inputs.items() if derived.param]
+    body = list(entry) + [_direction(name, f'\'{derived.param}["{a}"]\'', f'{derived.param}["{a}"]', a)
+                          for a, name in derived.inputs.items() if derived.param]
     body += [writer.line(node) for node in plan.forward]
     if derived.kind == "vjp":  # the cotangent must have the output's shape: another one would broadcast
         value = writer.ref(derived.graph.outputs[0])
-        body.append(Line("assign", derived.param, f'_direction("{derived.param}", {derived.param}, {value})'))
+        body.append(_direction(derived.param, f'"{derived.param}"', derived.param, value))
     made = EMITTERS[derived.kind](derived, writer, plan.backward)
-    return Function(derived.kind, params, doc, _flatten(body + made[0]), *made[1:])
+    return Function(derived.kind, params, doc, body + made[0], *made[1:])
+
+
+def _direction(target, what, given, like):
+    """`v_x = _direction('v["x"]', v["x"], x)`: a direction checked against its partner (kept: it checks)."""
+    return Line("assign", target, f"_direction({what}, {given}, {like})", helpers=("_direction",), keep=True)
 
 
 def _jvp(derived, writer, nodes):
@@ -107,7 +92,7 @@ def _column(derived, writer, b, nodes, blocks):
     body += tangent_lines(writer, nodes, f"forward mode over the gradient, along {direction}")
     body += [Line("raw", expr=f"{derived.blocks[a, b]}[(...,) + {index}] = {writer.ref(blocks[a, b])}")
              for a in derived.wrt if graph[blocks[a, b]]["op"] != "zeros"]
-    return Basis(before, index, _shape(writer, shape), _flatten(body))
+    return Basis(before, index, _shape(writer, shape), body)
 
 
 def tangent_lines(writer, nodes, title):
@@ -120,7 +105,7 @@ def tangent_lines(writer, nodes, title):
             group = origin
             lines.append(Line("comment", comment=writer.heading(origin, None)))
         lines.append(writer.line(node, ""))
-    return _flatten(lines)
+    return lines
 
 
 def _split(graph, nodes, *groups):
@@ -148,3 +133,4 @@ def _shape(writer, dims):
 
 
 EMITTERS = {"jvp": _jvp, "vjp": _vjp, "hvp": _hvp, "hessian": _hessian}
+BUILDERS = {kind: function for kind in EMITTERS}  # emit's builder table, for the derived kinds

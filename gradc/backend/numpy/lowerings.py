@@ -2,10 +2,12 @@
 
 A lowering is a format string over the operands' names (`"{0} + {1}"`) and the op's attributes, or a function
 `lower(ctx, *operands, **attrs)` returning one expression or a list of statements (`{target}` is the line's
-name). An elementwise op whose meaning is a NumPy ufunc needs none: it is written as that ufunc's call, and its
+name). A lowering that calls a module-level helper (templates/helpers.py.j2) names it: a format string in
+`helpers=`, a function by writing its name as `ctx.helper("_row_max")`; a module carries the helpers its
+lines call, and no others. An elementwise op whose meaning is a NumPy ufunc needs none: it is written as that ufunc's call, and its
 line may write into a dying operand's buffer with `out=` (see reuse.py). The ops' entries hold only the math.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,14 +21,15 @@ from gradc.ops.reduce import sum_to_axes
 class Lowering:
     text: object  # a format string, or lower(ctx, *operands, **attrs) -> str | [statements]
     ufunc: str = ""  # the ufunc that can write the result into an operand's buffer
+    helpers: tuple = ()  # the module-level helpers a format string calls
 
 
 LOWERINGS = {}  # op name -> Lowering, filled below, once, at import
 
 
-def register_lowering(name, text, ufunc=""):
+def register_lowering(name, text, ufunc="", helpers=()):
     assert name not in LOWERINGS, name
-    LOWERINGS[name] = Lowering(text, ufunc)
+    LOWERINGS[name] = Lowering(text, ufunc, tuple(helpers))
 
 
 def lowering_of(op):
@@ -34,7 +37,7 @@ def lowering_of(op):
     found = LOWERINGS.get(op.name)
     ufunc = op.impl.__name__ if op.elementwise and isinstance(op.impl, np.ufunc) else ""
     if found is not None:
-        return found if found.ufunc or not ufunc else Lowering(found.text, ufunc)
+        return found if found.ufunc or not ufunc else replace(found, ufunc=ufunc)
     if ufunc:
         return Lowering(f"np.{ufunc}(" + ", ".join(f"{{{i}}}" for i in range(op.arity)) + ")", ufunc)
     raise GradcError(f"operation '{op.name}' has no lowering for the NumPy backend")
@@ -158,7 +161,8 @@ def _amax(ctx, x, *, axis, keepdims):
     """`_row_max(x)` (a helper in the module) for the largest element of each row of a matrix."""
     shape = ctx.arg_shapes[0]
     if len(shape) == 2 and axis is not None and shapes.normalize_axes(shape, axis) == (1,):
-        return f"_row_max({x})" if keepdims else f"_row_max({x})[:, 0]"
+        row_max = ctx.helper("_row_max")
+        return f"{row_max}({x})" if keepdims else f"{row_max}({x})[:, 0]"
     return _reduction("max", x, shape, axis, keepdims)
 
 
@@ -198,8 +202,8 @@ def _index_text(index):
 
 
 register_lowering("matmul", "{0} @ {1}")
-register_lowering("t_matmul", "_t_matmul({0}, {1})")  # a helper in the module picks the faster BLAS layout
-register_lowering("outer", "_outer({0}, {1})")  # a helper that beats np.outer at every size
+register_lowering("t_matmul", "_t_matmul({0}, {1})", helpers=("_t_matmul",))  # picks the faster BLAS layout
+register_lowering("outer", "_outer({0}, {1})", helpers=("_outer",))  # beats np.outer at every size
 register_lowering("vdot", "np.vdot({0}, {1})")
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array

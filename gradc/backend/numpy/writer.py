@@ -1,0 +1,297 @@
+"""Graph nodes -> Line records: how each line of a generated function is written, one node at a time."""
+from collections import Counter
+from dataclasses import dataclass, field
+
+from gradc.backend.numpy.lowerings import lowering_of
+from gradc.backend.numpy.prologue import stays_python_float
+from gradc.ops.elementwise import COMPARISONS
+from gradc.backend.numpy.schedule import INLINE, computed_reads
+
+INLINE_MASKS = frozenset("is_" + c for c in COMPARISONS)  # bool arrays: a product with a count stays int
+
+
+@dataclass(frozen=True)
+class Line:
+    """One statement: `target = expr  # comment` (assign), `# comment` (comment), or `expr` as is (raw).
+
+    An assignment may need further statements to finish its value (`follow`: a scatter's `t[0] = g`), and
+    may call module-level helpers (`helpers`: `_t_matmul`); `keep` marks one that checks its inputs, which
+    stays even where nothing reads its name.
+    """
+    kind: str
+    target: str = ""
+    expr: str = ""
+    comment: str = ""
+    follow: tuple = ()
+    helpers: tuple = ()
+    keep: bool = False
+
+
+@dataclass(frozen=True)
+class Basis:
+    """`before`, then `for index in np.ndindex(shape): body`: a Hessian column block per basis vector."""
+    before: list
+    index: str
+    shape: str
+    body: list
+
+
+@dataclass(frozen=True)
+class Function:
+    """One generated function: `def name(params): doc; body; loops; return result`."""
+    name: str
+    params: str
+    doc: str
+    body: list
+    result: str
+    loops: list = field(default_factory=list)
+
+
+class Context:
+    """What an op's emitter may ask: operand shapes, and how to write literals, shapes and axes."""
+
+    def __init__(self, dims, arg_shapes=()):
+        self.dims = dims
+        self.arg_shapes = arg_shapes
+        self.helpers = []  # the module-level helpers the lowering called for (see `helper`)
+
+    def helper(self, name):
+        """`name`, a module-level helper (templates/helpers.py.j2) that the lowering's text calls."""
+        self.helpers.append(name)
+        return name
+
+    @staticmethod
+    def literal(value):
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"nan": "np.nan", "inf": "np.inf", "-inf": "-np.inf"}[repr(value)]
+        return repr(float(value))
+
+    def dim(self, dim):
+        return self.dims[dim] if isinstance(dim, str) else str(dim)
+
+    def shape(self, dims):
+        parts = [self.dim(d) for d in dims]
+        return f"({parts[0]},)" if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+    def size(self, dims):
+        return " * ".join(self.dim(d) for d in dims) or "1"
+
+    @staticmethod
+    def axes(axes):
+        if isinstance(axes, int):
+            return str(axes)
+        return str(axes[0]) if len(axes) == 1 else "(" + ", ".join(str(a) for a in axes) + ")"
+
+
+class Writer:
+    """Writes the lines of one generated function of `graph`, named and ordered by `plan` (a Schedule)."""
+
+    def __init__(self, graph, plan, dtype="float64", python_floats=False, reuse=None):
+        self.graph = graph
+        self.plan = plan
+        self.dtype = dtype  # of the returned gradients
+        self.python_floats = python_floats  # scalar inputs enter as Python floats (see prologue.python_floats)
+        self._known_floats = {}
+        self.reuse = reuse or {}  # node -> the operand whose buffer its line writes into (see reuse.py)
+
+    def ref(self, node):
+        """How an operand is written: its name, or in place for constants, sizes and inline views."""
+        data = self.graph[node]
+        if data["op"] in INLINE and data["op"] != "input":
+            return self.expression(node)
+        return self.plan.names[node]
+
+    def expression(self, node, helpers=None):
+        """`node`'s expression (or list of statements); the helpers it calls are appended to `helpers`."""
+        graph = self.graph
+        op = graph.op(node)
+        args = graph.args(node)
+        operands = self.operands(node)
+        if op.name == "pow" and operands[0].startswith("-"):
+            operands[0] = f"({operands[0]})"
+        if op.name == "accumulate":
+            operands = self.partial_names(node, operands)
+        attrs = graph.attrs(node)
+        lowering = lowering_of(op)
+        if helpers is not None:
+            helpers.extend(lowering.helpers)
+        if isinstance(lowering.text, str):
+            return lowering.text.format(*operands, **attrs)
+        context = Context(self.plan.dims, [graph.shape(a) for a in args])
+        text = lowering.text(context, *operands, **attrs)
+        if helpers is not None:
+            helpers.extend(context.helpers)
+        return text
+
+    def operands(self, node):
+        """How `node`'s operands are written: a count is `n`, or `float(n)` where nothing else makes it float.
+
+        NOTE: dimension sizes are Python ints; `-n`, `m * (t3 > 0.0)` or a broadcast `n` would be int arrays,
+        which a float product cannot be written into and which would come back as int gradients. A count met
+        by a division, or by an operand that is neither a count nor a bool mask, gives a float already.
+        """
+        graph = self.graph
+        args = graph.args(node)
+        operands = [self.ref(a) for a in args]
+        counts = [i for i, a in enumerate(args) if graph[a]["op"] == "size"]
+        if not counts or graph[node]["op"] == "div":
+            return operands
+        floats = any(graph[a]["op"] != "size" and graph[a]["op"] not in INLINE_MASKS for a in args)
+        if graph[node]["op"] in ("add", "sub", "mul", "accumulate") and floats:
+            return operands
+        return [f"float({text})" if i in counts else text for i, text in enumerate(operands)]
+
+    def in_place(self, node, buffer):
+        """`np.subtract(t1, y, out=t1)`: the op's ufunc writing into the buffer of an operand that dies here."""
+        operands = self.operands(node)
+        if self.graph[node]["op"] == "accumulate":
+            operands = self.partial_names(node, operands)
+        return f"np.{lowering_of(self.graph.op(node)).ufunc}({', '.join(operands)}, out={self.ref(buffer)})"
+
+    def partial_names(self, node, operands):
+        """A branch sum's operands, written `g_x_k` where the k-th partial is an existing value."""
+        named = self.plan.partial_aliases
+        return [named[node, k].name if (node, k) in named else text for k, text in enumerate(operands, 1)]
+
+    def line(self, node, comment=None):
+        target = self.plan.names[node]
+        helpers = []
+        if node in self.reuse:
+            expr = self.in_place(node, self.reuse[node])
+        else:
+            expr = self.expression(node, helpers)
+        span = self.graph[node]["span"]
+        if comment is None:
+            comment = span.text if span is not None else ""
+        helpers = tuple(dict.fromkeys(helpers))
+        if isinstance(expr, list):  # a multi-statement emission: its first line assigns the target
+            first, *rest = (statement.format(target=target) for statement in expr)
+            return Line("assign", target, first.split(" = ", 1)[1], comment, tuple(rest), helpers)
+        return Line("assign", target, expr, comment, helpers=helpers)
+
+    def backward(self, nodes, seed="1"):
+        """The backward lines, grouped under the forward line each group differentiates.
+
+        Groups come in the order differentiation visited them (later forward nodes first). An alias
+        `g_t1 = z` closes the group of the consumer that handed it over, or follows the line of its value
+        if that comes later; a numbered partial comes no later than the branch sum that adds it up.
+        """
+        graph = self.graph
+        names = self.plan.names
+        groups, partials = {}, {}  # consumer -> alias lines; branch sum -> its partials' alias lines
+        for alias in self.plan.aliases.values():
+            line = Line("assign", alias.name, self.ref(alias.value))
+            groups.setdefault(alias.consumer if alias.consumer in names else None, []).append((line, alias.value))
+        for (total, _), alias in self.plan.partial_aliases.items():
+            of = graph[total]["adjoint"]
+            handed = alias.consumer in names and alias.consumer != of  # not when rewriting merged them
+            path = f"path {self.ref(of)} -> {self.ref(alias.consumer)}" if handed else ""
+            line = Line("assign", alias.name, self.ref(alias.value), path)
+            groups.setdefault(alias.consumer if alias.consumer in names else None, []).append((line, alias.value))
+            partials.setdefault(total, []).append((line, alias.value))
+        unwritten, done, waiting = set(nodes), set(), {}
+
+        def take(aliases):
+            """The alias lines whose values exist by now; the others wait for the line they need."""
+            ready = []
+            for line, value in aliases:
+                if id(line) in done:
+                    continue
+                blocker = self.unwritten_read(value, unwritten)
+                if blocker is not None:
+                    waiting.setdefault(blocker, []).append((line, value))
+                    continue
+                done.add(id(line))
+                ready.append(line)
+            return ready
+
+        lines = [Line("comment", comment=f"backward, seeded with df/d{self.ref(graph.outputs[0])} = {seed}")]
+        group = None
+        for node in nodes:
+            origin = graph[node]["origin"]
+            if origin in names and origin != group:
+                lines += take(groups.pop(group, []))
+                for consumer in sorted((c for c in groups if c is not None and c > origin), reverse=True):
+                    lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups.pop(consumer))
+                group = origin
+                lines.append(Line("comment", comment=self.heading(origin, graph[node]["op"])))
+            lines += take(partials.get(node, []))
+            lines.append(self.line(node, self.note(node)))
+            unwritten.discard(node)
+            lines += take(waiting.pop(node, []))
+        lines += take(groups.pop(group, []))
+        for consumer in sorted((c for c in groups if c is not None), reverse=True):
+            lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups[consumer])
+        lines += take(groups.get(None, []))
+        return lines
+
+    def unwritten_read(self, value, unwritten):
+        """A line in `unwritten` that `value` needs: itself, or for a value written in place (`t5.T`), what it
+        reads; None when everything it needs is written."""
+        if value in unwritten:
+            return value
+        if self.graph[value]["op"] in INLINE:
+            return next((read for read in computed_reads(self.graph, value) if read in unwritten), None)
+        return None
+
+    def heading(self, origin, op):
+        name = self.ref(origin)
+        if op == "accumulate":
+            return f"{name} is used more than once: sum its partials"
+        if self.graph[origin]["op"] in INLINE:
+            return name
+        expression = self.expression(origin)
+        if isinstance(expression, list):  # written in several statements: name the op instead
+            operands = ", ".join(self.ref(a) for a in self.graph.args(origin))
+            expression = f"{self.graph[origin]['op']}({operands})"
+        return f"{name} = {expression}"
+
+    def note(self, node):
+        data = self.graph[node]
+        if node in self.plan.partial_of and data["origin"] in self.plan.names:
+            return f"path {self.ref(self.plan.partial_of[node][0])} -> {self.ref(data['origin'])}"
+        if data["op"] == "sum_to":
+            return "summed over the broadcast axes"
+        return ""
+
+    def value(self, node):
+        """The value as returned: a fresh array where it would be the caller's own (`x`, `x.T`, `X[0]`)."""
+        name = self.ref(node)
+        if self.graph.shape(node) and self.graph[self.memory(node)]["op"] == "input":
+            return f"np.array({name})"
+        return name
+
+    def gradients(self, wrt):
+        """(input name, returned expression) for each gradient output."""
+        outputs = self.graph.outputs
+        roots = Counter(self.memory(o) for o in outputs)
+        return [(name, self.returned(node, self.graph.inputs[name], roots))
+                for name, node in zip(wrt, outputs[1:])]
+
+    def returned(self, node, of, roots):
+        """A gradient as returned: a float for a scalar; a fresh array that aliases no input or other gradient.
+
+        Args:
+            of: the input whose gradient `node` is, or None.
+            roots: how many outputs share each memory root (see `memory`).
+        """
+        # The alias g_<input> names the gradient only when it is the returned node, not e.g. its broadcast.
+        alias = self.plan.aliases.get(of)
+        name = alias.name if alias is not None and alias.value == node else self.ref(node)
+        if self.graph.shape(node) == ():
+            if self.python_floats and stays_python_float(self.graph, node, self._known_floats):
+                return name
+            return f"float({name})"
+        root = self.memory(node)
+        read_only = self.graph[node]["op"] == "broadcast_to"
+        if read_only or self.graph[root]["op"] == "input" or roots[root] > 1:
+            return f"np.array({name}, dtype=np.{self.dtype})"
+        if self.dtype == "float64":
+            return name  # every array input was made float64 on entry, so every result is float64
+        return f"np.asarray({name}, dtype=np.{self.dtype})"  # masks and float constants are float64
+
+    def memory(self, node):
+        """The node whose array `node` may be a view of."""
+        while self.graph.op(node).view:
+            node = self.graph.args(node)[0]
+        return node
