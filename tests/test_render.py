@@ -143,6 +143,63 @@ def test_edge_flows_add_up_to_the_compiled_gradients(source, shapes, at):
         np.testing.assert_allclose(flows.adjoint[node], grads[name], rtol=1e-12, atol=1e-12)
 
 
+def test_every_stage_pairs_its_forward_panel_with_its_own_backward_panel():
+    """As written, the neuron is the lecture's circuit of exp, + and /, differentiated gate by gate."""
+    stages, dot = picture(NEURON, NEURON_AT, stage="parsed")
+    parsed = stages.parsed
+    drawn = nodes(dot)
+    forward_ids = {name[1:] for name in drawn if name.startswith("f")}
+    assert forward_ids == {name[1:] for name in drawn if name.startswith("b")}
+    assert any(text.startswith("exp") for text in drawn.values()) and "σ" not in dot
+    expected = dict(w0="0.1966", w1="-0.1966", x1="0.3932", w2="-0.3932", x2="-0.5898")
+    for name, value in expected.items():
+        assert label_of(dot, f"b{parsed.inputs[name]}")[-1] == value
+
+
+TWO_LAYER = "h = tanh(X@W1 + b1)  # hidden layer\np = sigmoid(h@w2 + b2); mean((p - y)**2)"
+TWO_LAYER_SHAPES = {"X": ("n", "d"), "W1": ("d", "k"), "b1": ("k",), "w2": ("k",), "y": ("n",)}
+
+
+def two_layer_point():
+    rng = np.random.default_rng(0)
+    return dict(X=rng.normal(size=(4, 3)), W1=rng.normal(size=(3, 2)), b1=rng.normal(size=2),
+                w2=rng.normal(size=2), b2=0.1, y=rng.uniform(size=4))
+
+
+def test_a_long_chain_is_drawn_top_to_bottom_with_every_statement_in_the_title():
+    _, dot = picture(TWO_LAYER, two_layer_point(), TWO_LAYER_SHAPES)
+    assert "rankdir=TB" in dot and "values flow top to bottom" in dot
+    assert "f(X, W1, b1, w2, b2, y): h = tanh(X@W1 + b1); p = sigmoid(h@w2 + b2); f = mean((p - y)**2)" in dot
+    _, forced = picture(TWO_LAYER, two_layer_point(), TWO_LAYER_SHAPES, layout="lr")
+    assert "rankdir=LR" in forced
+    _, circuit = picture("(x + y) * z")
+    assert "rankdir=LR" in circuit
+
+
+@pytest.mark.skipif(not HAVE_DOT, reason="needs Graphviz's dot")
+def test_the_two_layer_network_at_values_fits_2400_pixels_square(tmp_path):
+    stages = pipeline.run(TWO_LAYER, shapes=TWO_LAYER_SHAPES)
+    png = write(render(stages, at=two_layer_point()), tmp_path / "two_layer.png").read_bytes()
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width <= 2400 and height <= 2400, (width, height)
+
+
+def test_a_mean_count_is_named_by_its_dimension_and_vectors_are_summarised():
+    stages, dot = picture("mean(exp(x))", dict(x=np.array([0.0, 1.0, 2.0, 3.0])), {"x": ("n",)})
+    drawn = nodes(dot)
+    assert "n = 4" in drawn.values() and not any("size" in text for text in drawn.values())
+    assert label_of(dot, f"f{node_of(stages, 'x')}") == ["x", "n = 4", "min 0", "mean 1.5", "max 3"]
+    _, short = picture("sum(exp(x))", dict(x=np.array([0.0, 1.0, 2.0])), {"x": ("n",)})
+    assert "[0, 1, 2]" in short
+
+
+def test_a_vector_output_says_what_seeds_it():
+    _, dot = picture("tanh(x)", dict(x=np.array([0.0, 1.0])), {"x": ("n",)}, pass_="backward")
+    assert "seeded with ones, so this is the gradient of sum(f)" in dot
+    _, scalar = picture("tanh(x)", dict(x=0.5), pass_="backward")
+    assert "seeded" not in scalar
+
+
 def test_without_a_point_the_picture_shows_structure_only():
     stages, dot = picture("x / (x + y)")
     assert f"s{node_of(stages, 'x')}" in nodes(dot)
@@ -157,7 +214,7 @@ def test_compiled_function_render_returns_a_digraph():
 @pytest.mark.parametrize("options, message", [
     (dict(pass_="sideways"), "unknown pass"),
     (dict(stage="raw"), "unknown stage"),
-    (dict(pass_="backward", stage="parsed"), "--stage applies to the forward picture"),
+    (dict(layout="round"), "unknown layout 'round': choose one of auto, lr, tb"),
     (dict(at=dict(q=1.0)), "q, which is not an input"),
     (dict(at=dict(x=1.0)), "no value given for y"),
 ])

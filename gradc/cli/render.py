@@ -14,7 +14,7 @@ from gradc.cli.arguments import (add_point_arguments, add_shape_argument, add_so
                              parse_shapes, parse_values, read_source, source_file)
 from gradc.viz.layout import write
 from gradc.viz.lesson import lesson
-from gradc.viz.render import PASSES, STAGES, RenderError, render
+from gradc.viz.render import LAYOUTS, LR_RANKS, PASSES, STAGES, RenderError, render
 
 
 
@@ -29,7 +29,10 @@ def add_render_parser(subparsers):
     add_point_arguments(p)
     p.add_argument("--pass", dest="pass_", choices=PASSES, default="both", help="which picture (default both)")
     p.add_argument("--stage", choices=STAGES, default="final",
-                   help="draw the forward graph as written (parsed), simplified, or as compiled (final)")
+                   help="draw the graph as written (parsed), simplified, or as compiled (final, the default)")
+    p.add_argument("--layout", choices=LAYOUTS, default="auto",
+                   help="lr: left to right, tb: top to bottom; auto (the default) turns to tb past "
+                        f"{LR_RANKS} gates in a row")
     p.add_argument("-o", "--output", default="gradc.svg", metavar="FILE",
                    help="a .svg (default gradc.svg), .png, .pdf or .dot file, or a .html page that steps "
                         "through the passes at the point given by --at")
@@ -51,7 +54,8 @@ def run_render(args, out=None):
     if Path(args.output).suffix.lower() == ".html":
         path = _write_page(lesson(stages, at), args.output)
     else:
-        path = write(render(stages, at=at or None, pass_=args.pass_, stage=args.stage), args.output)
+        path = write(render(stages, at=at or None, pass_=args.pass_, stage=args.stage, layout=args.layout),
+                     args.output)
     print(f"wrote {path}", file=out)
     return 0
 

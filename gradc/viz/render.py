@@ -27,28 +27,34 @@ SUM_FILL = "#fdecea"
 # Past a few hundred nodes dot's layout time explodes (a 100-term sum, 600 nodes: minutes), and no one
 # reads such a picture; a value used k times costs dot more than its k edges suggest.
 MAX_NODES = 200
+LAYOUTS = ("auto", "lr", "tb")
+# Past this many gates in a row a left-to-right picture outgrows any screen (the two-layer network's twelve
+# drew 6,350 px wide); top to bottom it stays within 2,400 px both ways, the panels side by side.
+LR_RANKS = 8
+_FLOW = {"lr": ("left to right", "right to left"), "tb": ("top to bottom", "bottom to top")}
 
 
 class RenderError(GradcError):
     """A picture cannot be drawn or written as asked."""
 
 
-def render(stages, at=None, pass_="both", stage="final"):
+def render(stages, at=None, pass_="both", stage="final", layout="auto"):
     """Draw `stages` (a pipeline.Stages) as a graphviz.Digraph.
 
     Args:
         at: input name -> number or array; without it the picture shows structure and shapes only.
-        pass_: "forward", "backward" or "both" (two panels, forward above backward).
-        stage: the graph the forward panel draws: "parsed" (as written), "simplified" or "final" (what
-            the generated code computes). The backward panel is always of the final graph.
+        pass_: "forward", "backward" or "both" (two panels of the same graph).
+        stage: the graph both panels draw: "parsed" (as written), "simplified" or "final" (what the
+            generated code computes); the backward panel differentiates exactly the graph the forward shows.
+        layout: "lr" (left to right, panels stacked, as the lectures draw circuits), "tb" (top to bottom,
+            panels side by side), or "auto": lr up to LR_RANKS gates deep, tb past it.
     """
     if pass_ not in PASSES:
         raise RenderError(f"unknown pass '{pass_}': choose one of {', '.join(PASSES)}")
     if stage not in STAGES:
         raise RenderError(f"unknown stage '{stage}': choose one of {', '.join(STAGES)}")
-    if pass_ == "backward" and stage != "final":
-        raise RenderError("the backward picture is of the graph the generated code computes; "
-                          "--stage applies to the forward picture (use --pass forward or both)")
+    if layout not in LAYOUTS:
+        raise RenderError(f"unknown layout '{layout}': choose one of {', '.join(LAYOUTS)}")
     if pass_ != "forward" and not stages.wrt:
         raise RenderError("nothing is differentiated (wrt is empty): draw --pass forward")
     if at is not None and not isinstance(at, Mapping):
@@ -59,27 +65,41 @@ def render(stages, at=None, pass_="both", stage="final"):
         raise RenderError(f"a value is given for {', '.join(map(str, unknown))}, which is not an input "
                           f"(inputs: {', '.join(stages.parsed.inputs) or 'none'})")
     at = {name: real(value, f"the value of {name}") for name, value in at.items()}
-    drawn = [getattr(stages, stage)] * (pass_ != "backward") + [stages.final] * (pass_ != "forward")
-    check_size(drawn)
+    graph = getattr(stages, stage)
+    check_size([graph] * (1 + (pass_ == "both")))
+    if layout == "auto":
+        layout = "lr" if _depth(graph) <= LR_RANKS else "tb"
     dot = graphviz.Digraph("gradc", graph_attr={
-        "rankdir": "LR", "fontname": FONT, "labelloc": "t", "nodesep": "0.35", "ranksep": "0.55",
+        "rankdir": layout.upper(), "fontname": FONT, "labelloc": "t", "nodesep": "0.35",
+        "ranksep": "0.55" if layout == "lr" else "0.3",  # top to bottom, the edge labels sit beside the edges
         "label": title_of(stages, at), "fontsize": "16"},
         node_attr={"fontname": FONT, "fontsize": "13"}, edge_attr={"fontname": FONT, "fontsize": "12"})
+    values = point(graph, at) if at else None
+    names = names_of(graph) if stage == "final" else {}  # other stages' nodes have no line in the code
+    flow = _FLOW[layout]
     panels = []
     if pass_ in ("forward", "both"):
-        graph = getattr(stages, stage)
-        panel = _panel("forward", f"forward pass ({_STAGE_WORDS[stage]}): values flow left to right")
-        draw_forward(panel, graph, point(graph, at) if at else None,
-                     names=names_of(stages.final) if stage == "final" else {})
+        panel = _panel("forward", f"forward pass ({_STAGE_WORDS[stage]}): values flow {flow[0]}")
+        draw_forward(panel, graph, values, names)
         panels.append(panel)
     if pass_ in ("backward", "both"):
-        graph = stages.final
-        panel = _panel("backward", "backward pass: gradients df/d· flow right to left")
-        draw_backward(panel, graph, stages.wrt, point(graph, at) if at else None, names_of(graph))
+        seed = "" if not graph.shape(graph.outputs[0]) else "; seeded with ones, so this is the gradient of sum(f)"
+        panel = _panel("backward", f"backward pass: gradients df/d· flow {flow[1]}{seed}")
+        draw_backward(panel, graph, stages.wrt, values, names)
         panels.append(panel)
-    for panel in reversed(panels):  # NOTE: with rankdir=LR, dot stacks the cluster added last on top
+    # NOTE: left to right, dot stacks the cluster added last on top; top to bottom, it puts the first leftmost
+    for panel in reversed(panels) if layout == "lr" else panels:
         dot.subgraph(panel)
     return dot
+
+
+def _depth(graph):
+    """The number of gates on the longest path from an input to the output."""
+    depth = {}
+    for node in forward_nodes(graph):
+        below = [depth[a] for a in graph.args(node)]
+        depth[node] = max(below, default=0) + (graph[node]["op"] not in ("input", "const", "size"))
+    return depth[graph.outputs[0]]
 
 
 def check_size(graphs):
@@ -103,11 +123,16 @@ def _panel(name, label):
 
 
 def title_of(stages, at):
+    """`f(x, y, z) = (x + y) * z`, or every statement of a longer source: `f(X, w): h = ...; f = ...`."""
     graph = stages.parsed
     inputs = ", ".join(graph.inputs)
-    source = " ".join(graph.source.split())
-    title = f"f({inputs}) = {source}" if "\n" not in graph.source.strip() and "=" not in source \
-        else f"f({inputs})"
+    # NOTE: the language has no strings, so a # always starts a comment
+    statements = [" ".join(line.split("#", 1)[0].split()) for line in graph.source.replace(";", "\n").splitlines()]
+    statements = [s for s in statements if s]
+    if len(statements) == 1:
+        title = f"f({inputs}) = {statements[0]}"
+    else:
+        title = f"f({inputs}): " + "; ".join(statements[:-1] + [f"f = {statements[-1]}"])
     if at:
         scalars = [f"{name} = {summary(value, sep=' ')}" for name, value in at.items() if not _is_big(value)]
         if scalars:
@@ -129,7 +154,7 @@ def names_of(graph):
 
 
 def _kind(graph, node):
-    return graph[node]["op"] if graph[node]["op"] in ("input", "const") else "gate"
+    return graph[node]["op"] if graph[node]["op"] in ("input", "const", "size") else "gate"
 
 
 def _shape_text(graph, node, values):
@@ -169,10 +194,17 @@ def _node(panel, graph, node, prefix, title, number, colour, names, values, mute
     elif kind == "const":
         label = _html([(summary(graph.value_of(node)), FAINT, 13, False)])
         panel.node(f"{prefix}{node}", label, shape="plaintext", tooltip="a constant", id=f"{prefix}{node}")
+    elif kind == "size":  # a mean's count: named by its dimensions, as the source's shapes name them
+        dims = "·".join(str(d) for d in graph.attrs(node)["dims"])
+        count = summary(values[node]) if values is not None else ""
+        label = _html([(dims if count in ("", dims) else f"{dims} = {count}", FAINT, 13, False)])
+        panel.node(f"{prefix}{node}", label, shape="plaintext", id=f"{prefix}{node}",
+                   tooltip=f"the number of elements {dims}, the divisor of a mean")
     else:
         symbol = graph.op(node).symbol or graph[node]["op"]
-        label = _html([(symbol, ink, 18 if len(symbol) <= 2 else 13, True), (title, FAINT, 10, False),
-                       (shape_text, FAINT, 10, False), (number, colour, 13, False)])
+        caption = "  ".join(part for part in (title, shape_text) if part)  # one small line: name and shape
+        label = _html([(symbol, ink, 18 if len(symbol) <= 2 else 13, True), (caption, FAINT, 10, False),
+                       (number, colour, 13, False)])
         output = node == graph.outputs[0]
         panel.node(f"{prefix}{node}", label, shape="circle" if _fits(symbol, number, shape_text) else "ellipse",
                    style="filled", fillcolor=GATE_FILL if not muted else "white", color=ink,
