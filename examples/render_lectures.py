@@ -1,16 +1,27 @@
-"""Draw the lecture's circuits, and least squares, forward and backward: out/<name>.png and .svg.
+"""Draw the lecture's circuits, and least squares, forward and backward: out/<name>.png and .svg, and a page
+stepping through each in the browser: out/<name>.html.
 
 Each picture has two panels: values flowing forward (green) and gradients flowing back (red), with the
 branch sum of x / (x + y) drawn as its own node. Needs Graphviz's `dot` (make setup installs it).
-Run: python examples/render_lectures.py
+Run: python examples/render_lectures.py            (--docs: also the README's screenshots, with Chromium)
 """
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 import gradc
+from gradc.viz.lesson import lesson
 
 OUT = Path(__file__).resolve().parent.parent / "out"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+# (lecture, step) -> screenshot: the circuit after its forward pass and mid-way back, the branch sum adding up
+SCREENSHOTS = {("circuit", "5"): "lesson_circuit_forward.png", ("circuit", "9"): "lesson_circuit_backward.png",
+               ("branching", "last"): "lesson_branching_sum.png"}
 LSQ_SHAPES = {"X": ("n", "d"), "w": ("d",), "y": ("n",)}
 
 
@@ -36,6 +47,7 @@ def main():
         picture = fn.render(at=at)
         for suffix in ("png", "svg"):
             (OUT / f"{name}.{suffix}").write_bytes(picture.pipe(format=suffix))
+        (OUT / f"{name}.html").write_text(lesson(fn.stages, at), encoding="utf-8")
         value, grads = fn.value_and_grad(**at)
         shown = ", ".join(f"{k}={np.round(v, 4).tolist()}" for k, v in grads.items())
         print(f"{name:14s} f = {value:.4g}   {shown if len(shown) < 90 else shown[:87] + '...'}")
@@ -43,7 +55,23 @@ def main():
     neuron = gradc.compile(lectures()[3][1])
     (OUT / "neuron_as_written.png").write_bytes(
         neuron.render(at=lectures()[3][3], pass_="forward", stage="parsed").pipe(format="png"))
-    print(f"pictures in {OUT}")
+    print(f"pictures and step-through pages in {OUT}")
+    if "--docs" in sys.argv:
+        screenshots()
+
+
+def screenshots():
+    """The README's screenshots of the step-through pages, taken by headless Chromium into docs/."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        sys.exit("--docs needs Chromium (make chromium installs it)")
+    with tempfile.TemporaryDirectory() as scratch:  # Chromium's profile, removed afterwards
+        for (name, step), shot in SCREENSHOTS.items():
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                            f"--user-data-dir={scratch}", "--virtual-time-budget=3000", "--window-size=900,520",
+                            f"--screenshot={DOCS / shot}", f"{(OUT / name).with_suffix('.html').as_uri()}#step={step}"],
+                           check=True, capture_output=True, env={**os.environ, "TMPDIR": scratch})
+            print(f"wrote {DOCS / shot}")
 
 
 if __name__ == "__main__":

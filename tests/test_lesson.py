@@ -116,12 +116,29 @@ def test_the_page_steps_in_a_real_browser(tmp_path):
     dom = browse(tmp_path, page, "step=9", "--dump-dom")
     assert shown(dom, "explain") == "df/dx = df/dt1 * dt1/dx = -4 * 1 = -4"
     assert shown(dom, "counter") == "step 9 of 10"
-    assert dom.count('class="label ') == 10 and dom.count('style="display: none;"') == 1  # steps 1-9 drawn
+    assert dom.count('style="visibility: hidden;"') == 1  # the numbers of steps 1-9 are shown, step 10's not
     assert shown(browse(tmp_path, page, "step=last", "--dump-dom"), "explain") == \
         "df/dy = df/dt1 * dt1/dy = -4 * 1 = -4"
     assert shown(browse(tmp_path, page, "step=0", "--dump-dom"), "explain").startswith("The circuit.")
     browse(tmp_path, page, "step=7", f"--screenshot={tmp_path / 'step7.png'}", "--window-size=1000,700")
     assert (tmp_path / "step7.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_browser
+@pytest.mark.parametrize("source, at, shapes", [
+    ("3 * (x*y + max(z, w))", dict(x=3.0, y=-4.0, z=2.0, w=-1.0), None),
+    ("0.5 * sum((X @ w - y)**2)", dict(X=np.arange(6.0).reshape(3, 2), w=np.array([0.5, -1.0]),
+                                       y=np.array([1.0, 0.0, 2.0])), {"X": ("n", "d"), "w": ("d",), "y": ("n",)}),
+])
+def test_the_gates_example_and_least_squares_step_in_the_browser(tmp_path, source, at, shapes):
+    html = lesson(gradc.compile(source, shapes=shapes).stages, at)
+    page = tmp_path / "lesson.html"
+    page.write_text(html, encoding="utf-8")
+    steps = steps_of(html)
+    middle = len(steps) // 2
+    for fragment, text in ((f"step={middle}", steps[middle - 1]["text"]), ("step=last", steps[-1]["text"])):
+        dom = browse(tmp_path, page, fragment, "--dump-dom")
+        assert shown(dom, "explain") == text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def test_the_command_line_asks_for_the_point(tmp_path, capsys):

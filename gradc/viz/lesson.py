@@ -16,8 +16,11 @@ import jinja2
 import numpy as np
 
 from gradc.viz.layout import layout
-from gradc.viz.render import RenderError, check_size, draw_forward, names_of, title_of
-from gradc.viz.values import backward, forward_nodes, local_vjp, number, point, relevant, summary
+from gradc.viz.render import GRAD, VALUE, RenderError, check_size, draw_forward, names_of, title_of
+from gradc.viz.values import backward, extent, forward_nodes, local_vjp, number, point, relevant, summary
+
+
+INFIX = ("+", "-", "×", "/", "**", "@", ">", ">=", "<", "<=")  # gates written between their operands
 
 
 @dataclass(frozen=True)
@@ -47,16 +50,20 @@ def lesson(stages, at):
     if stages.wrt:
         steps += backward_steps(graph, stages.wrt, values, names)
     title = title_of(stages, at)
+    edge_labels = {tuple(int(i) for i in s.target[1:].split("_")): s.label for s in steps if s.kind == "edge"}
     return _environment().get_template("lesson.html.j2").render(
-        title=title, svg=_drawing(graph, names), steps=_script_json([asdict(s) for s in steps]))
+        title=title, svg=_drawing(graph, names, values, edge_labels), steps=_script_json([asdict(s) for s in steps]),
+        value_colour=VALUE, gradient_colour=GRAD)
 
 
-def _drawing(graph, names):
-    """The forward picture without numbers (the page writes them in, step by step), as inline SVG."""
+def _drawing(graph, names, values, edge_labels):
+    """The forward picture with every value and edge gradient in place, as inline SVG: Graphviz makes room
+    for each number, and the page shows each one when its step comes."""
     dot = graphviz.Digraph("lesson", graph_attr={"rankdir": "LR", "nodesep": "0.45", "ranksep": "0.8",
                                                  "bgcolor": "transparent"},
-                           node_attr={"fontname": "Helvetica", "fontsize": "13"})
-    draw_forward(dot, graph, None, names)
+                           node_attr={"fontname": "Helvetica", "fontsize": "13"},
+                           edge_attr={"fontname": "Helvetica", "fontsize": "13"})
+    draw_forward(dot, graph, values, names, edge_labels)
     svg = layout(dot.source, ".svg").decode("utf-8")
     return svg[svg.index("<svg"):]  # drop the XML prologue and doctype: the SVG sits inside HTML
 
@@ -69,7 +76,7 @@ def _expression(graph, node, names):
     """How the gate reads with its operands' names: `x + y`, `exp(t1)`, `sum(t2)`."""
     op = graph.op(node)
     operands = [_operand(graph, a, names) for a in graph.args(node)]
-    if op.elementwise and len(operands) == 2 and len(op.symbol) <= 2:
+    if len(operands) == 2 and op.symbol in INFIX:
         return f"{operands[0]} {op.symbol} {operands[1]}"
     if op.name == "neg":
         return f"-{operands[0]}"
@@ -93,7 +100,7 @@ def forward_steps(graph, values, names):
             steps.append(Step("input", f"f{node}", value, f"input {graph[node]['name']} = {value}"))
             continue
         expression = _expression(graph, node, names)
-        operands = [summary(values[a], sep=" ") for a in graph.args(node)]
+        operands = [_worked(values[a]) for a in graph.args(node)]
         worked = _expression_with(graph, node, operands)
         said = f"{_name(graph, node, names)} = {expression}"
         said += f" = {worked} = {value}" if worked != value else f" = {value}"
@@ -101,10 +108,16 @@ def forward_steps(graph, values, names):
     return steps
 
 
+def _worked(value):
+    """An operand's value inside a worked expression: in full when short, else its shape (`(3×2)`)."""
+    text = summary(value, sep=" ")
+    return text if np.ndim(value) == 0 or text.startswith("[") else f"({extent(value)})"
+
+
 def _expression_with(graph, node, operands):
     """The gate with its operands' values in place of their names: `-2 + 5`."""
     op = graph.op(node)
-    if op.elementwise and len(operands) == 2 and len(op.symbol) <= 2:
+    if len(operands) == 2 and op.symbol in INFIX:
         return f"{operands[0]} {op.symbol} {_parenthesized(operands[1])}"
     if op.name == "neg":
         return f"-{_parenthesized(operands[0])}"
@@ -146,7 +159,11 @@ def _edge_step(graph, node, k, arg, flows, values, names, f):
     consumer, operand = _name(graph, node, names), _name(graph, arg, names)
     flow = flows.edge[(node, k)]
     upstream = flows.adjoint[node]
-    partial = f"d{f}/d{operand}" + (f" (through {consumer})" if len(flows.uses.get(arg, [])) > 1 else "")
+    uses = flows.uses.get(arg, [])
+    partial = f"d{f}/d{operand}"
+    if len(uses) > 1:  # one of several gradients that add up: say which path it takes
+        twice = sum(1 for used, _ in uses if used == node) > 1
+        partial += f" (through {consumer}" + (f", operand {k + 1})" if twice else ")")
     label = summary(flow, sep=" ")
     if np.ndim(flow) == 0 and np.ndim(upstream) == 0:
         local = local_vjp(graph, node, 1.0, values)[k]

@@ -215,15 +215,22 @@ def _fits(symbol, number, shape_text):
     return max(len(symbol), len(shape_text), *(len(part) for part in (number or "").split("\n"))) <= 9
 
 
-def draw_forward(panel, graph, values, names):
-    """Inputs to output: every node with its shape and value, every operand an edge (x * x has two)."""
+def draw_forward(panel, graph, values, names, edge_labels=None):
+    """Inputs to output: every node with its shape and value, every operand an edge (x * x has two).
+
+    `edge_labels`, (consumer, k) -> text, writes the gradient an edge carries back beside it, in red (the
+    step-through page shows each when its step comes).
+    """
     prefix = "f"
+    edge_labels = edge_labels or {}
     for node in forward_nodes(graph):
         title = _forward_title(graph, node, names)
         number = summary(values[node]) if values is not None else ""
         _node(panel, graph, node, prefix, title, number, VALUE, names, values)
         for k, arg in enumerate(graph.args(node)):  # the ids let the step-through page light up an edge
-            panel.edge(f"{prefix}{arg}", f"{prefix}{node}", color="#444444", arrowsize="0.7", id=f"e{node}_{k}")
+            label = {"label": edge_labels[node, k], "fontcolor": GRAD} if (node, k) in edge_labels else {}
+            panel.edge(f"{prefix}{arg}", f"{prefix}{node}", color="#444444", arrowsize="0.7", id=f"e{node}_{k}",
+                       **label)
 
 
 def _forward_title(graph, node, names):
