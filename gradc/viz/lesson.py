@@ -16,7 +16,7 @@ import jinja2
 import numpy as np
 
 from gradc.viz.layout import layout
-from gradc.viz.render import GRAD, VALUE, RenderError, check_size, draw_forward, names_of, title_of
+from gradc.viz.render import GRAD, LR_RANKS, VALUE, RenderError, check_size, depth, draw_forward, names_of, title_of
 from gradc.viz.values import backward, extent, forward_nodes, local_vjp, number, point, relevant, summary
 
 
@@ -59,7 +59,8 @@ def lesson(stages, at):
 def _drawing(graph, names, values, edge_labels):
     """The forward picture with every value and edge gradient in place, as inline SVG: Graphviz makes room
     for each number, and the page shows each one when its step comes."""
-    dot = graphviz.Digraph("lesson", graph_attr={"rankdir": "LR", "nodesep": "0.45", "ranksep": "0.8",
+    rankdir = "LR" if depth(graph) <= LR_RANKS else "TB"  # as the static picture chooses
+    dot = graphviz.Digraph("lesson", graph_attr={"rankdir": rankdir, "nodesep": "0.45", "ranksep": "0.5",
                                                  "bgcolor": "transparent"},
                            node_attr={"fontname": "Helvetica", "fontsize": "13"},
                            edge_attr={"fontname": "Helvetica", "fontsize": "13"})
@@ -171,7 +172,7 @@ def _edge_step(graph, node, k, arg, flows, values, names, f):
                 f"{_parenthesized(number(local))} = {label}")
     else:
         text = f"{partial} = d{f}/d{consumer} pulled back through {_expression(graph, node, names)} = {label}"
-    return Step("edge", f"e{node}_{k}", label, text)
+    return Step("edge", f"e{node}_{k}", summary(flow), text)  # stacked: Graphviz writes it beside the edge
 
 
 def _sum_step(graph, node, uses, flows, names, f):

@@ -68,7 +68,7 @@ def render(stages, at=None, pass_="both", stage="final", layout="auto"):
     graph = getattr(stages, stage)
     check_size([graph] * (1 + (pass_ == "both")))
     if layout == "auto":
-        layout = "lr" if _depth(graph) <= LR_RANKS else "tb"
+        layout = "lr" if depth(graph) <= LR_RANKS else "tb"
     dot = graphviz.Digraph("gradc", graph_attr={
         "rankdir": layout.upper(), "fontname": FONT, "labelloc": "t", "nodesep": "0.35",
         "ranksep": "0.55" if layout == "lr" else "0.3",  # top to bottom, the edge labels sit beside the edges
@@ -93,7 +93,7 @@ def render(stages, at=None, pass_="both", stage="final", layout="auto"):
     return dot
 
 
-def _depth(graph):
+def depth(graph):
     """The number of gates on the longest path from an input to the output."""
     depth = {}
     for node in forward_nodes(graph):
