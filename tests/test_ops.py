@@ -3,7 +3,7 @@
 Two routes: graphs built directly from `Value`s, differentiated and interpreted with `evaluate` (this
 reaches the internal ops: sum_to, broadcast_to, scatter, masks...), and for every public op a source
 string compiled by `gradc.compile`, whose generated gradient is compared with differences of its
-generated forward function. `set(DOMAINS) | set(EXCLUDED) == set(REGISTRY)` so a new op cannot skip both.
+generated forward function. `set(DOMAINS) | set(LEAVES) == set(REGISTRY)` so a new op cannot skip both.
 """
 from dataclasses import dataclass
 
@@ -53,13 +53,13 @@ DOMAINS = {
     "transpose": (ANY,), "index": (ANY,), "scatter": (ANY,),
     "softmax": (ANY,), "log_softmax": (ANY,), "logsumexp": (ANY,),
 }
-EXCLUDED = {
-    "input": "a leaf: the graph's inputs, differentiated by definition",
-    "const": "a leaf holding a number; nothing to differentiate",
-    "zeros": "a leaf made by differentiation for unused inputs; tested in test_differentiate",
-    "size": "a leaf counting elements of named dimensions; tested through mean below",
+# Leaves: no operands, nothing to differentiate. Each with the attributes to build one from; their meanings
+# and lowerings are compared in test_op_entries (size is also tested through mean below).
+LEAVES = {
+    "input": dict(var="a", dims=("n",)), "const": dict(value=-2.5), "size": dict(dims=("n", 3)),
+    "zeros": dict(shape=("n", 3)), "ones": dict(shape=(2, "n")), "eye": dict(shape=("n", "n")),
 }
-MASKS = ("ge", "gt", "le", "lt", "is_ge", "is_gt", "is_le", "is_lt", "sign")  # 0/1 masks: no gradient by design
+MASKS = tuple(name for name, op in REGISTRY.items() if not op.differentiable)  # masks and sign: no gradient by design
 
 UNARY_SHAPES = [(), (3,), (2, 3), (1, 3)]
 BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((1, 3), (2, 3)), ((2, 3), ()), ((3,), (2, 1))]
@@ -95,7 +95,7 @@ SPECIAL = {
 
 def cases():
     for name, op in REGISTRY.items():
-        if name in EXCLUDED:
+        if name in LEAVES:
             continue
         if name in SPECIAL:
             for shapes, attrs in SPECIAL[name]:
@@ -113,9 +113,9 @@ def _label(shapes, attrs):
     return text + "".join(f"-{k}={v}" for k, v in attrs.items())
 
 
-def test_every_op_has_a_domain_or_a_reason():
-    assert set(DOMAINS) | set(EXCLUDED) == set(REGISTRY)
-    assert not set(DOMAINS) & set(EXCLUDED)
+def test_every_op_has_a_domain_or_is_a_leaf():
+    assert set(DOMAINS) | set(LEAVES) == set(REGISTRY)
+    assert not set(DOMAINS) & set(LEAVES)
     for name, intervals in DOMAINS.items():
         assert len(intervals) == REGISTRY[name].arity or REGISTRY[name].arity < 0, name
 
@@ -238,7 +238,8 @@ def source_for(name, attrs):
     else:
         keywords = "".join(f", {k}={v!r}" for k, v in attrs.items() if k != "keepdims")
         args = ", ".join(f"a{i}" for i in range(REGISTRY[name].arity))
-        text = f"np.{name}({args}{keywords})" if name in ("exp", "sum") else f"{name}({args}{keywords})"
+        called = REGISTRY[name].names[0]
+        text = f"np.{called}({args}{keywords})" if name in ("exp", "sum") else f"{called}({args}{keywords})"
     return f"sum(W * ({text}))"
 
 

@@ -15,8 +15,8 @@ def evaluate(graph, arrays):
     with np.errstate(all="ignore"):
         for node in graph.order():
             data = graph[node]
-            attrs = {k: _resolve(k, v, sizes) for k, v in data["attrs"]}
-            if data["op"] == "input":
+            attrs = {k: _sizes_in(v, sizes) for k, v in data["attrs"]}
+            if data["op"] == "input":  # the one op whose value is given, not computed
                 values[node] = arrays[attrs["var"]]
             else:
                 values[node] = graph.op(node).impl(*(values[a] for a in data["args"]), **attrs)
@@ -37,8 +37,11 @@ def _bind_dims(graph, arrays):
     return sizes
 
 
-def _resolve(key, value, sizes):
-    """Shapes in attributes name dimensions; the NumPy functions want their sizes."""
-    if key in ("shape", "dims") and isinstance(value, tuple):
-        return tuple(sizes.get(d, d) for d in value)
+def _sizes_in(value, sizes):
+    """An attribute with each named dimension given its size: shapes name dimensions, NumPy wants sizes.
+
+    A tuple attribute holds dimensions (shape, dims) or integers (axis, index), which stay as they are.
+    """
+    if isinstance(value, tuple):
+        return tuple(sizes[d] if isinstance(d, str) else d for d in value)
     return value

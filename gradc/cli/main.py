@@ -12,7 +12,6 @@ from gradc.cli.explain import add_explain_parser
 from gradc.cli.fit import add_fit_parser
 from gradc.cli.render import add_render_parser
 from gradc.errors import GradcError
-from gradc.frontend.parse import FUNCTIONS
 from gradc.gradcheck import compare, limit_differences, random_point
 from gradc.ops import REGISTRY
 
@@ -103,14 +102,15 @@ def _short(value):
 
 
 def run_ops(args):
-    aliases = {}
-    for name, (op, _, _) in FUNCTIONS.items():
-        aliases.setdefault(op, []).append(name)
-    print("Operators: + - * / ** (power), unary -, @ (matrix product), .T, x[i] (integer constants)")
+    """The source language, from the op entries: each operator (its doc shows it) and each function by its names."""
+    print("Operators:")
+    for op in REGISTRY.values():
+        if op.operator:
+            print(f"  {op.doc}")
     print("Functions (also as np.<name> or numpy.<name>):")
     for op in REGISTRY.values():
-        if op.name in aliases:
-            print(f"  {', '.join(aliases[op.name]):<24}{op.doc}")
+        if op.names:
+            print(f"  {', '.join(op.names):<24}{op.doc}")
     print("Constants: pi")
     return 0
 

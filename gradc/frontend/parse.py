@@ -11,25 +11,18 @@ from gradc.graph import Graph, Span
 from gradc.naming import RESERVED
 from gradc.ops import REGISTRY
 
-# Source name -> (op, arity, keyword -> default). Every public unary op is callable by its own name.
-FUNCTIONS = {name: (name, 1, {}) for name, op in REGISTRY.items() if op.public and op.arity == 1 and op.elementwise}
-REDUCTION = {"axis": None, "keepdims": False}  # NumPy's reductions: axis may also come second positionally
-FUNCTIONS.update({
-    "maximum": ("maximum", 2, {}), "minimum": ("minimum", 2, {}),
-    "max": ("amax", 1, REDUCTION), "amax": ("amax", 1, REDUCTION),
-    "min": ("amin", 1, REDUCTION), "amin": ("amin", 1, REDUCTION),
-    "sum": ("sum", 1, REDUCTION), "mean": ("mean", 1, REDUCTION),
-    "dot": ("matmul", 2, {}), "matmul": ("matmul", 2, {}), "transpose": ("transpose", 1, {}),
-    "softmax": ("softmax", 1, {"axis": -1}), "log_softmax": ("log_softmax", 1, {"axis": -1}),
-    "logsumexp": ("logsumexp", 1, {"axis": None}),
-})
+# The source language's names and operators, from the op entries: every op is called by its `names` (also as
+# np.<name>), takes its `keywords`, and is written with its `operator`.
+FUNCTIONS = {name: op for op in REGISTRY.values() for name in op.names}
 # Python's own max(a, b) and min(a, b), written without np.: the elementwise larger or smaller of two operands.
-BUILTIN_PAIRS = {"max": "maximum", "min": "minimum"}
-ELEMENTWISE_PAIRS = {"amax": "larger of two arrays write maximum(a, b)",
-                     "amin": "smaller of two arrays write minimum(a, b)"}
+BUILTINS = {op.builtin: op.name for op in REGISTRY.values() if op.builtin}
+# A reduction named like a builtin (np.max), misread as the builtin's two-operand op: amax -> maximum.
+TWINS = {FUNCTIONS[name].name: twin for name, twin in BUILTINS.items() if name in FUNCTIONS}
+_PYTHON_BINARY = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow, "@": ast.MatMult}
+BINARY = {_PYTHON_BINARY[op.operator]: op.name for op in REGISTRY.values() if op.arity == 2 and op.operator}
+UNARY = {op.operator: op.name for op in REGISTRY.values() if op.arity == 1 and op.operator}  # -x, x.T, x[i]
 CONSTANTS = {"pi": math.pi}
 NUMPY = ("np", "numpy")
-BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
 # Statements outside the language, with what to write instead; gradc compiles straight-line code only.
 UNSUPPORTED = {
     "For": "for loops are not supported: gradc compiles straight-line code (use sum(...), @ or broadcasting)",
@@ -245,7 +238,7 @@ class _Parser:
         if isinstance(node.op, ast.USub):
             if isinstance(node.operand, ast.Constant) and self.is_number(node.operand.value):
                 return self.graph.add("const", span=self.span(node), value=-float(node.operand.value))
-            return self.add(node, "neg", [self.expr(node.operand)])
+            return self.add(node, UNARY["-"], [self.expr(node.operand)])
         raise self.error(node, f"the operator {self.segment(node)[:3]!r} is not supported")
 
     def expr_Constant(self, node):
@@ -271,7 +264,7 @@ class _Parser:
 
     def expr_Attribute(self, node):
         if node.attr == "T":
-            return self.add(node, "transpose", [self.expr(node.value)])
+            return self.add(node, UNARY[".T"], [self.expr(node.value)])
         if isinstance(node.value, ast.Name) and node.value.id in NUMPY and node.attr in CONSTANTS:
             return self.graph.add("const", span=self.span(node), value=CONSTANTS[node.attr])
         raise self.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
@@ -279,15 +272,16 @@ class _Parser:
     def expr_Subscript(self, node):
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         index = tuple(self.integer(item) for item in items)
-        return self.add(node, "index", [self.expr(node.value)], index=index)
+        return self.add(node, UNARY["[]"], [self.expr(node.value)], index=index)
 
     def expr_Call(self, node):
         name = self.function_name(node.func)
-        if isinstance(node.func, ast.Name) and name in BUILTIN_PAIRS and len(node.args) == 2 and not node.keywords:
+        if isinstance(node.func, ast.Name) and name in BUILTINS and len(node.args) == 2 and not node.keywords:
             return self.builtin_pair(node, name)
         if name not in FUNCTIONS:
             raise self.unknown_function(node.func, name)
-        op, arity, defaults = FUNCTIONS[name]
+        entry = FUNCTIONS[name]
+        op, arity, defaults = entry.name, entry.arity, dict(entry.keywords)
         starred = next((a for a in node.args if isinstance(a, ast.Starred)), None)
         if starred is not None:
             raise self.error(starred, f"{name}(): starred arguments (*x) are not supported")
@@ -318,9 +312,8 @@ class _Parser:
         first, second = (self.expr(arg) for arg in node.args)
         if self.is_integer(node.args[1]) and self.graph.shape(first) != ():
             raise self.error(node, f"{self.segment(node)} is ambiguous for an array: write np.{name}(a, axis=k) "
-                                   f"for NumPy's reduction, or {BUILTIN_PAIRS[name]}(a, k) for the elementwise "
-                                   f"{'larger' if name == 'max' else 'smaller'}")
-        return self.add(node, BUILTIN_PAIRS[name], [first, second])
+                                   f"for NumPy's reduction, or {BUILTINS[name]}(a, k) for the elementwise one")
+        return self.add(node, BUILTINS[name], [first, second])
 
     # helpers
     def add(self, node, op, args, **attrs):
@@ -347,9 +340,9 @@ class _Parser:
             return None
         if isinstance(node, ast.Tuple):
             return tuple(self.integer(item) for item in node.elts)
-        if op in ELEMENTWISE_PAIRS and not self.is_integer(node):
+        if op in TWINS and not self.is_integer(node):
             raise self.error(node, f"{function}(a, axis) reduces a along an axis, an integer constant; for the "
-                                   f"elementwise {ELEMENTWISE_PAIRS[op]}")
+                                   f"elementwise {TWINS[op]} of two arrays write {TWINS[op]}(a, b)")
         return self.integer(node)
 
     def boolean(self, node):

@@ -3,6 +3,7 @@ import numpy as np
 
 from gradc import shapes
 from gradc.errors import ShapeError
+from gradc.ops.formula import ATOM, PRODUCT, Formula, function, infix
 from gradc.ops.registry import Op, call, defop, each, linear
 
 
@@ -29,15 +30,8 @@ def _matmul_vjp(g, out, a, b):
 
 MATMUL = defop(Op(name="matmul", arity=2, shape=matmul_shape, impl=np.matmul,
                   vjp=_matmul_vjp, jvp=lambda t, out, a, b: each(t, lambda ta: ta @ b, lambda tb: a @ tb),
-                  symbol="@", doc="a @ b or dot(a, b): matrix and vector products"))
-
-
-# a.T @ b for matrices, as the lower phase writes it: a helper in the module picks the faster BLAS layout.
-T_MATMUL = defop(Op(name="t_matmul", arity=2, shape=lambda a, b: matmul_shape(a[::-1], b),
-                    impl=lambda a, b: a.T @ b,
-                    vjp=lambda g, out, a, b: (b @ g.T, a @ g),
-                    jvp=lambda t, out, a, b: each(t, lambda ta: ta.T @ b, lambda tb: a.T @ tb),
-                    symbol="ᵀ@", public=False, doc="a.T @ b for matrices"))
+                  symbol="@", doc="a @ b or dot(a, b): matrix and vector products", names=("dot", "matmul"),
+                  operator="@", formula=infix("@", "", PRODUCT)))
 
 
 def _outer_shape(a, b):
@@ -50,23 +44,14 @@ def _outer_shape(a, b):
 OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, impl=np.outer,
                  vjp=lambda g, out, a, b: (g @ b, a @ g),
                  jvp=lambda t, out, a, b: each(t, lambda ta: call("outer", ta, b), lambda tb: call("outer", a, tb)),
-                 symbol="⊗", public=False, doc="outer product of two vectors"))
+                 symbol="⊗", doc="outer product of two vectors",
+                 formula=Formula("outer({arguments})", r"{0:atom} {1:atom}^\top", ATOM, latex_prec=PRODUCT)))
 
 
-def _vdot_shape(a, b):
-    if a != b:
-        raise ShapeError(f"vdot: operands must have one shape, got {shapes.show(a)} and {shapes.show(b)}")
-    return ()
-
-
-# sum(a * b) over every axis as one BLAS dot: the lower phase writes it for arrays of one shape.
-VDOT = defop(Op(name="vdot", arity=2, shape=_vdot_shape, impl=np.vdot,
-                vjp=lambda g, out, a, b: (g * b, g * a),
-                jvp=lambda t, out, a, b: each(t, lambda ta: call("vdot", ta, b), lambda tb: call("vdot", a, tb)),
-                symbol="·", public=False, doc="sum of the elementwise product of two arrays"))
 TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1],
                      impl=np.transpose, vjp=lambda g, out, x: (g.T,), jvp=linear("transpose"), symbol="ᵀ",
-                     view=True, scalar_adjoint=True,
+                     view=True, scalar_adjoint=True, inline=True, names=("transpose",), operator=".T",
+                     formula=Formula("{0:atom}.T", r"{0:atom}^\top", terse=True),
                      doc="x.T or transpose(x): reverse the axes"))
 
 
@@ -83,7 +68,9 @@ INDEX = defop(Op(name="index", arity=1, shape=_index_shape,
                  impl=lambda x, *, index: np.asarray(x)[index],
                  vjp=lambda g, out, x, *, index: (call("scatter", g, index=index, shape=x.shape),),
                  jvp=linear("index"),
-                 symbol="[]", view=True, scalar_adjoint=True, doc="x[i] or x[i, j]: indexing by integer constants"))
+                 symbol="[]", view=True, scalar_adjoint=True, operator="[]",
+                 formula=Formula("{0:atom}[{index}]", "{0:atom}_{{{index}}}", terse=True),
+                 doc="x[i] or x[i, j]: indexing by integer constants"))
 
 
 def _scatter_impl(g, *, index, shape):
@@ -96,4 +83,15 @@ def _scatter_impl(g, *, index, shape):
 SCATTER = defop(Op(name="scatter", arity=1, shape=lambda g, *, index, shape: shape,
                    impl=_scatter_impl, vjp=lambda g, out, x, *, index, shape: (call("index", g, index=index),),
                    jvp=linear("scatter"),
-                   symbol="[]ᵀ", public=False, doc="zeros with x written at an index"))
+                   symbol="[]ᵀ", formula=function("scatter"), doc="zeros with x written at an index"))
+
+
+def _eye_shape(*, shape):
+    if len(shape) != 2:
+        raise ShapeError(f"eye: the shape must have two dimensions, got {shapes.show(shape)}")
+    return shape
+
+
+# The identity as a leaf: what the derivative of trace(X) is made of (g * eye(n, n)).
+EYE = defop(Op(name="eye", arity=0, shape=_eye_shape, impl=lambda *, shape: np.eye(*shape), symbol="I",
+               formula=Formula("eye({shape})", "I"), doc="ones on the diagonal of a matrix of the shape, else zeros"))

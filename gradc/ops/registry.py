@@ -3,8 +3,16 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from gradc.errors import DifferentiationError
+from gradc.ops.formula import Formula
 
 REGISTRY = {}  # name -> Op, in definition order
+
+
+# Op.floats: what the op does to scalars that are Python floats (the NumPy backend keeps them so where it can).
+CLOSED = "closed"  # gives a Python float, and never raises
+DIVIDES = "divides"  # gives a Python float; raises ZeroDivisionError where its last operand is 0
+RAISES = "raises"  # gives a Python float, but may raise (OverflowError) where NumPy gives inf or nan
+NUMPY = "numpy"  # gives a NumPy scalar (or not a float at all): the float type is left
 
 
 @dataclass(frozen=True)
@@ -13,18 +21,25 @@ class Op:
 
     Attributes:
         name: the op's name in graphs and dumps.
-        arity: number of graph operands (-1: any number).
+        arity: number of graph operands (-1: any number; 0: a leaf, built from its attributes alone).
         shape: `shape(*arg_shapes, **attrs) -> shape`; raises ShapeError.
         impl: `impl(*arrays, **attrs)`, the NumPy meaning, used to fold constants and to evaluate graphs.
-        vjp: `vjp(g, out, *args, **attrs) -> contributions`, built from Values; None where not differentiable.
+        vjp: `vjp(g, out, *args, **attrs) -> contributions`, built from Values; None for a leaf.
         jvp: `jvp(tangents, out, *args, **attrs) -> tangent`, one tangent Value per operand (None is zero),
             built from Values like the VJP; the result may be None (zero).
+        differentiable: False where the derivative is 0 by design (comparisons): the rules give None.
         symbol: the gate's label in pictures.
+        doc: one line for `gradc ops`.
+        formula: how it reads in `gradc explain` (gradc/ops/formula.py).
+        names: the source names it is called by (each also as np.<name>).
+        operator: the operator that writes it in source text (`+`, unary `-`, `@`, `.T`, `[]`).
+        keywords: (attribute, default) pairs the source may give: sum(x, axis=None, keepdims=False).
+        builtin: Python's builtin of the same meaning, called without np. (max(a, b) is maximum).
         elementwise: broadcasting elementwise op (its VJP accepts an adjoint of any broadcastable shape).
         view: the result may share memory with an operand.
         scalar_adjoint: the VJP rule also accepts a scalar adjoint standing for a broadcast one.
-        public: callable from source text under this name.
-        doc: one line for `gradc ops`.
+        inline: written in place inside its consumer's expression, never a line of its own (x.T, a count).
+        floats: on Python floats: CLOSED, DIVIDES, RAISES or NUMPY (above).
     """
 
     name: str
@@ -33,12 +48,29 @@ class Op:
     impl: Callable
     vjp: Optional[Callable] = None
     jvp: Optional[Callable] = None
+    differentiable: bool = True
     symbol: str = ""
+    doc: str = ""
+    formula: Optional[Formula] = None
+    names: tuple = ()
+    operator: str = ""
+    keywords: tuple = ()
+    builtin: str = ""
     elementwise: bool = False
     view: bool = False
     scalar_adjoint: bool = False
-    public: bool = True
-    doc: str = ""
+    inline: bool = False
+    floats: str = NUMPY
+
+    @property
+    def leaf(self):
+        """No operands: an input, a constant, or an array made from attributes alone (zeros, eye)."""
+        return self.arity == 0
+
+    @property
+    def public(self):
+        """Part of the source language, by a name or an operator."""
+        return bool(self.names or self.operator)
 
     def rule(self, kind):
         rule = getattr(self, kind)
@@ -95,9 +127,10 @@ class Value:
     def __neg__(self): return call("neg", self)
 
 
-def call(name, *args, **attrs):
-    """Build `name(*args, **attrs)` in the graph of the first Value argument."""
-    graph = next(a.graph for a in args if isinstance(a, Value))
+def call(name, *args, like=None, **attrs):
+    """Build `name(*args, **attrs)` in the graph of the first Value argument, or of `like` for an op with none
+    (`call("eye", shape=(n, n), like=x)`)."""
+    graph = like.graph if like is not None else next(a.graph for a in args if isinstance(a, Value))
     nodes = [a.node if isinstance(a, Value) else graph.const(a) for a in args]
     return Value(graph, graph.add(name, nodes, **attrs))
 

@@ -4,8 +4,6 @@ from gradc.errors import DifferentiationError
 from gradc.graph import AdjointAlias, PartialAlias
 from gradc.ops import Value, call
 
-LEAVES = frozenset({"input", "const", "zeros", "size"})
-
 
 def differentiate(graph, wrt, seed=None):
     """Extend `graph` with the gradient of its output with respect to the inputs named in `wrt`.
@@ -31,7 +29,7 @@ def differentiate(graph, wrt, seed=None):
         if node not in relevant or node not in partials:
             continue
         adjoints[node] = _branch_sum(graph, node, partials.pop(node))
-        if graph[node]["op"] not in LEAVES:
+        if not graph.op(node).leaf:
             _propagate(graph, node, adjoints[node], relevant, partials)
     gradients = [_gradient(graph, node, adjoints.get(node)) for node in targets]
     graph.outputs = [output] + gradients

@@ -1,5 +1,4 @@
 """Forward-mode differentiation on the graph: each op's JVP rule carries tangents from the inputs onward."""
-from gradc.transform.differentiate import LEAVES
 from gradc.ops import Value, call
 
 
@@ -19,7 +18,7 @@ def forward_mode(graph, tangents, roots=None):
     roots = list(graph.outputs if roots is None else roots)
     moving = {graph.inputs[name]: node for name, node in tangents.items()}
     for node in graph.order(roots):
-        if node not in moving and graph[node]["op"] not in LEAVES:
+        if node not in moving and not graph.op(node).leaf:
             tangent = _push(graph, node, moving)
             if tangent is not None:
                 moving[node] = tangent

@@ -14,8 +14,6 @@ from gradc.backend.interpret import evaluate
 from gradc.graph import Graph
 from gradc.ops import Value
 
-LEAVES = frozenset({"input", "const", "zeros", "size"})
-
 
 @dataclass
 class Flows:
@@ -83,7 +81,7 @@ def backward(graph, wrt, values):
         shape = np.shape(values[node])
         total = values[known[node]] if node in known and node != output else sum(incoming.get(node, [0.0]))
         flows.adjoint[node] = np.broadcast_to(np.asarray(total, dtype=float), shape)
-        if graph[node]["op"] in LEAVES:
+        if graph.op(node).leaf:
             continue
         contributions = local_vjp(graph, node, flows.adjoint[node], values)
         for k, (arg, contribution) in enumerate(zip(graph.args(node), contributions)):
@@ -142,7 +140,7 @@ def number(x):
     return f"{x:.4g}"
 
 
-def summary(value, limit=4, sep="\n"):
+def summary(value, limit=3, sep="\n"):
     """A scalar in full; a short vector element by element; anything larger as min / mean / max.
 
     The parts of a summary are joined by `sep`: a newline stacks them, so array labels stay narrow.

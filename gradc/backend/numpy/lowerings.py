@@ -209,3 +209,8 @@ register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]"
 # the adjoint of indexing: two statements, one fresh array
 register_lowering("scatter", lambda ctx, g, *, index, shape: [f"{{target}} = np.zeros({ctx.shape(shape)})",
                                                               f"{{target}}[{_index_text(index)}] = {g}"])
+
+
+# arrays made from a shape alone
+register_lowering("ones", lambda ctx, *, shape: f"np.ones({ctx.shape(shape)})" if shape else "1.0")
+register_lowering("eye", lambda ctx, *, shape: f"np.eye({', '.join(ctx.dim(d) for d in shape)})")

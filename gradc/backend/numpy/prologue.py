@@ -2,12 +2,11 @@
 import numpy as np
 
 from gradc.errors import GradcError
+from gradc.ops.registry import CLOSED, DIVIDES, RAISES
 from gradc.shapes import show
 
 # NumPy's dtype kinds of real numbers (bool, int, unsigned int, float): what the modules' _array and _scalar take.
 REAL_KINDS = "biuf"
-# Where Python floats and NumPy scalars part ways: x / 0 and 1e200 ** 2 raise for floats, give inf for NumPy.
-_RAISING = ("div", "pow")
 
 
 def python_floats(graph, dtype, derived=False):
@@ -22,17 +21,16 @@ def python_floats(graph, dtype, derived=False):
 
 
 def stays_python_float(graph, node, known):
-    """Whether a scalar node is a Python float when scalar inputs are: built from them by + - * alone.
+    """Whether a scalar node is a Python float when scalar inputs are: built from them by ops closed on Python
+    floats (+ - *, their entries say; a division by a nonzero constant).
 
     `known` memoizes across calls; the walk goes operands first, so a long chain needs no recursion.
     """
     for ancestor in graph.order([node]):
         if ancestor not in known:
-            op = graph[ancestor]["op"]
-            divides_by_size = op == "div" and graph[graph.args(ancestor)[1]]["op"] in ("size", "const")
-            closed = op in ("add", "sub", "mul", "neg", "accumulate") or divides_by_size
-            known[ancestor] = not graph.shape(ancestor) and (op in ("input", "const") or closed and all(
-                known[arg] for arg in graph.args(ancestor)))
+            floats = graph.op(ancestor).floats
+            closed = floats == CLOSED or floats == DIVIDES and _safe_divisor(graph, graph.args(ancestor)[-1])
+            known[ancestor] = not graph.shape(ancestor) and closed and all(known[arg] for arg in graph.args(ancestor))
     return known[node]
 
 
@@ -59,11 +57,17 @@ def entry(graph, plan, arrays, dtype, floats):
 
 
 def _may_raise(graph, node):
-    """A scalar division or power, which Python floats may turn into an exception (not by a size: `t / n`)."""
-    if graph[node]["op"] not in _RAISING or graph.shape(node):
+    """A scalar op that Python floats may turn into an exception where NumPy gives inf: a power, or a division
+    (not by a count or a nonzero constant: `t / n`)."""
+    floats = graph.op(node).floats
+    if graph.shape(node) or floats not in (RAISES, DIVIDES):
         return False
-    divisor = graph.args(node)[1]
-    return not (graph[node]["op"] == "div" and (graph[divisor]["op"] == "size" or graph.value_of(divisor)))
+    return floats == RAISES or not _safe_divisor(graph, graph.args(node)[-1])
+
+
+def _safe_divisor(graph, divisor):
+    """A count or a nonzero constant, which no division by it can raise on."""
+    return graph[divisor]["op"] == "size" or bool(graph.value_of(divisor))
 
 
 def checks(graph, plan, dtype):

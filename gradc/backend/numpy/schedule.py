@@ -1,12 +1,13 @@
 """Linear order and names: which nodes each generated function computes, and what each one is called."""
 from dataclasses import dataclass
 
-from gradc.ops.elementwise import COMPARISONS
 from gradc.naming import Alias, Names, adjoint_name, dimension_names, partial_name, tangent_name
+from gradc.ops import REGISTRY
 
-# Written in place, never given a line of their own: leaves, and views that read best inline (X.T @ g).
-# And the bool comparisons read inside the product that applies them (g * (x > 0.0)).
-INLINE = frozenset({"input", "const", "size", "transpose", "expand_dims"} | {"is_" + c for c in COMPARISONS})
+# The ops written in place, never given a line of their own (their entries' `inline`): inputs, constants and
+# counts, views that read best inline (X.T @ g), the bool comparisons inside the product that applies them.
+# The walks below ask each node's op; the emitter reads the names.
+INLINE = frozenset(name for name, op in REGISTRY.items() if op.inline)
 
 
 @dataclass
@@ -28,9 +29,9 @@ def schedule(graph, reserved=()):
     else is `t1, t2, ...`. No name is one of `reserved`, the generated function's other identifiers.
     """
     value = graph.outputs[0]
-    forward = _reductions_early(graph, [n for n in graph.order([value]) if graph[n]["op"] not in INLINE])
+    forward = _reductions_early(graph, [n for n in graph.order([value]) if not graph.op(n).inline])
     seen = set(forward)
-    backward = [n for n in graph.order() if n not in seen and graph[n]["op"] not in INLINE]
+    backward = [n for n in graph.order() if n not in seen and not graph.op(n).inline]
     dims = dimension_names(graph)
     names = Names(list(graph.inputs) + list(dims.values()) + list(reserved))
     ids = {node: name for name, node in graph.inputs.items()}
@@ -76,7 +77,7 @@ def _adjoint_aliases(graph, ids, names, named_adjoints):
     recorded = {}
     for alias in graph.aliases:
         of, adjoint = alias.node, alias.adjoint
-        if alias.consumer is not None and of in ids and (adjoint in ids or graph[adjoint]["op"] in INLINE):
+        if alias.consumer is not None and of in ids and (adjoint in ids or graph.op(adjoint).inline):
             recorded.setdefault(of, []).append((adjoint, alias.consumer))
     return {of: Alias(names.claim(adjoint_name(ids[of])), found[0][0], found[0][1])
             for of, found in recorded.items()
@@ -124,7 +125,7 @@ def computed_reads(graph, node):
     """The lines that `node`'s expression reads: its operands, looking into those written in place inside it
     (`t5.T`, `g * (t2 > 0.0)` read t5 and t2); inputs, constants and sizes are no lines."""
     for arg in graph.args(node):
-        if graph[arg]["op"] in INLINE:
+        if graph.op(arg).inline:
             yield from computed_reads(graph, arg)
         else:
             yield arg

@@ -8,6 +8,7 @@ import math
 import sys
 
 from gradc import shapes
+from gradc.backend.numpy.ops import T_MATMUL, VDOT
 from gradc.ops import Value, call
 from gradc.ops.elementwise import COMPARISONS
 from gradc.ops.linalg import matmul_shape
@@ -53,7 +54,7 @@ def sum_of_products_as_dot(x, *, axis, keepdims):
     a, b = arg(x), arg(x, 1)
     if not a.shape == b.shape == x.shape:
         return None
-    return a @ b if len(x.shape) == 1 else call("vdot", a, b)
+    return a @ b if len(x.shape) == 1 else call(VDOT.name, a, b)
 
 
 @rule("sum", phase="lower")
@@ -143,7 +144,7 @@ def product_with_constant_matrix(a, b):
 def transposed_product(a, b):
     """a.T @ b -> t_matmul(a, b) for matrices: written `_t_matmul(a, b)`, which picks the faster BLAS layout"""
     if op_of(a) == "transpose" and len(a.shape) == 2 and len(b.shape) == 2:
-        return call("t_matmul", arg(a), b)
+        return call(T_MATMUL.name, arg(a), b)
     return None
 
 
