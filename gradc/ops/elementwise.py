@@ -94,6 +94,7 @@ NEG = unary("neg", "-", np.negative, lambda g, out, x: (-g,), "-x", names=(), op
 EXP = unary("exp", "exp", np.exp, lambda g, out, x: (g * out,), "exp(x)", formula=function("exp", r"\exp"))
 LOG = unary("log", "log", np.log, lambda g, out, x: (g / x,), "log(x): natural logarithm",
             formula=function("log", r"\log"))
+LOG1P = unary("log1p", "log1p", np.log1p, lambda g, out, x: (g / (1 + x),), "log1p(x) = log(1 + x), exact near 0")
 SQRT = unary("sqrt", "√", np.sqrt, lambda g, out, x: (g / (2 * out),), "sqrt(x)",
              formula=Formula("sqrt({arguments})", r"\sqrt{{{0}}}"))
 SIN = unary("sin", "sin", np.sin, lambda g, out, x: (g * call("cos", x),), "sin(x)", formula=function("sin", r"\sin"))
