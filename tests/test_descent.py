@@ -3,10 +3,14 @@
 Most tests use small hand-written functions with the `value_and_grad(**arrays)` interface, because the
 driver accepts any such object; `test_compiled_least_squares` runs it on a function gradc compiled.
 """
+import io
 import math
+import time
 
 import numpy as np
 import pytest
+
+import gradc
 
 from gradc.optim.descent import DescentError, batches, minimize
 from gradc.errors import GradcError
@@ -27,10 +31,10 @@ class LeastSquares:
 
 
 class Quartic:
-    """f(x) = x**4 - 3*x**2 + x, the non-convex example."""
+    """f(x) = x**4 - 3*x**2 + x (+ shift*x: shift=1 makes x=1 stationary), the non-convex example."""
 
-    def value_and_grad(self, x):
-        return x**4 - 3 * x**2 + x, {"x": 4 * x**3 - 6 * x + 1}
+    def value_and_grad(self, x, shift=0.0):
+        return x**4 - 3 * x**2 + x + shift * x, {"x": 4 * x**3 - 6 * x + 1 + shift * 1.0}
 
 
 @pytest.fixture
@@ -69,7 +73,19 @@ def test_lecture_stopping_rule_on_loss_change(problem):
 def test_adam_gets_close(problem):
     data, init, solution, _ = problem
     result = minimize(LeastSquares(), init, data, method=Adam(), lr=Cosine(0.1, 3000), max_iter=3000)
-    assert result.status == "max_iter" and close_to(result.params, solution, atol=1e-4)
+    assert result.converged and close_to(result.params, solution, atol=1e-4)  # the default gtol ended it
+
+
+def test_a_run_given_no_threshold_stops_once_converged_and_says_so_when_not(problem):
+    """Newton solves least squares in one step; before the default gtol it took all 1,000 updates."""
+    data, init, solution, _ = problem
+    fn = gradc.compile("0.5*sum((X@w - y)**2)", wrt="w", shapes={"X": ("n", "d"), "w": ("d",), "y": ("n",)})
+    newton = minimize(fn, {"w": init["w"]}, {"X": data["X"], "y": data["y"]}, method="newton")
+    assert newton.converged and newton.n_iter == 1 and newton.status == "gtol"
+    short = minimize(LeastSquares(), init, data, lr=1e-3, max_iter=5)
+    assert not short.converged and "without converging: the gradient norm is" in short.reason
+    at_minimum = minimize(Quartic(), {"x": 1.0}, data={"shift": 1.0}, lr=0.1)
+    assert at_minimum.converged and at_minimum.n_iter == 0 and at_minimum.reason == "the gradient is 0"
 
 
 def test_minibatch_sgd_on_exact_data_converges(rng):
@@ -306,29 +322,31 @@ def test_flat_objective_round_trip():
 # --- reporting -----------------------------------------------------------------------------------------
 
 def test_progress_is_quiet_off_a_terminal():
-    import io
     stream = io.StringIO()
     with Progress(100, stream=stream) as bar:
-        bar.start -= 10  # pretend the run is long
         bar.update(50, 1.0)
     assert stream.getvalue() == ""
-    assert Progress(100, enabled=False).line(50, 0.5) == "[##########----------] 50/100 loss 5.000e-01"
 
 
-def test_progress_draws_on_a_terminal_and_clears_itself():
-    import io
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
 
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
+
+def test_progress_draws_with_tqdm_only_once_a_run_takes_a_while():
     stream = Terminal()
     with Progress(None, stream=stream) as bar:
         bar.update(1, 2.0)  # too early: short runs stay quiet
         assert stream.getvalue() == ""
-        bar.start -= 10
-        bar.last -= 10
+        time.sleep(Progress.DELAY_S + 0.1)
         bar.update(7, 2.0)
-    assert stream.getvalue().startswith("\rstep 7 loss 2.000e+00\r ")
+        assert stream.getvalue().startswith("\r7step [00:01") and "loss 2.000e+00]" in stream.getvalue()
+    assert stream.getvalue().endswith("\r")  # closed: the line is cleared
+    forced = Terminal()
+    with Progress(10, enabled=True, stream=forced) as bar:
+        time.sleep(Progress.DELAY_S + 0.1)
+        bar.update(5, 0.5)
+    assert "5/10" in forced.getvalue()
     assert stream.getvalue().endswith("\r")
 
 

@@ -70,7 +70,7 @@ def test_fit_takes_a_python_function_as_source(lsq_data):
                                      "    return 0.5 * np.sum((X @ w + b - y)**2)\n")
     argv = [*LSQ_SHAPES, "--data", folder / "train.npz", "--lr", "0.02", "--max-iter", "50"]
     code, text = fit(f"{folder / 'model.py'}:loss", *argv)
-    assert code == 0 and "50 updates" in text
+    assert code == 0 and text.startswith("gtol: gradient norm")  # converged before its 50 updates
     assert (code, text) == fit(LSQ, *argv)
 
 

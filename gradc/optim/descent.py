@@ -27,6 +27,10 @@ from gradc.optim.lr_schedules import as_schedule, rate_at
 __all__ = ["minimize", "Result", "Step", "DescentError", "batches"]
 
 DEFAULT_MAX_ITER = 1000
+# With no tol and no gtol, a full-batch run has converged once the gradient norm is this fraction of its first
+# value (or exactly 0): Newton on least squares stops after its one step instead of taking 999 more. Minibatch
+# gradients are noisy, so there only tol (on epoch losses) or the step budget ends a run.
+DEFAULT_GTOL_RATIO = 1e-10
 
 Step = namedtuple("Step", "t epoch loss grad_norm lr params")
 Step.__doc__ = """What a callback sees before update t: the loss and gradient norm at `params`, and the lr to apply."""
@@ -42,8 +46,9 @@ def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, ep
 
     Each step evaluates `fn.value_and_grad(**params, **batch)` and applies one update. The run stops when
     the change of the loss between epochs drops below `tol` (the lecture's rule; with full batches an epoch
-    is one step), when the gradient norm drops below `gtol`, after `max_iter` updates or `epochs` passes,
-    when `callback` returns True, or when the loss or a gradient stops being finite (divergence).
+    is one step), when the gradient norm drops below `gtol` (given neither, below DEFAULT_GTOL_RATIO times
+    its first value, with full batches), after `max_iter` updates or `epochs` passes, when `callback` returns True, or when the
+    loss or a gradient stops being finite (divergence).
 
     Args:
         fn: any object with `value_and_grad(**arrays) -> (loss, {name: gradient})`.
@@ -83,10 +88,10 @@ def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, ep
     with bar:
         for t, (epoch, batch, epoch_done) in enumerate(stream):
             if max_iter is not None and t >= max_iter:
-                run.stop("max_iter", f"reached max_iter={max_iter} updates")
+                run.stop("max_iter", f"reached max_iter={max_iter} updates" + run.unconverged(gtol))
                 break
             if epochs is not None and epoch >= epochs:
-                run.stop("epochs", f"completed {epochs} epochs")
+                run.stop("epochs", f"completed {epochs} epochs" + run.unconverged(gtol))
                 break
             if _params_diverged(run, t):
                 break
@@ -94,6 +99,8 @@ def minimize(fn, params, data=None, *, method="gd", lr=None, batch_size=None, ep
             if _diverged(run, t, loss, grads):
                 break
             grad_norm = _global_norm([grads[name] for name in run.params])
+            if t == 0 and tol is None and gtol is None and batch_size is None:
+                gtol = _default_gtol(grad_norm)
             run.record(loss, grad_norm)
             if _should_stop(run, epoch_done, tol, gtol, grad_norm):
                 break
@@ -150,6 +157,14 @@ class _Run:
     def stop(self, status, reason):
         self.status, self.reason = status, reason
 
+    def unconverged(self, gtol):
+        """Why a run that ran out of steps has not converged, for its reason."""
+        if not self.grad_norms:
+            return ""
+        said = f" without converging: the gradient norm is {self.grad_norms[-1]:.3g}"
+        said += f", from {self.grad_norms[0]:.3g} at the start" if len(self.grad_norms) > 1 else ""
+        return said + (f" (gtol={gtol:.3g})" if gtol is not None else "")
+
     def result(self):
         if self.status is None:  # unreachable: batches() never ends
             self.stop("max_iter", "stopped")
@@ -158,9 +173,14 @@ class _Run:
                       reason=self.reason, status=self.status, divergence=self.divergence)
 
 
+def _default_gtol(first_norm):
+    """The gtol of a run given no threshold: a fraction of the first gradient norm (0 stops at once)."""
+    return DEFAULT_GTOL_RATIO * first_norm if first_norm > 0 else math.inf
+
+
 def _should_stop(run, epoch_done, tol, gtol, grad_norm):
-    if gtol is not None and grad_norm < gtol:
-        run.stop("gtol", f"gradient norm {grad_norm:.3g} < gtol={gtol:g}")
+    if gtol is not None and (grad_norm < gtol or grad_norm == 0):
+        run.stop("gtol", f"gradient norm {grad_norm:.3g} < gtol={gtol:.3g}" if grad_norm else "the gradient is 0")
         return True
     if not epoch_done:
         return False

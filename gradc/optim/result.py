@@ -1,7 +1,6 @@
 """How a descent run reports itself: the Result it returns and the progress bar it draws on a terminal."""
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 
 from gradc.errors import GradcError
@@ -97,43 +96,39 @@ def plot_path(path):
 
 
 class Progress:
-    """A one-line progress bar on stderr, drawn only on a terminal and only once a run has taken a while.
+    """tqdm's progress bar (`tqdm.auto`: a widget in a notebook, a line on a terminal), for long runs only.
 
-    Short runs and redirected output stay quiet, so logs and test output never fill with carriage returns.
+    Like tqdm itself with `disable=None`, it stays quiet where the stream is not a terminal, and it shows
+    nothing for runs that end within DELAY_S, so logs and test output never fill with carriage returns.
+    tqdm is an optional extra (pip install 'gradc[progress]'); without it no bar is drawn.
     """
 
     DELAY_S = 1.0  # runs finishing within this never show a bar
     EVERY_S = 0.2  # redraw at most this often: printing each step would slow a fast loop
 
     def __init__(self, total, enabled=None, stream=None):
-        self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.total, self.enabled = total, enabled
-        self.start = self.last = time.monotonic()
-        self.drawn = False
+        self.bar = None
+        if enabled is False:
+            return
+        try:
+            from tqdm.auto import tqdm  # optional extra: pip install 'gradc[progress]'
+        except ImportError:
+            if enabled:
+                raise GradcError("progress=True needs tqdm: pip install 'gradc[progress]'") from None
+            return
+        self.bar = tqdm(total=total, file=stream if stream is not None else sys.stderr, disable=None if enabled is None
+                        else False, delay=self.DELAY_S, mininterval=self.EVERY_S, leave=False, unit="step",
+                        dynamic_ncols=True)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.drawn:
-            self.stream.write("\r" + " " * 72 + "\r")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
 
     def update(self, done, loss):
-        if not self.enabled:
+        if self.bar is None or self.bar.disable:
             return
-        now = time.monotonic()
-        if now - self.start < self.DELAY_S or now - self.last < self.EVERY_S:
-            return
-        self.last, self.drawn = now, True
-        self.stream.write("\r" + self.line(done, loss))
-        self.stream.flush()
-
-    def line(self, done, loss):
-        """The bar's text, e.g. `[#####-----] 500/1000 loss 1.234e-02`."""
-        if self.total:
-            filled = int(20 * min(done / self.total, 1.0))
-            return f"[{'#' * filled}{'-' * (20 - filled)}] {done}/{self.total} loss {loss:.3e}"
-        return f"step {done} loss {loss:.3e}"
+        self.bar.set_postfix_str(f"loss {loss:.3e}", refresh=False)
+        self.bar.update(done - self.bar.n)
