@@ -42,7 +42,8 @@ DOMAINS = {
     "pow": (POSITIVE, Interval(-2.0, 3.0)), "mul_no_nan": (ANY, AWAY_FROM_ZERO), "finite_or_zero": (ANY,),
     # NOTE: ties between x and y are a kink; random draws are apart by far more than ε.
     "maximum": (ANY, ANY), "minimum": (ANY, ANY), "accumulate": (ANY, ANY, ANY),  # variadic
-    "neg": (ANY,), "exp": (ANY,), "log": (POSITIVE,), "log1p": (Interval(-0.5, 2.0),), "sqrt": (POSITIVE,), "sin": (ANY,), "cos": (ANY,),
+    "neg": (ANY,), "exp": (ANY,), "log": (POSITIVE,), "sqrt": (POSITIVE,), "sin": (ANY,), "cos": (ANY,),
+    "log1p": (Interval(-0.5, 2.0),), "expm1": (ANY,), "sinh": (ANY,), "cosh": (ANY,),
     "tan": (Interval(-1.2, 1.2),), "tanh": (ANY,), "sigmoid": (Interval(-5.0, 5.0),),
     "softplus": (Interval(-5.0, 5.0),), "relu": (AWAY_FROM_ZERO,), "abs": (AWAY_FROM_ZERO,),
     "sign": (AWAY_FROM_ZERO,), "ge": (ANY, ANY), "gt": (ANY, ANY), "le": (ANY, ANY), "lt": (ANY, ANY),

@@ -95,6 +95,7 @@ EXP = unary("exp", "exp", np.exp, lambda g, out, x: (g * out,), "exp(x)", formul
 LOG = unary("log", "log", np.log, lambda g, out, x: (g / x,), "log(x): natural logarithm",
             formula=function("log", r"\log"))
 LOG1P = unary("log1p", "log1p", np.log1p, lambda g, out, x: (g / (1 + x),), "log1p(x) = log(1 + x), exact near 0")
+EXPM1 = unary("expm1", "expm1", np.expm1, lambda g, out, x: (g * (out + 1),), "expm1(x) = exp(x) - 1, exact near 0")
 SQRT = unary("sqrt", "√", np.sqrt, lambda g, out, x: (g / (2 * out),), "sqrt(x)",
              formula=Formula("sqrt({arguments})", r"\sqrt{{{0}}}"))
 SIN = unary("sin", "sin", np.sin, lambda g, out, x: (g * call("cos", x),), "sin(x)", formula=function("sin", r"\sin"))
@@ -103,6 +104,10 @@ COS = unary("cos", "cos", np.cos, lambda g, out, x: (-(g * call("sin", x)),), "c
 TAN = unary("tan", "tan", np.tan, lambda g, out, x: (g * (1 + out * out),), "tan(x)", formula=function("tan", r"\tan"))
 TANH = unary("tanh", "tanh", np.tanh, lambda g, out, x: (g * (1 - out * out),), "tanh(x)",
              formula=function("tanh", r"\tanh"))
+SINH = unary("sinh", "sinh", np.sinh, lambda g, out, x: (g * call("cosh", x),), "sinh(x)",
+             formula=function("sinh", r"\sinh"))
+COSH = unary("cosh", "cosh", np.cosh, lambda g, out, x: (g * call("sinh", x),), "cosh(x)",
+             formula=function("cosh", r"\cosh"))
 
 
 # Below this, exp(-x) overflows; from here on 1 + exp(x) is 1.0, so sigmoid(x) is exp(x) to the last bit.
