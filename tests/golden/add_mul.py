@@ -37,7 +37,6 @@ def value_and_grad(x, y, z):
     t2 = t1 * z  # (x + y) * z
     # backward, seeded with df/dt2 = 1
     # t2 = t1 * z
-    g_t1 = z
     g_z = t1
     # t1 = x + y
     g_y = z

@@ -56,10 +56,6 @@ def value_and_grad(X, w, y):
     t3 = t2 @ t2  # sum((X@w - y)**2)
     t4 = 0.5 * t3  # 0.5*sum((X@w - y)**2)
     # backward, seeded with df/dt4 = 1
-    # t4 = 0.5 * t3
-    g_t3 = 0.5
-    # t2 = t1 - y
-    g_t1 = t2
     # t1 = X @ w
     g_w = X.T @ t2
     return t4, {"w": g_w}

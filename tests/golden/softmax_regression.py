@@ -59,17 +59,17 @@ def _t_matmul(a, b):
 def forward(X, W, Y):
     X, W, Y, n, d, c = _inputs(X, W, Y)
     t1 = X @ W  # X@W
-    t2 = np.vdot(Y, t1)  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t3 = _row_max(t1)  # logsumexp(X@W, axis=1)
-    t4 = np.where(np.isfinite(t3), t3, 0.0)  # logsumexp(X@W, axis=1)
-    t5 = np.subtract(t1, t4, out=t1)  # logsumexp(X@W, axis=1)
-    t6 = np.exp(t5, out=t5)  # logsumexp(X@W, axis=1)
-    t7 = np.einsum("ij->i", t6)[:, None]  # logsumexp(X@W, axis=1)
-    t8 = np.log(t7, out=t7)  # logsumexp(X@W, axis=1)
-    t9 = np.add(t4, t8, out=t4)  # logsumexp(X@W, axis=1)
+    t2 = np.vdot(Y, t1)
+    t3 = _row_max(t1)
+    t4 = np.where(np.isfinite(t3), t3, 0.0)
+    t5 = np.subtract(t1, t4, out=t1)
+    t6 = np.exp(t5, out=t5)
+    t7 = np.einsum("ij->i", t6)[:, None]
+    t8 = np.log(t7, out=t7)
+    t9 = np.add(t4, t8, out=t4)
     t10 = np.squeeze(t9, axis=1)  # logsumexp(X@W, axis=1)
-    t11 = t10.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t12 = t11 - t2  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t11 = t10.sum()
+    t12 = t11 - t2
     t13 = t12 / n  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
     return t13
 
@@ -77,17 +77,17 @@ def forward(X, W, Y):
 def value_and_grad(X, W, Y):
     X, W, Y, n, d, c = _inputs(X, W, Y)
     t1 = X @ W  # X@W
-    t2 = np.vdot(Y, t1)  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t3 = _row_max(t1)  # logsumexp(X@W, axis=1)
-    t4 = np.where(np.isfinite(t3), t3, 0.0)  # logsumexp(X@W, axis=1)
-    t5 = np.subtract(t1, t4, out=t1)  # logsumexp(X@W, axis=1)
-    t6 = np.exp(t5, out=t5)  # logsumexp(X@W, axis=1)
-    t7 = np.einsum("ij->i", t6)[:, None]  # logsumexp(X@W, axis=1)
-    t8 = np.log(t7)  # logsumexp(X@W, axis=1)
-    t9 = np.add(t4, t8, out=t4)  # logsumexp(X@W, axis=1)
+    t2 = np.vdot(Y, t1)
+    t3 = _row_max(t1)
+    t4 = np.where(np.isfinite(t3), t3, 0.0)
+    t5 = np.subtract(t1, t4, out=t1)
+    t6 = np.exp(t5, out=t5)
+    t7 = np.einsum("ij->i", t6)[:, None]
+    t8 = np.log(t7)
+    t9 = np.add(t4, t8, out=t4)
     t10 = np.squeeze(t9, axis=1)  # logsumexp(X@W, axis=1)
-    t11 = t10.sum()  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
-    t12 = t11 - t2  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
+    t11 = t10.sum()
+    t12 = t11 - t2
     t13 = t12 / n  # mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))
     # backward, seeded with df/dt13 = 1
     # t13 = t12 / n

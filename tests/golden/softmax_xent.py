@@ -37,12 +37,12 @@ def _array(name, x):
 
 def forward(y, z):
     y, z, k = _inputs(y, z)
-    t1 = z.max(axis=-1, keepdims=True)  # log(softmax(z))
-    t2 = np.where(np.isfinite(t1), t1, 0.0)  # log(softmax(z))
-    t3 = z - t2  # log(softmax(z))
-    t4 = np.exp(t3)  # log(softmax(z))
-    t5 = t4.sum(axis=-1, keepdims=True)  # log(softmax(z))
-    t6 = np.log(t5, out=t5)  # log(softmax(z))
+    t1 = z.max(axis=-1, keepdims=True)
+    t2 = np.where(np.isfinite(t1), t1, 0.0)
+    t3 = z - t2
+    t4 = np.exp(t3)
+    t5 = t4.sum(axis=-1, keepdims=True)
+    t6 = np.log(t5, out=t5)
     t7 = np.subtract(t3, t6, out=t3)  # log(softmax(z))
     t8 = y @ t7  # sum(y * log(softmax(z)))
     t9 = -t8  # -sum(y * log(softmax(z)))
@@ -51,12 +51,12 @@ def forward(y, z):
 
 def value_and_grad(y, z):
     y, z, k = _inputs(y, z)
-    t1 = z.max(axis=-1, keepdims=True)  # log(softmax(z))
-    t2 = np.where(np.isfinite(t1), t1, 0.0)  # log(softmax(z))
-    t3 = z - t2  # log(softmax(z))
-    t4 = np.exp(t3)  # log(softmax(z))
-    t5 = t4.sum(axis=-1, keepdims=True)  # log(softmax(z))
-    t6 = np.log(t5)  # log(softmax(z))
+    t1 = z.max(axis=-1, keepdims=True)
+    t2 = np.where(np.isfinite(t1), t1, 0.0)
+    t3 = z - t2
+    t4 = np.exp(t3)
+    t5 = t4.sum(axis=-1, keepdims=True)
+    t6 = np.log(t5)
     t7 = np.subtract(t3, t6, out=t3)  # log(softmax(z))
     t8 = y @ t7  # sum(y * log(softmax(z)))
     t9 = -t8  # -sum(y * log(softmax(z)))

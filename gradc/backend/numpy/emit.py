@@ -11,6 +11,7 @@ from gradc.backend.numpy import emit_derived
 from gradc.backend.numpy.prologue import checks, describe_shapes, entry, python_floats
 from gradc.backend.numpy.reuse import plan_reuse
 from gradc.backend.numpy.schedule import schedule
+from gradc.backend.numpy.tidy import tidy
 from gradc.backend.numpy.writer import Function, Line, Writer
 
 # The module-level helpers (templates/helpers.py.j2, one macro each), in the order a module carries them.
@@ -85,6 +86,7 @@ def emit(graph, wrt, command, derived=(), dtype=None):
     kinds = ("forward", "value_and_grad", "gradient") if gradient_ else ("forward",)
     functions = [BUILDERS[kind](unit) for kind in kinds]
     functions += [BUILDERS[d.kind](d, graph.inputs, unit.entry) for d in derived]
+    functions = [tidy(function) for function in functions]
     text = _environment().get_template("module.py.j2").render(
         title=_docstring_safe(graph.source), source=_docstring_safe(graph.source), params=unit.params,
         version=__version__, shapes=describe_shapes(graph), command=_docstring_safe(command),

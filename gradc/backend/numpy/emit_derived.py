@@ -97,7 +97,7 @@ def _column(derived, writer, b, nodes, blocks):
 
 def tangent_lines(writer, nodes, title):
     """Forward-mode lines under a title, grouped under the line each group differentiates."""
-    lines = [Line("comment", comment=title)]
+    lines = [Line("comment", comment=title, keep=True)]
     group = None
     for node in nodes:
         origin = writer.graph[node]["origin"]

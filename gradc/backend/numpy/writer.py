@@ -16,7 +16,8 @@ class Line:
 
     An assignment may need further statements to finish its value (`follow`: a scatter's `t[0] = g`), and
     may call module-level helpers (`helpers`: `_t_matmul`); `keep` marks one that checks its inputs, which
-    stays even where nothing reads its name.
+    stays even where nothing reads its name, and a comment that titles the lines after it (not a group's
+    heading); `spans` says the comment is the source segment the line computes.
     """
     kind: str
     target: str = ""
@@ -25,6 +26,7 @@ class Line:
     follow: tuple = ()
     helpers: tuple = ()
     keep: bool = False
+    spans: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,13 +163,14 @@ class Writer:
         else:
             expr = self.expression(node, helpers)
         span = self.graph[node]["span"]
+        spans = comment is None and span is not None
         if comment is None:
             comment = span.text if span is not None else ""
         helpers = tuple(dict.fromkeys(helpers))
         if isinstance(expr, list):  # a multi-statement emission: its first line assigns the target
             first, *rest = (statement.format(target=target) for statement in expr)
-            return Line("assign", target, first.split(" = ", 1)[1], comment, tuple(rest), helpers)
-        return Line("assign", target, expr, comment, helpers=helpers)
+            return Line("assign", target, first.split(" = ", 1)[1], comment, tuple(rest), helpers, spans=spans)
+        return Line("assign", target, expr, comment, helpers=helpers, spans=spans)
 
     def backward(self, nodes, seed="1"):
         """The backward lines, grouped under the forward line each group differentiates.
@@ -205,7 +208,7 @@ class Writer:
                 ready.append(line)
             return ready
 
-        lines = [Line("comment", comment=f"backward, seeded with df/d{self.ref(graph.outputs[0])} = {seed}")]
+        lines = [Line("comment", comment=f"backward, seeded with df/d{self.ref(graph.outputs[0])} = {seed}", keep=True)]
         group = None
         for node in nodes:
             origin = graph[node]["origin"]
