@@ -318,11 +318,11 @@ def test_fit_init_files_must_be_real_npy_arrays(folder, capsys, content, message
 # --- flags: nan, inf, negatives and text ---------------------------------------------------------------
 
 @pytest.mark.parametrize("flag, message", [
-    (["--init", "w=normal:abc"], "--init w=normal:abc: use zeros, normal, normal:STD, a number or FILE.npy"),
+    (["--init", "w=normal:abc"], "--init w=normal:abc: use zeros, normal, normal:STD, a number, values like 1,2,3 or FILE.npy"),
     (["--init", "w=normal:nan"], "--init w=normal:nan: the value must be finite"),
     (["--init", "w=normal:-1"], "--init w=normal:-1: the standard deviation must be >= 0"),
     (["--init", "w=inf"], "--init w=inf: the value must be finite"),
-    (["--init", "w=zeros:1"], "--init w=zeros:1: use zeros, normal, normal:STD, a number or FILE.npy"),
+    (["--init", "w=zeros:1"], "--init w=zeros:1: use zeros, normal, normal:STD, a number, values like 1,2,3 or FILE.npy"),
     (["--lr", "step:1,0.5,inf"], "step schedule needs a whole period T >= 1, got T=inf"),
     (["--lr", "step:1,0.5,nan"], "step schedule needs a whole period T >= 1, got T=nan"),
     (["--lr", "cosine:1,nan"], "cosine schedule needs a whole period T >= 1, got T=nan"),

@@ -13,7 +13,7 @@ import numpy as np
 
 from gradc.api import compile
 from gradc.errors import GradcError
-from gradc.frontend.pyfunc import from_file, read_text, split_spec
+from gradc.frontend.pyfunc import from_file, function_names, read_text
 from gradc.shapes import check_dims
 
 SOURCE_HELP = "an expression, a file holding one, or a Python function as path/to/model.py:name"
@@ -56,11 +56,26 @@ def source_file(text):
 
 
 def _source_path(text):
-    """(path, function) for `file.py:function`, (path, None) for a file holding an expression, else (None, None)."""
+    """(path, function) for `file.py:function`, (path, None) for a file holding an expression, else (None, None).
+
+    One rule, whatever the working directory holds: `PATH.py:NAME` is a function and `PATH.py` alone asks for
+    its NAME (a missing file is said to be missing); any other text names a file only where that file exists
+    and the text is not a bare name, so `x` is always the expression x (write ./x for a file named x).
+    """
     # NOTE: an expression may contain ':' or name no file; only a one-line, path-sized text is tried as a path.
     if "\n" in text or len(text) >= 4096:
         return None, None
-    return split_spec(text) or ((text, None) if os.path.isfile(text) else (None, None))
+    path, colon, name = text.rpartition(":")
+    if colon and path.endswith(".py") and name.isidentifier():
+        if not os.path.isfile(path):
+            raise UsageError(f"no such file: {path}")
+        return path, name
+    if text.endswith(".py"):
+        if not os.path.isfile(text):
+            raise UsageError(f"no such file: {text}")
+        raise UsageError(f"{text} is a Python file: name the function to compile, as {text}:NAME "
+                         f"(functions: {', '.join(function_names(text)) or 'none'})")
+    return (text, None) if os.path.isfile(text) and not text.isidentifier() else (None, None)
 
 
 def parse_pairs(items, flag, form="NAME=VALUE"):

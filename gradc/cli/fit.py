@@ -15,7 +15,7 @@ import numpy as np
 
 from gradc.api import compile
 from gradc.cli.arguments import (add_shape_argument, add_source_argument, check_output, load_npy, load_npz, npz_path,
-                                 number, parse_pairs, parse_shapes, read_source, source_file)
+                                 number, parse_pairs, parse_shapes, parse_value, read_source, source_file)
 from gradc.errors import GradcError, ShapeError
 from gradc.optim.descent import minimize
 from gradc.optim.lr_schedules import parse_schedule
@@ -23,7 +23,8 @@ from gradc.optim.result import plot_path
 from gradc.optim.updates import METHODS
 
 DEFAULT_STD = 0.1  # `--init w=normal`: small enough that tanh and sigmoid units start unsaturated
-INIT_FORMS = "use zeros, normal, normal:STD, a number or FILE.npy"
+INIT_FORMS = "use zeros, normal, normal:STD, a number, values like 1,2,3 or FILE.npy"
+FIT_METHODS = [*METHODS, "newton"]
 WHOLE = number(minimum=0, whole=True)
 
 
@@ -40,10 +41,13 @@ def add_fit_parser(subparsers):
     p.add_argument("--data", action="append", default=[], metavar="FILE.npz",
                    help="arrays named after inputs; they are held fixed (repeatable)")
     p.add_argument("--init", action="append", default=[], metavar="NAME=VALUE",
-                   help="zeros (default), normal, normal:STD, a number, or FILE.npy")
-    p.add_argument("--lr", default="0.01", metavar="LR",
-                   help="a number, or polynomial:C0,ALPHA | step:C0,C,T | cosine:C0,T[,LR_MIN]")
-    p.add_argument("--method", default="gd", choices=list(METHODS))
+                   help="zeros (the default), normal, normal:STD, a number, values like 1,2,3 or 1,2;3,4 "
+                        "(as --at takes them), or FILE.npy")
+    p.add_argument("--lr", metavar="LR", help="a number, or polynomial:C0,ALPHA | step:C0,C,T | "
+                   "cosine:C0,T[,LR_MIN] (default 0.01; 1, the full step, for newton)")
+    p.add_argument("--method", default="gd", choices=FIT_METHODS, metavar="METHOD",
+                   help="gd (the default), momentum, nesterov, adam, or newton (steps along the inverse "
+                        "Hessian times the gradient, for a few parameters)")
     p.add_argument("--batch-size", type=number(minimum=1, whole=True), metavar="K",
                    help="minibatch rows (default: all data)")
     p.add_argument("--epochs", type=WHOLE, help="passes over the data")
@@ -60,7 +64,7 @@ def add_fit_parser(subparsers):
 def run_fit(args, out=None):
     """Runs `gradc fit`; returns 0, or 1 when the run diverged (the last finite params are still saved)."""
     out = out or sys.stdout
-    lr = parse_schedule(args.lr)
+    lr = parse_schedule(args.lr) if args.lr is not None else None
     output, plot = _outputs(args)  # before training: a bad path must not cost the whole run
     fn, params, data = _prepare(args)
     result = minimize(fn, params, data, method=args.method, lr=lr, batch_size=args.batch_size,
@@ -120,9 +124,11 @@ def _prepare(args):
     data = _load_data(args.data)
     shapes, sizes = _shapes(args.shape, data)
     inits = parse_pairs(args.init, "--init", "NAME=VALUE (e.g. w=normal)")
-    for name, value in inits.items():
+    for name, value in inits.items():  # an --init array declares its parameter's shape
         if name not in shapes and value.endswith(".npy"):
             shapes[name] = load_npy(value).shape
+        elif name not in shapes and ("," in value or ";" in value):
+            shapes[name] = _init_values(name, value).shape
     probe = _compile(source, None, shapes)
     inputs = probe.inputs
     _check_names(inputs, data, inits, shapes)
@@ -234,12 +240,23 @@ def _initial(name, value, shape, rng):
         if scale < 0:
             raise FitError(f"--init {name}={value}: the standard deviation must be >= 0")
         return scale * rng.standard_normal(shape)
-    if value.endswith(".npy"):
-        array = load_npy(value)
+    if value.endswith(".npy") or "," in value or ";" in value:
+        array = load_npy(value) if value.endswith(".npy") else _init_values(name, value)
         if array.shape != shape:
             raise FitError(f"--init {name}: {value} has shape {array.shape}, expected {shape}")
         return array.astype(np.float64)
     return np.full(shape, _init_number(name, value, value))
+
+
+def _init_values(name, value):
+    """`--init w=1,2,3` (or a matrix 1,2;3,4): the values as --at reads them, each finite."""
+    try:
+        array = np.asarray(parse_value(value), dtype=float)
+    except ValueError:
+        raise FitError(f"--init {name}={value}: {INIT_FORMS}") from None
+    if not np.all(np.isfinite(array)):
+        raise FitError(f"--init {name}={value}: the value must be finite")
+    return array
 
 
 def _init_number(name, value, text):

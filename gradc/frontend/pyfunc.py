@@ -134,12 +134,13 @@ def decode(data, encoding, path):
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def split_spec(text):
-    """`path/model.py:loss` -> (path, name) when such a file exists, else None."""
-    path, colon, name = text.rpartition(":")
-    if colon and name.isidentifier() and path.endswith(".py") and os.path.isfile(path):
-        return path, name
-    return None
+def function_names(path):
+    """The top-level functions of the Python file at `path`, found with `ast` (none where it does not parse)."""
+    try:
+        tree = ast.parse(read_python(path), filename=path)
+    except SyntaxError:
+        return []
+    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _indent(text):

@@ -1,0 +1,54 @@
+"""What a JAX, SciPy or PyTorch user types without reading further: each stumble a new user met, gone."""
+import numpy as np
+import pytest
+
+from gradc.cli.main import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_a_missing_python_file_is_said_to_be_missing(workdir, capsys):
+    code, _, err = run(capsys, "compile", "nosuchfile.py:loss")
+    assert code == 2 and err == "gradc: error: no such file: nosuchfile.py\n"
+    code, _, err = run(capsys, "compile", "nosuchfile.py")
+    assert code == 2 and err == "gradc: error: no such file: nosuchfile.py\n"
+
+
+def test_a_python_file_without_a_function_name_asks_for_one(workdir, capsys):
+    (workdir / "model.py").write_text("import numpy as np\n\n\ndef loss(w):\n    return np.sum(w**2)\n\n\n"
+                                      "def helper(x):\n    return x\n")
+    code, _, err = run(capsys, "compile", "model.py")
+    assert code == 2
+    assert err == ("gradc: error: model.py is a Python file: name the function to compile, as model.py:NAME "
+                   "(functions: loss, helper)\n")
+    assert run(capsys, "compile", "model.py:loss", "--shape", "w=3")[0] == 0
+
+
+def test_a_file_named_like_the_expression_never_replaces_it(workdir, capsys):
+    (workdir / "x").write_text("x * 1000\n")
+    code, out, _ = run(capsys, "compile", "x")
+    assert code == 0 and "1000" not in out
+    code, out, _ = run(capsys, "compile", "./x")  # a path is a file
+    assert code == 0 and "1000.0" in out
+
+
+def test_fit_takes_newton_and_initial_values_as_lists(workdir, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    np.savez(workdir / "train.npz", X=X, y=X @ np.array([2.0, -1.0]) + 0.5)
+    code, out, _ = run(capsys, "fit", "0.5*sum((X @ w + b - y)**2)", "--data", "train.npz", "--init", "w=0,0",
+                       "--method", "newton")
+    assert code == 0 and out.startswith("gtol: ") and "\n1 updates, final loss" in out
+    assert "w (2,) = [ 2. -1.]" in out and "b () = 0.5" in out
+    code, _, err = run(capsys, "fit", "0.5*sum((X @ w - y)**2)", "--data", "train.npz", "--init", "w=0,nan")
+    assert code == 2 and err == "gradc: error: --init w=0,nan: the value must be finite\n"
