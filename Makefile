@@ -3,15 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pip's own progress, one line per package, without its notices: a cold install takes minutes.
+PIP := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 
 .PHONY: setup graphviz chromium demo test fuzz bench clean
 
 setup: $(STAMP) graphviz
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing gradc with its test dependencies into $(VENV) (pip install -e '.[dev]')"
+	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
 # System packages, each installed with apt-get when its program is missing; a failed install is a warning.
@@ -34,12 +36,15 @@ graphviz:
 chromium:
 	$(call apt_install,chromium,chromium,the browser tests of the step-through page will be skipped)
 
-# The examples also use scikit-learn's digits, scipy and matplotlib (the `examples` extra).
-$(VENV)/.examples: $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[dev,examples]'
-	touch $@
+# The examples also use scikit-learn's digits, scipy and matplotlib (the `examples` extra): one pip run
+# installs gradc and both extras, where setup has not installed it already.
+$(VENV)/.examples: pyproject.toml
+	@test -x $(BIN)/python || { echo "creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing gradc with its test and example dependencies into $(VENV) (pip install -e '.[dev,examples]')"
+	$(PIP) -e '.[dev,examples]'
+	touch $(STAMP) $@
 
-demo: setup $(VENV)/.examples
+demo: $(VENV)/.examples graphviz
 	$(BIN)/python examples/demo.py
 
 test: setup chromium

@@ -16,6 +16,7 @@ import numpy as np
 
 import gradc
 from gradc.viz.lesson import lesson
+from gradc.viz.values import summary
 
 OUT = Path(__file__).resolve().parent.parent / "out"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -49,8 +50,8 @@ def main():
             (OUT / f"{name}.{suffix}").write_bytes(picture.pipe(format=suffix))
         (OUT / f"{name}.html").write_text(lesson(fn.stages, at), encoding="utf-8")
         value, grads = fn.value_and_grad(**at)
-        shown = ", ".join(f"{k}={np.round(v, 4).tolist()}" for k, v in grads.items())
-        print(f"{name:14s} f = {value:.4g}   {shown if len(shown) < 90 else shown[:87] + '...'}")
+        shown = ", ".join(f"df/d{k} = {summary(v, sep=' ')}" for k, v in grads.items())
+        print(f"{name:14s} f = {value:.4g}   gradient: {shown}")
     # The neuron as written is the lecture's fine-grained circuit; the compiler fuses it into one σ gate.
     neuron = gradc.compile(lectures()[3][1])
     (OUT / "neuron_as_written.png").write_bytes(

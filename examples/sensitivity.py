@@ -5,6 +5,7 @@ constant step finds either, depending on where it starts; too small a step crawl
 Plots go to out/ when matplotlib is installed. Run: python examples/sensitivity.py
 """
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from gradc.optim.descent import minimize
 SOURCE = "x**4 - 3*x**2 + x"
 STARTS = [-4.0, -2.0, -1.0, -0.5, 0.0, 0.2, 0.5, 1.0, 2.0, 4.0]
 RATES = {"too small": 0.001, "good": 0.02, "too large": 0.3}
-OUT = "out"
+OUT = Path(__file__).resolve().parent.parent / "out"  # the checkout's out/, wherever this runs from
 
 
 def descend(fn, x0, lr, max_iter=2000):
