@@ -84,3 +84,32 @@ def memory_table(rows):
 def header(machine, versions):
     items = [f"- {k}: {v}" for k, v in {**machine, **versions}.items()]
     return "\n".join(items)
+
+
+def claim(machine, rows):
+    """The sentence the README may say about these timings: the machine and BLAS, gradc's ratio to hand-written
+    NumPy at each workload's largest size, and which competitor beat it where.
+
+    Every performance sentence in the README is this one, copied from a `make bench` run.
+    """
+    largest = {}
+    for row in rows:
+        if row["times"].get("gradc") and row["times"].get("hand"):
+            largest[row.get("workload", row["label"])] = row  # rows come smallest size first
+    if not largest:
+        return "No timings to summarise."
+    ratios = [row["times"]["gradc"] / row["times"]["hand"] for row in largest.values()]
+    cpu = machine.get("Model name", "an unknown CPU")
+    sentence = (f"On {cpu} ({machine.get('cores visible', '?')} cores, NumPy with {machine.get('NumPy BLAS', '?')}), "
+                f"the generated value_and_grad took {min(ratios):.2f}-{max(ratios):.2f}x the time of hand-written "
+                f"NumPy at the largest size of each workload")
+    beaten = []
+    for name in FIELD[1:]:
+        faster = [label for label, row in largest.items()
+                  if row["times"].get(name) and row["times"][name] < row["times"]["gradc"]]
+        timed = [row for row in largest.values() if row["times"].get(name)]
+        if faster:
+            beaten.append(f"{name} was faster on {', '.join(faster)}")
+        elif timed:
+            beaten.append(f"faster than {name} on all {len(timed)}")
+    return sentence + ("; " + "; ".join(beaten) if beaten else "") + "."

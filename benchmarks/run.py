@@ -214,7 +214,9 @@ def render(results):
     parts = ["## Machine", report.header(results["machine"], results["versions"]),
              "## Value and gradient, median time per call (ratio to hand-written NumPy)",
              report.gradient_table(results["timings"]),
-             "## Forward pass alone", report.forward_table(results["timings"])]
+             "## Forward pass alone", report.forward_table(results["timings"]),
+             "## The sentence these timings support (the README's performance claims quote it)",
+             report.claim(results["machine"], results["timings"])]
     if results.get("compile") is not None:
         parts += ["## Compile time", report.compile_table(*results["compile"])]
     if results.get("memory") is not None:
@@ -279,6 +281,7 @@ def main(argv=None):
             results[section] = None
     text = render(results)
     print("\n" + text + f"\n(total {time.perf_counter() - started:.0f} s)")
+
     if args.markdown:
         with open(args.markdown, "w") as fh:
             fh.write(text)
