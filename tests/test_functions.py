@@ -122,7 +122,7 @@ def with_while(x):
 
 def with_unknown_call(x):
     h = np.exp(x)
-    return np.log1p(h)  # <-
+    return np.sort(h)  # <-
 
 
 def with_helper(x):
@@ -168,7 +168,7 @@ def marked_line(func):
     (with_loop, ParseError, "for loops are not supported"),
     (with_if, ParseError, "if statements are not supported"),
     (with_while, ParseError, "while loops are not supported"),
-    (with_unknown_call, UnknownNameError, "unknown function 'log1p'"),
+    (with_unknown_call, UnknownNameError, "unknown function 'sort'"),
     (with_helper, UnknownNameError, "unknown function 'helper'"),
     (with_global, UnknownNameError, "'SCALE' is neither a parameter"),
     (with_conditional_expression, ParseError, "conditional expression"),
