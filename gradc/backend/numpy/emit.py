@@ -7,6 +7,7 @@ import jinja2
 import numpy as np
 
 from gradc.version import __version__
+from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.backend.numpy import emit_derived
 from gradc.backend.numpy.prologue import checks, describe_shapes, entry, python_floats
 from gradc.backend.numpy.reuse import plan_reuse
@@ -15,7 +16,7 @@ from gradc.backend.numpy.tidy import tidy
 from gradc.backend.numpy.writer import Function, Line, Writer
 
 # The module-level helpers (templates/helpers.py.j2, one macro each), in the order a module carries them.
-HELPERS = ("_row_max", "_t_matmul", "_outer", "_direction")
+HELPERS = ("_row_max", "_t_matmul", "_outer", "_sigmoid", "_softplus", "_direction")
 
 
 def _template_folder():
@@ -93,7 +94,8 @@ def emit(graph, wrt, command, derived=(), dtype=None):
         inputs=repr(tuple(graph.inputs)), wrt_tuple=repr(tuple(wrt)), gradient=gradient_,
         checks=checks(graph, unit.plan, unit.dtype), array_params=", ".join(unit.arrays),
         returned_inputs=", ".join(unit.arrays + list(unit.plan.dims.values())), dtype=unit.dtype,
-        dims=", ".join(unit.plan.dims.values()), helpers=_helpers(functions), functions=functions)
+        dims=", ".join(unit.plan.dims.values()), helpers=_helpers(functions), functions=functions,
+        sigmoid_tail=repr(SIGMOID_TAIL))
     compile(text, "<generated module>", "exec")  # valid Python before anyone sees it (3x faster than ast.parse)
     return text
 

@@ -88,24 +88,21 @@ def _sigmoid(ctx, x):
 
     Nothing is clamped in the result: from -709 down, where exp(-x) would overflow, sigmoid(x) is exp(x) to
     the last bit (down to the smallest subnormal: sigmoid(-720) is 2.03e-313, which clamping x at -700 gave
-    as 9.86e-305). For an array, the five in-place statements of 1 / (1 + exp(-x)) on x held above -709, then
-    one masked exp writes the tail over them: against the clamped form, +2 us at 100 elements, 1.06x at 10^4,
-    1.3x at 10^6, where the select-free `maximum(e, x >= 0) / (1 + e)`, e = exp(-|x|), took 3-4x (its second
-    buffer page-faults). A scalar is one conditional expression: 0.8 us, where `max(x, -700.0)` took 1.5 us.
+    as 9.86e-305). An array is the call `_sigmoid(x)`, a helper in the module (templates/helpers.py.j2): the
+    five in-place statements of 1 / (1 + exp(-x)) on x held above -709, then one masked exp writing the tail
+    over them. A scalar is one conditional expression: 0.8 us, where `max(x, -700.0)` took 1.5 us.
     """
     if not ctx.arg_shapes[0]:
         return f"1.0 / (1.0 + np.exp(-{x})) if {x} >= {SIGMOID_TAIL!r} else np.exp({x})"
-    return [f"{{target}} = np.maximum({x}, {SIGMOID_TAIL!r})", "np.negative({target}, out={target})",
-            "np.exp({target}, out={target})", "{target} += 1.0", "np.reciprocal({target}, out={target})",
-            f"np.exp({x}, out={{target}}, where={x} < {SIGMOID_TAIL!r})"]
+    return f"{ctx.helper('_sigmoid')}({x})"
 
 
 def _softplus(ctx, x):
-    """max(x, 0) + log1p(exp(-|x|)): stable, and ~7x faster than np.logaddexp(0, x); in place for arrays."""
+    """max(x, 0) + log1p(exp(-|x|)): stable, and ~7x faster than np.logaddexp(0, x); an array is the call
+    `_softplus(x)`, a helper in the module that computes it in one fresh buffer."""
     if not ctx.arg_shapes[0]:
         return f"np.maximum({x}, 0.0) + np.log1p(np.exp(-np.abs({x})))"
-    return [f"{{target}} = np.abs({x})", "np.negative({target}, out={target})", "np.exp({target}, out={target})",
-            "np.log1p({target}, out={target})", f"{{target}} += np.maximum({x}, 0.0)"]
+    return f"{ctx.helper('_softplus')}({x})"
 
 
 def _finite_or_zero(ctx, x):
@@ -140,7 +137,7 @@ def _sum_text(x, shape, axis, keepdims):
 
     NumPy's `sum` along an axis iterates the other axes one short inner loop at a time: on a (4096, 32)
     array einsum takes 36 us where `x.sum(axis=0)` takes 76 us, and on (10^5, 10) along axis 1, 0.4 ms
-    against 2 ms (benchmarks/RESULTS.md).
+    against 2 ms (numpy 2.4 on a 2-core AMD EPYC; benchmarks/emission_choices.py --only sums, RESULTS.md).
     """
     ndim = len(shape)
     axes = () if axis is None else shapes.normalize_axes(shape, axis)

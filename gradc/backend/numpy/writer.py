@@ -17,7 +17,8 @@ class Line:
     An assignment may need further statements to finish its value (`follow`: a scatter's `t[0] = g`), and
     may call module-level helpers (`helpers`: `_t_matmul`); `keep` marks one that checks its inputs, which
     stays even where nothing reads its name, and a comment that titles the lines after it (not a group's
-    heading); `spans` says the comment is the source segment the line computes.
+    heading); `spans` says the comment is the source segment the line computes; `note` is said after it
+    (that the line writes over a value the source named).
     """
     kind: str
     target: str = ""
@@ -27,6 +28,7 @@ class Line:
     helpers: tuple = ()
     keep: bool = False
     spans: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,10 +169,20 @@ class Writer:
         if comment is None:
             comment = span.text if span is not None else ""
         helpers = tuple(dict.fromkeys(helpers))
+        note = self.overwrites(self.reuse[node]) if node in self.reuse else ""
         if isinstance(expr, list):  # a multi-statement emission: its first line assigns the target
             first, *rest = (statement.format(target=target) for statement in expr)
-            return Line("assign", target, first.split(" = ", 1)[1], comment, tuple(rest), helpers, spans=spans)
-        return Line("assign", target, expr, comment, helpers=helpers, spans=spans)
+            return Line("assign", target, first.split(" = ", 1)[1], comment, tuple(rest), helpers, spans=spans,
+                        note=note)
+        return Line("assign", target, expr, comment, helpers=helpers, spans=spans, note=note)
+
+    def overwrites(self, buffer):
+        """What a line writing into `buffer` says: a value the source named (`h`, `p`) is overwritten in
+        place only with a comment saying so."""
+        data = self.graph[buffer]
+        named = data["name"] is not None and data["origin"] is None and data["adjoint"] is None \
+            and data["tangent"] is None and buffer not in self.plan.partial_of
+        return f"in place: {self.plan.names[buffer]} is not read after this" if named else ""
 
     def backward(self, nodes, seed="1"):
         """The backward lines, grouped under the forward line each group differentiates.
