@@ -25,7 +25,7 @@ _SHAPE_MESSAGE = re.compile(r"^\w+ has shape ")
 _REAL_MESSAGE = re.compile(r"^\w+ must (be a real number|hold real numbers), not ")
 
 
-def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the public name the API promises
+def compile(source, wrt=None, shapes=None, example=None, readable=False):  # noqa: A001 - the promised name
     """Compile `source` into a CompiledFunction; compiling the same thing twice returns the cached one.
 
     Args:
@@ -35,6 +35,8 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
         shapes: input name -> dims, e.g. {"X": ("n", "d"), "w": ("d",)}; undeclared inputs are scalars.
         example: input name -> example array, for shapes (equal sizes share a dim name d0, d1, ...; see
             `gradc.frontend.pyfunc.shapes_from_example`) and the float dtype (`.dtype`); `shapes` takes precedence.
+        readable: generate the module as a textbook prints it (no in-place writes, each backward line
+            commented with its chain-rule step), not the fast default; the values are the same.
     """
     dtype = None
     if not isinstance(source, str):
@@ -44,12 +46,14 @@ def compile(source, wrt=None, shapes=None, example=None):  # noqa: A001 - the pu
         inferred, dtype = pyfunc.shapes_from_example(example, avoid)
         shapes = {**inferred, **(shapes or {})}
     shapes = declared(shapes)
-    key = (source, _wrt_names(wrt), tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype))
+    readable = bool(readable)
+    key = (source, _wrt_names(wrt), tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype), readable)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
     if cached is None:
         with _no_cycle_collection():
-            compiled = CompiledFunction(pipeline.run(source, key[1], shapes, dtype=dtype), shapes, dtype)
+            compiled = CompiledFunction(pipeline.run(source, key[1], shapes, dtype=dtype, readable=readable), shapes,
+                                        dtype)
         with _CACHE_LOCK:
             cached = _CACHE.setdefault(key, compiled)
     return cached

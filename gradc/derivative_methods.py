@@ -71,7 +71,7 @@ class Derivatives:
             return self.source
         stages = self.stages
         return render(stages.final, stages.wrt, f"{stages.command} --emit {','.join(kinds)}",
-                      derive(stages.simplified, stages.wrt, extra), dtype=self.dtype)
+                      derive(stages.simplified, stages.wrt, extra), dtype=self.dtype, readable=stages.readable)
 
     def _run(self, kind, arrays, *first):
         function = self._derived(kind)

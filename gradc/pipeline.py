@@ -21,10 +21,15 @@ class Stages:
     wrt: tuple
     source: str  # the generated module
     command: str = ""  # the command line that regenerates it
+    readable: bool = False  # emitted as a textbook prints it (see emit), not the fast default
 
 
-def run(source, wrt=None, shapes=None, command=None, dtype=None):
-    """Compile `source` (text or a `functions.Function`) through every stage; `wrt` defaults to every input."""
+def run(source, wrt=None, shapes=None, command=None, dtype=None, readable=False):
+    """Compile `source` (text or a `functions.Function`) through every stage; `wrt` defaults to every input.
+
+    `readable` emits the module as a textbook prints it: no in-place writes, each backward line commented
+    with its chain-rule step; the default is the fast module.
+    """
     parsed = source.parse(shapes) if isinstance(source, Function) else parse(source, shapes)
     wrt = tuple(parsed.inputs) if wrt is None else _check_wrt(parsed, wrt)
     simplified = simplify(parsed)
@@ -32,9 +37,9 @@ def run(source, wrt=None, shapes=None, command=None, dtype=None):
     if wrt and graph.shape(graph.outputs[0]) == ():  # a vector output has vjp and jvp (see derivatives.py)
         differentiate(graph, wrt)
     final = lower(simplify(graph))
-    command = command or default_command(source, shapes, wrt, parsed)
-    text = emit(final, wrt, command, dtype=dtype)
-    return Stages(parsed, simplified, final, wrt, text, command)
+    command = command or default_command(source, shapes, wrt, parsed, readable)
+    text = emit(final, wrt, command, dtype=dtype, readable=readable)
+    return Stages(parsed, simplified, final, wrt, text, command, readable)
 
 
 def _check_wrt(graph, wrt):
@@ -48,7 +53,7 @@ def _check_wrt(graph, wrt):
     return wrt
 
 
-def default_command(source, shapes, wrt, graph):
+def default_command(source, shapes, wrt, graph, readable=False):
     """The `gradc compile` command line that regenerates the module."""
     spec = shlex.quote(source.spec) if isinstance(source, Function) else _quote(" ".join(source.split()))
     parts = ["gradc compile", spec]
@@ -60,6 +65,8 @@ def default_command(source, shapes, wrt, graph):
     names = [name for name in graph.inputs if name in shapes] + sorted(set(shapes) - set(graph.inputs))
     for name in names:
         parts.append(f"--shape {name}=" + ",".join(str(d) for d in shapes[name]))
+    if readable:
+        parts.append("--readable")
     return " ".join(parts)
 
 

@@ -27,24 +27,32 @@ def test_source_matches_golden_file(case, golden):
     golden(f"{case}.py", gradc.compile(source, wrt=wrt, shapes=shapes).source)
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_readable_source_matches_golden_file(case, golden):
+    """`readable=True`: what a textbook prints, golden-tested like the fast module (readable_<case>.py)."""
+    source, wrt, shapes = CASES[case]
+    golden(f"readable_{case}.py", gradc.compile(source, wrt=wrt, shapes=shapes, readable=True).source)
+
+
 PROGRAM = """
 import sys
 import gradc
 source, wrt, shapes = {case!r}
-sys.stdout.write(gradc.compile(source, wrt=wrt, shapes=shapes).source)
+sys.stdout.write(gradc.compile(source, wrt=wrt, shapes=shapes, readable={readable}).source)
 """
 
 
-@pytest.mark.parametrize("case", ["add_mul", "least_squares", "softmax_xent"])
-def test_output_is_identical_under_any_hash_seed(case):
+@pytest.mark.parametrize("case, readable", [("add_mul", False), ("least_squares", False), ("softmax_xent", False),
+                                            ("softmax_regression", True)])
+def test_output_is_identical_under_any_hash_seed(case, readable):
     outputs = []
     for seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
-        result = subprocess.run([sys.executable, "-c", PROGRAM.format(case=CASES[case])], env=env, cwd=ROOT,
-                                capture_output=True, check=True)
+        program = PROGRAM.format(case=CASES[case], readable=readable)
+        result = subprocess.run([sys.executable, "-c", program], env=env, cwd=ROOT, capture_output=True, check=True)
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
-    assert outputs[0].decode() == gradc.compile(*CASES[case]).source
+    assert outputs[0].decode() == gradc.compile(*CASES[case], readable=readable).source
 
 
 def imported_modules(text):

@@ -34,8 +34,9 @@ def _environment():
 class Unit:
     """What the builders of the main graph's functions share: its schedule, names and opening statements."""
 
-    def __init__(self, graph, wrt, dtype, derived):
+    def __init__(self, graph, wrt, dtype, derived, readable=False):
         self.graph = graph
+        self.readable = readable
         self.wrt = wrt
         self.plan = schedule(graph)
         self.dtype = dtype
@@ -45,13 +46,16 @@ class Unit:
         self.entry = [Line("raw", expr=statement)
                       for statement in entry(graph, self.plan, self.arrays, dtype, self.python_floats)]
 
-    def writer(self, reuse=None):
-        return Writer(self.graph, self.plan, self.dtype, self.python_floats, reuse)
+    def writer(self, nodes, keep):
+        """The writer of one function computing `nodes`: fast, its lines write into dying buffers (reuse.py)
+        other than `keep`'s; readable, no line writes in place."""
+        reuse = {} if self.readable else plan_reuse(self.graph, nodes, keep)
+        return Writer(self.graph, self.plan, self.dtype, self.python_floats, reuse, self.readable)
 
 
 def forward(unit):
     graph = unit.graph
-    writer = unit.writer(plan_reuse(graph, unit.plan.forward, {graph.outputs[0]}))
+    writer = unit.writer(unit.plan.forward, {graph.outputs[0]})
     body = unit.entry + [writer.line(node) for node in unit.plan.forward]
     return Function("forward", unit.params, "", body, writer.value(graph.outputs[0]))
 
@@ -59,7 +63,7 @@ def forward(unit):
 def value_and_grad(unit):
     graph, plan = unit.graph, unit.plan
     keep = set(graph.outputs) | {alias.value for alias in [*plan.aliases.values(), *plan.partial_aliases.values()]}
-    writer = unit.writer(plan_reuse(graph, plan.forward + plan.backward, keep))
+    writer = unit.writer(plan.forward + plan.backward, keep)
     body = unit.entry + [writer.line(node) for node in plan.forward]
     body += writer.backward(plan.backward) if unit.wrt else []
     gradients = ", ".join(f'"{name}": {text}' for name, text in writer.gradients(unit.wrt))
@@ -75,18 +79,20 @@ def gradient(unit):
 BUILDERS = {"forward": forward, "value_and_grad": value_and_grad, "gradient": gradient, **emit_derived.BUILDERS}
 
 
-def emit(graph, wrt, command, derived=(), dtype=None):
+def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
     """Render the module computing `graph`'s outputs (the value, then one gradient per name in `wrt`).
 
     Args:
+        readable: as a textbook prints it: no in-place writes, each backward line commented with its
+            chain-rule step, branch sums said on their line (the default is the fast module).
         derived: lowered `Derived` graphs (see `emit_derived.derive`) whose functions (jvp, vjp, ...) follow.
         dtype: the float type of the returned gradients (float64 unless compiled from float32 examples).
     """
-    unit = Unit(graph, wrt, np.dtype(dtype or np.float64).name, bool(derived))
+    unit = Unit(graph, wrt, np.dtype(dtype or np.float64).name, bool(derived), readable)
     gradient_ = graph.shape(graph.outputs[0]) == ()  # a non-scalar output has none; with wrt=() it is {}
     kinds = ("forward", "value_and_grad", "gradient") if gradient_ else ("forward",)
     functions = [BUILDERS[kind](unit) for kind in kinds]
-    functions += [BUILDERS[d.kind](d, graph.inputs, unit.entry) for d in derived]
+    functions += [BUILDERS[d.kind](d, graph.inputs, unit.entry, readable) for d in derived]
     functions = [tidy(function) for function in functions]
     text = _environment().get_template("module.py.j2").render(
         title=_docstring_safe(graph.source), source=_docstring_safe(graph.source), params=unit.params,

@@ -20,11 +20,11 @@ def derive(simplified, wrt, kinds):
     return [replace(derived, graph=lower(derived.graph)) for derived in build(simplified, wrt, kinds)]
 
 
-def function(derived, inputs, entry=()):
+def function(derived, inputs, entry=(), readable=False):
     """The Function record computing `derived` (a `gradc.transform.derivatives.Derived`); `inputs` are the
     user's, `entry` the Lines that open every function of the module."""
     plan = schedule(derived.graph, reserved=derived.reserved)
-    writer = Writer(derived.graph, plan)
+    writer = Writer(derived.graph, plan, readable=readable)
     params = ", ".join(([derived.param] if derived.param else []) + list(inputs))
     doc = DOCS[derived.kind].format(param=derived.param)
     body = list(entry) + [_direction(name, f'\'{derived.param}["{a}"]\'', f'{derived.param}["{a}"]', a)

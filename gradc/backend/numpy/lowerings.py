@@ -4,7 +4,10 @@ A lowering is a format string over the operands' names (`"{0} + {1}"`) and the o
 `lower(ctx, *operands, **attrs)` returning one expression or a list of statements (`{target}` is the line's
 name). A lowering that calls a module-level helper (templates/helpers.py.j2) names it: a format string in
 `helpers=`, a function by writing its name as `ctx.helper("_row_max")`; a module carries the helpers its
-lines call, and no others. An elementwise op whose meaning is a NumPy ufunc needs none: it is written as that ufunc's call, and its
+lines call, and no others. Where `ctx.readable`, a lowering writes what a textbook would (`X.T @ g`,
+`g.sum(axis=0)`) instead of a helper or form measured faster.
+
+An elementwise op whose meaning is a NumPy ufunc needs none: it is written as that ufunc's call, and its
 line may write into a dying operand's buffer with `out=` (see reuse.py). The ops' entries hold only the math.
 """
 from dataclasses import dataclass, replace
@@ -132,7 +135,7 @@ def _reduction(method, x, shape, axis, keepdims):
     return f"{x}.{method}({', '.join(arguments)})"
 
 
-def _sum_text(x, shape, axis, keepdims):
+def _sum_text(x, shape, axis, keepdims, readable=False):
     """A sum over some axes of an array as `np.einsum("ij->j", x)`, over all of them as `x.sum()`.
 
     NumPy's `sum` along an axis iterates the other axes one short inner loop at a time: on a (4096, 32)
@@ -141,8 +144,8 @@ def _sum_text(x, shape, axis, keepdims):
     """
     ndim = len(shape)
     axes = () if axis is None else shapes.normalize_axes(shape, axis)
-    if not axes or len(axes) == ndim:
-        return _reduction("sum", x, shape, axis if keepdims else None, keepdims)
+    if not axes or len(axes) == ndim or readable:  # readable: x.sum(axis=0), as a textbook writes it
+        return _reduction("sum", x, shape, axis if keepdims or axes and len(axes) < ndim else None, keepdims)
     letters = "ijklmnopqrstuvwxyz"[:ndim]
     kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
     text = f'np.einsum("{letters}->{kept}", {x})'
@@ -157,7 +160,7 @@ def _sum_text(x, shape, axis, keepdims):
 def _amax(ctx, x, *, axis, keepdims):
     """`_row_max(x)` (a helper in the module) for the largest element of each row of a matrix."""
     shape = ctx.arg_shapes[0]
-    if len(shape) == 2 and axis is not None and shapes.normalize_axes(shape, axis) == (1,):
+    if len(shape) == 2 and axis is not None and shapes.normalize_axes(shape, axis) == (1,) and not ctx.readable:
         row_max = ctx.helper("_row_max")
         return f"{row_max}({x})" if keepdims else f"{row_max}({x})[:, 0]"
     return _reduction("max", x, shape, axis, keepdims)
@@ -168,11 +171,12 @@ def _sum_to(ctx, x, *, shape):
     lead, kept = sum_to_axes(x_shape, shape)
     if kept and lead:
         kept_shape = tuple(1 if i in kept else d for i, d in enumerate(x_shape))
-        return _sum_text(_sum_text(x, x_shape, kept, True), kept_shape, lead, False)
-    return _sum_text(x, x_shape, kept or lead, bool(kept))
+        return _sum_text(_sum_text(x, x_shape, kept, True, ctx.readable), kept_shape, lead, False, ctx.readable)
+    return _sum_text(x, x_shape, kept or lead, bool(kept), ctx.readable)
 
 
-register_lowering("sum", lambda ctx, x, *, axis, keepdims: _sum_text(x, ctx.arg_shapes[0], axis, keepdims))
+register_lowering("sum", lambda ctx, x, *, axis, keepdims: _sum_text(x, ctx.arg_shapes[0], axis, keepdims,
+                                                                     ctx.readable))
 register_lowering("mean", lambda ctx, x, *, axis, keepdims: _reduction("mean", x, ctx.arg_shapes[0], axis, keepdims))
 register_lowering("amax", _amax)
 register_lowering("amin", lambda ctx, x, *, axis, keepdims: _reduction("min", x, ctx.arg_shapes[0], axis, keepdims))
@@ -199,8 +203,11 @@ def _index_text(index):
 
 
 register_lowering("matmul", "{0} @ {1}")
-register_lowering("t_matmul", "_t_matmul({0}, {1})", helpers=("_t_matmul",))  # picks the faster BLAS layout
-register_lowering("outer", "_outer({0}, {1})", helpers=("_outer",))  # beats np.outer at every size
+# helpers measured faster (templates/helpers.py.j2) in the fast module; readable, what a textbook writes
+register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable else
+                  f"{ctx.helper('_t_matmul')}({a}, {b})")
+register_lowering("outer", lambda ctx, a, b: f"np.outer({a}, {b})" if ctx.readable else
+                  f"{ctx.helper('_outer')}({a}, {b})")
 register_lowering("vdot", "np.vdot({0}, {1})")
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array

@@ -1,6 +1,7 @@
 """Graph nodes -> Line records: how each line of a generated function is written, one node at a time."""
+import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gradc.backend.numpy.lowerings import lowering_of
 from gradc.backend.numpy.prologue import stays_python_float
@@ -8,6 +9,8 @@ from gradc.ops.elementwise import COMPARISONS
 from gradc.backend.numpy.schedule import INLINE, computed_reads
 
 INLINE_MASKS = frozenset("is_" + c for c in COMPARISONS)  # bool arrays: a product with a count stays int
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TIMES = {2: "twice", 3: "three times"}
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,10 @@ class Function:
 class Context:
     """What an op's emitter may ask: operand shapes, and how to write literals, shapes and axes."""
 
-    def __init__(self, dims, arg_shapes=()):
+    def __init__(self, dims, arg_shapes=(), readable=False):
         self.dims = dims
         self.arg_shapes = arg_shapes
+        self.readable = readable  # write what a textbook would (`X.T @ g`), not a helper measured faster
         self.helpers = []  # the module-level helpers the lowering called for (see `helper`)
 
     def helper(self, name):
@@ -90,13 +94,16 @@ class Context:
 class Writer:
     """Writes the lines of one generated function of `graph`, named and ordered by `plan` (a Schedule)."""
 
-    def __init__(self, graph, plan, dtype="float64", python_floats=False, reuse=None):
+    def __init__(self, graph, plan, dtype="float64", python_floats=False, reuse=None, readable=False):
         self.graph = graph
         self.plan = plan
         self.dtype = dtype  # of the returned gradients
         self.python_floats = python_floats  # scalar inputs enter as Python floats (see prologue.python_floats)
         self._known_floats = {}
         self.reuse = reuse or {}  # node -> the operand whose buffer its line writes into (see reuse.py)
+        self.readable = readable  # each backward line commented with its chain-rule step
+        self._derivatives = None  # backward name -> how the chain rule calls it (`dL/dh`), when readable
+        self._steps = {}  # a backward temporary's name -> its step (`dL/dt5 * p`), spelled out where it is read
 
     def ref(self, node):
         """How an operand is written: its name, or in place for constants, sizes and inline views."""
@@ -121,7 +128,7 @@ class Writer:
             helpers.extend(lowering.helpers)
         if isinstance(lowering.text, str):
             return lowering.text.format(*operands, **attrs)
-        context = Context(self.plan.dims, [graph.shape(a) for a in args])
+        context = Context(self.plan.dims, [graph.shape(a) for a in args], self.readable)
         text = lowering.text(context, *operands, **attrs)
         if helpers is not None:
             helpers.extend(context.helpers)
@@ -195,13 +202,13 @@ class Writer:
         names = self.plan.names
         groups, partials = {}, {}  # consumer -> alias lines; branch sum -> its partials' alias lines
         for alias in self.plan.aliases.values():
-            line = Line("assign", alias.name, self.ref(alias.value))
+            line = self.chained(Line("assign", alias.name, self.ref(alias.value)))
             groups.setdefault(alias.consumer if alias.consumer in names else None, []).append((line, alias.value))
         for (total, _), alias in self.plan.partial_aliases.items():
             of = graph[total]["adjoint"]
             handed = alias.consumer in names and alias.consumer != of  # not when rewriting merged them
             path = f"path {self.ref(of)} -> {self.ref(alias.consumer)}" if handed else ""
-            line = Line("assign", alias.name, self.ref(alias.value), path)
+            line = self.chained(Line("assign", alias.name, self.ref(alias.value), path))
             groups.setdefault(alias.consumer if alias.consumer in names else None, []).append((line, alias.value))
             partials.setdefault(total, []).append((line, alias.value))
         unwritten, done, waiting = set(nodes), set(), {}
@@ -220,7 +227,9 @@ class Writer:
                 ready.append(line)
             return ready
 
-        lines = [Line("comment", comment=f"backward, seeded with df/d{self.ref(graph.outputs[0])} = {seed}", keep=True)]
+        value = self.ref(graph.outputs[0])
+        title = f"backward, seeded with {'dL' if self.readable else 'df'}/d{value} = {seed}"
+        lines = [Line("comment", comment=title + (f" (L is {value})" if self.readable else ""), keep=True)]
         group = None
         for node in nodes:
             origin = graph[node]["origin"]
@@ -229,16 +238,78 @@ class Writer:
                 for consumer in sorted((c for c in groups if c is not None and c > origin), reverse=True):
                     lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups.pop(consumer))
                 group = origin
-                lines.append(Line("comment", comment=self.heading(origin, graph[node]["op"])))
+                if not (self.readable and graph[node]["op"] == "accumulate"):  # said on the sum's line instead
+                    lines.append(Line("comment", comment=self.heading(origin, graph[node]["op"])))
             lines += take(partials.get(node, []))
-            lines.append(self.line(node, self.note(node)))
+            lines.append(self.chained(self.line(node, self.note(node)), node))
             unwritten.discard(node)
             lines += take(waiting.pop(node, []))
         lines += take(groups.pop(group, []))
         for consumer in sorted((c for c in groups if c is not None), reverse=True):
             lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups[consumer])
         lines += take(groups.get(None, []))
-        return lines
+        return self.parts(lines) if self.readable else lines
+
+    def parts(self, lines):
+        """The backward lines with each uncommented temporary (a local derivative, `t10 = 1.0 - p`) saying which
+        step it is part of: the first derivative line after it that reads it, directly or through others."""
+        derivatives = self.derivatives()
+        done = []
+        for i, line in enumerate(lines):
+            if line.kind == "assign" and not line.comment and line.target not in derivatives:
+                reads = {line.target}
+                for later in lines[i + 1:]:
+                    if later.kind == "assign" and reads & set(_NAME.findall(later.expr)):
+                        if later.target in derivatives:
+                            line = replace(line, comment=f"part of {derivatives[later.target]}")
+                            break
+                        reads.add(later.target)
+            done.append(line)
+        return done
+
+    def chained(self, line, node=None):
+        """`line` with its chain-rule step as its comment, when readable: `g_h = g_z @ w2.T  # dL/dh = dL/dz @ w2.T`;
+        a branch sum says how often its value is used."""
+        if not self.readable:
+            return line
+        if node is not None and self.graph[node]["op"] == "accumulate" and self.graph[node]["adjoint"] is not None:
+            uses = len(self.graph.args(node))
+            name = self.ref(self.graph[node]["adjoint"])
+            return replace(line, comment=f"{name} is used {_TIMES.get(uses, f'{uses} times')}: sum its partials")
+        derivatives, steps = self.derivatives(), self._steps
+        step = _NAME.sub(lambda m: derivatives.get(m.group()) or steps.get(m.group(), m.group()), line.expr)
+        if line.target in derivatives:
+            step = f"{derivatives[line.target]} = {step}"
+        else:
+            if len(step) <= 40 and not line.follow:
+                steps[line.target] = f"({step})" if " " in step else step
+            if "dL/d" not in step:
+                return line  # a local derivative: `parts` says which step it is part of
+        return replace(line, comment=f"{step}; {line.comment}" if line.comment else step)
+
+    def derivatives(self):
+        """Backward name -> its name in the chain rule: `g_h` is `dL/dh`, the partial `g_x_1` `dL/dx (via t2)`."""
+        if self._derivatives is not None:
+            return self._derivatives
+        graph, names, plan = self.graph, self.plan.names, self.plan
+        found = {}
+        for node in plan.backward:
+            of = graph[node]["adjoint"]
+            if node in plan.partial_of:
+                of, k = plan.partial_of[node]
+                consumer = graph[node]["origin"]
+                via = f"via {names[consumer]}" if consumer in names and consumer != of else f"part {k}"
+                found[names[node]] = f"dL/d{names[of]} ({via})"
+            elif of is not None and of in names and names[node].startswith("g_"):
+                found[names[node]] = f"dL/d{names[of]}"
+        for of, alias in plan.aliases.items():
+            found[alias.name] = f"dL/d{names[of]}"
+        for (total, k), alias in plan.partial_aliases.items():
+            of = graph[total]["adjoint"]
+            via = f"via {names[alias.consumer]}" if alias.consumer in names and alias.consumer != of else f"part {k}"
+            found[alias.name] = f"dL/d{names[of]} ({via})"
+        self._derivatives = found
+        return found
 
     def unwritten_read(self, value, unwritten):
         """A line in `unwritten` that `value` needs: itself, or for a value written in place (`t5.T`), what it
