@@ -1,7 +1,7 @@
 """Every op entry is complete: its meaning, rules, formula, drawing symbol, source names and flags, each consistent.
 
 What an op knows lives in its entry alone, so a new op cannot leave `explain`, the parser, `gradc ops`, the
-scheduler or the pictures without the fact they need. test_ops.py's DOMAINS (or LEAVES) row is the other half.
+scheduler or the pictures without the fact they need. test_ops.py draws each op's operands from its domain.
 """
 import numpy as np
 import pytest
@@ -17,7 +17,8 @@ from gradc.graph import Graph
 from gradc.ops import REGISTRY, Value, call
 from gradc.ops.formula import ALWAYS, UNDER_ELEMENTWISE, Formula
 from gradc.ops.registry import CLOSED, DIVIDES, NUMPY, RAISES
-from test_ops import DOMAINS, LEAVES, build, cases
+from gradc.ops.domain import Domain
+from test_ops import LEAVES, NOT_YET_IN_ENTRIES, build, cases
 
 LABELS = ("input", "const")  # drawn as plain labels, not gates with a symbol (viz/render.py)
 
@@ -35,7 +36,13 @@ def example(name):
 
 
 def test_every_op_has_a_test_row():
-    assert set(DOMAINS) | set(LEAVES) == set(REGISTRY)
+    assert {name for name, op in REGISTRY.items() if op.domain} | set(LEAVES) | set(NOT_YET_IN_ENTRIES) == set(REGISTRY)
+
+
+@pytest.mark.xfail(strict=True, reason="t_matmul and vdot (gradc/backend/numpy/ops.py) to give domain= and "
+                   "defined_everywhere=True; then drop NOT_YET_IN_ENTRIES here, in test_ops and in rules.py")
+def test_the_backend_entries_say_their_domain():
+    assert all(REGISTRY[name].domain and REGISTRY[name].defined_everywhere for name in NOT_YET_IN_ENTRIES)
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
@@ -47,6 +54,12 @@ def test_every_entry_is_complete(name):
     assert isinstance(op.formula, Formula), "a formula for `gradc explain`"
     assert op.formula.transparent in ("", ALWAYS, UNDER_ELEMENTWISE)
     assert op.floats in (CLOSED, DIVIDES, RAISES, NUMPY)
+    assert isinstance(op.defined_everywhere, bool)
+    if op.leaf:
+        assert op.domain == (), "a leaf has no operands to restrict"
+    elif name not in NOT_YET_IN_ENTRIES:
+        assert len(op.domain) == (1 if op.arity < 0 else op.arity), "a domain for each operand (variadic: one)"
+        assert all(isinstance(d, Domain) for d in op.domain)
     if op.leaf:
         assert op.vjp is None and op.jvp is None and op.differentiable
     else:

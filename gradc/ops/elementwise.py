@@ -2,6 +2,7 @@
 import numpy as np
 
 from gradc import shapes
+from gradc.ops.domain import ANY, KINKED, NONZERO, POSITIVE, Domain
 from gradc.ops.formula import ATOM, POWER, PRODUCT, SUM, UNARY, Formula, Piece, function, infix, mask, printed
 from gradc.ops.registry import CLOSED, DIVIDES, RAISES, Op, call, defop, diagonal, tangent_sum
 
@@ -11,6 +12,7 @@ def _scalar_shape(**attrs):
 
 
 INPUT = defop(Op(name="input", arity=0, shape=lambda *, var, dims: dims, impl=None, inline=True, floats=CLOSED,
+                 defined_everywhere=True,
                  formula=printed(lambda p, node, *, var, dims: Piece(p.identifier(var), ATOM)),
                  doc="an input array or scalar"))
 CONST = defop(Op(name="const", arity=0, shape=_scalar_shape, impl=lambda *, value: value, inline=True, floats=CLOSED,
@@ -33,8 +35,10 @@ def unary(name, symbol, impl, vjp, doc, **entry):
 
 
 ADD = binary("add", "+", np.add, lambda g, out, x, y: (g, g), "x + y", operator="+", floats=CLOSED,
+             domain=(ANY, ANY), defined_everywhere=True,
              formula=infix("+", "+", SUM, associative=True))
 SUB = binary("sub", "-", np.subtract, lambda g, out, x, y: (g, -g), "x - y", operator="-", floats=CLOSED,
+             domain=(ANY, ANY), defined_everywhere=True,
              formula=infix("-", "-", SUM))
 
 
@@ -45,8 +49,10 @@ def _mul_latex(p, node, x, y):
 
 
 MUL = binary("mul", "×", np.multiply, lambda g, out, x, y: (g * y, g * x), "x * y", operator="*", floats=CLOSED,
+             domain=(ANY, ANY), defined_everywhere=True,
              formula=Formula("{0:product} * {1:product}", _mul_latex, PRODUCT))
 DIV = binary("div", "/", np.divide, lambda g, out, x, y: (g / y, -g * out / y), "x / y", operator="/", floats=DIVIDES,
+             domain=(ANY, NONZERO),
              formula=Formula("{0:product} / {1:unary}", r"\frac{{{0}}}{{{1}}}", PRODUCT, latex_prec=ATOM))
 
 
@@ -61,6 +67,7 @@ def _pow_vjp(g, out, x, y):
 
 # NOTE: on Python floats, 1e200 ** 2 raises OverflowError and (-8.0) ** (1/3) is complex; NumPy gives inf and nan.
 POW = binary("pow", "**", np.power, _pow_vjp, "x ** y", operator="**", floats=RAISES,
+             domain=(Domain(0.5, 2.0, need="{} > 0 (unless the exponent is a whole number)"), Domain(-2.0, 3.0)),
              formula=Formula("{0:atom} ** {1:unary}", "{0:atom}^{{{1}}}", POWER))
 
 
@@ -68,16 +75,19 @@ POW = binary("pow", "**", np.power, _pow_vjp, "x ** y", operator="**", floats=RA
 MUL_NO_NAN = binary("mul_no_nan", "×",
                     lambda x, y: np.where(np.equal(y, 0.0), 0.0, np.multiply(x, y))[()],
                     lambda g, out, x, y: (call("mul_no_nan", g, y), g * x), "x * y, 0 where y is 0",
+                    domain=(ANY, NONZERO), defined_everywhere=True,
                     formula=function("mul_no_nan"))
 
 # NOTE: at a tie, maximum routes the whole gradient to its first operand and minimum likewise.
 MAXIMUM = binary("maximum", "max", np.maximum,
                  lambda g, out, x, y: (g * call("ge", x, y), g * call("lt", x, y)),
                  "maximum(x, y) or max(x, y): elementwise larger", names=("maximum",), builtin="max",
+                 domain=(ANY, ANY), defined_everywhere=True,
                  formula=function("max", r"\max"))
 MINIMUM = binary("minimum", "min", np.minimum,
                  lambda g, out, x, y: (g * call("le", x, y), g * call("gt", x, y)),
                  "minimum(x, y) or min(x, y): elementwise smaller", names=("minimum",), builtin="min",
+                 domain=(ANY, ANY), defined_everywhere=True,
                  formula=function("min", r"\min"))
 
 # The branch sum: where a value feeds several consumers, its partial adjoints add up here. It is `add`
@@ -85,29 +95,35 @@ MINIMUM = binary("minimum", "min", np.minimum,
 ACCUMULATE = defop(Op(name="accumulate", arity=-1, shape=lambda *xs: shapes.broadcast(*xs, op="accumulate"),
                       impl=lambda *xs: sum(xs[1:], xs[0]),
                       vjp=lambda g, out, *xs: (g,) * len(xs), jvp=lambda t, out, *xs: tangent_sum(*t),
-                      symbol="+", elementwise=True, floats=CLOSED,
+                      symbol="+", elementwise=True, floats=CLOSED, domain=(ANY,), defined_everywhere=True,
                       formula=printed(lambda p, node, *xs: Piece(" + ".join(p.wrap(x, SUM) for x in xs), SUM)),
                       doc="sum of the partial gradients of a value used more than once"))
 
 NEG = unary("neg", "-", np.negative, lambda g, out, x: (-g,), "-x", names=(), operator="-", floats=CLOSED,
+            domain=(ANY,), defined_everywhere=True,
             formula=Formula("-{0:unary}", "-{0:unary}", UNARY, terse=True))
-EXP = unary("exp", "exp", np.exp, lambda g, out, x: (g * out,), "exp(x)", formula=function("exp", r"\exp"))
-LOG = unary("log", "log", np.log, lambda g, out, x: (g / x,), "log(x): natural logarithm",
+EXP = unary("exp", "exp", np.exp, lambda g, out, x: (g * out,), "exp(x)", formula=function("exp", r"\exp"),
+            domain=(ANY,), defined_everywhere=True)
+LOG = unary("log", "log", np.log, lambda g, out, x: (g / x,), "log(x): natural logarithm", domain=(POSITIVE,),
             formula=function("log", r"\log"))
-LOG1P = unary("log1p", "log1p", np.log1p, lambda g, out, x: (g / (1 + x),), "log1p(x) = log(1 + x), exact near 0")
-EXPM1 = unary("expm1", "expm1", np.expm1, lambda g, out, x: (g * (out + 1),), "expm1(x) = exp(x) - 1, exact near 0")
-SQRT = unary("sqrt", "√", np.sqrt, lambda g, out, x: (g / (2 * out),), "sqrt(x)",
+LOG1P = unary("log1p", "log1p", np.log1p, lambda g, out, x: (g / (1 + x),), "log1p(x) = log(1 + x), exact near 0",
+              domain=(Domain(-0.5, 2.0, need="{} > -1"),))
+EXPM1 = unary("expm1", "expm1", np.expm1, lambda g, out, x: (g * (out + 1),), "expm1(x) = exp(x) - 1, exact near 0",
+              domain=(ANY,))
+SQRT = unary("sqrt", "√", np.sqrt, lambda g, out, x: (g / (2 * out),), "sqrt(x)", domain=(POSITIVE,),
              formula=Formula("sqrt({arguments})", r"\sqrt{{{0}}}"))
-SIN = unary("sin", "sin", np.sin, lambda g, out, x: (g * call("cos", x),), "sin(x)", formula=function("sin", r"\sin"))
+SIN = unary("sin", "sin", np.sin, lambda g, out, x: (g * call("cos", x),), "sin(x)", formula=function("sin", r"\sin"),
+            domain=(ANY,), defined_everywhere=True)
 COS = unary("cos", "cos", np.cos, lambda g, out, x: (-(g * call("sin", x)),), "cos(x)",
-            formula=function("cos", r"\cos"))
-TAN = unary("tan", "tan", np.tan, lambda g, out, x: (g * (1 + out * out),), "tan(x)", formula=function("tan", r"\tan"))
+            formula=function("cos", r"\cos"), domain=(ANY,), defined_everywhere=True)
+TAN = unary("tan", "tan", np.tan, lambda g, out, x: (g * (1 + out * out),), "tan(x)", formula=function("tan", r"\tan"),
+            domain=(Domain(-1.2, 1.2, need="|{}| < pi/2"),), defined_everywhere=True)
 TANH = unary("tanh", "tanh", np.tanh, lambda g, out, x: (g * (1 - out * out),), "tanh(x)",
-             formula=function("tanh", r"\tanh"))
+             formula=function("tanh", r"\tanh"), domain=(ANY,), defined_everywhere=True)
 SINH = unary("sinh", "sinh", np.sinh, lambda g, out, x: (g * call("cosh", x),), "sinh(x)",
-             formula=function("sinh", r"\sinh"))
+             formula=function("sinh", r"\sinh"), domain=(ANY,))
 COSH = unary("cosh", "cosh", np.cosh, lambda g, out, x: (g * call("sinh", x),), "cosh(x)",
-             formula=function("cosh", r"\cosh"))
+             formula=function("cosh", r"\cosh"), domain=(ANY,))
 
 
 # Below this, exp(-x) overflows; from here on 1 + exp(x) is 1.0, so sigmoid(x) is exp(x) to the last bit.
@@ -121,22 +137,26 @@ def _sigmoid(x):
 
 SIGMOID = unary("sigmoid", "σ", _sigmoid,
                 lambda g, out, x: (g * out * (1 - out),), "sigmoid(x) = 1 / (1 + exp(-x))",
-                formula=function("sigmoid", r"\sigma"))
+                formula=function("sigmoid", r"\sigma"), domain=(Domain(-5.0, 5.0),), defined_everywhere=True)
 # softplus(x) = log(1 + exp(x)), the stable form of log(sigmoid) that the simplifier introduces.
 SOFTPLUS = unary("softplus", "softplus", lambda x: np.logaddexp(0.0, x),
-                 lambda g, out, x: (g * call("sigmoid", x),), "softplus(x) = log(1 + exp(x))")
+                 lambda g, out, x: (g * call("sigmoid", x),), "softplus(x) = log(1 + exp(x))",
+                 domain=(Domain(-5.0, 5.0),), defined_everywhere=True)
 
 
 # The shift of logsumexp and softmax: their max where it is finite, 0 where it is not (as scipy and JAX shift).
 FINITE_OR_ZERO = unary("finite_or_zero", "fin",
                        lambda x: np.where(np.isfinite(x), x, 0.0)[()], lambda g, out, x: (g,),
-                       "x where it is finite, else 0", names=())
+                       "x where it is finite, else 0", names=(),
+                       domain=(ANY,), defined_everywhere=True)
 # NOTE: relu and abs have a kink at 0; their derivative there is taken as 0.
 RELU = unary("relu", "relu", lambda x: np.maximum(x, 0.0),
-             lambda g, out, x: (g * call("gt", x, 0.0),), "relu(x) = maximum(x, 0)")
+             lambda g, out, x: (g * call("gt", x, 0.0),), "relu(x) = maximum(x, 0)",
+             domain=(KINKED,), defined_everywhere=True)
 ABS = unary("abs", "|x|", np.abs, lambda g, out, x: (g * call("sign", x),), "abs(x)",
-            formula=Formula("abs({arguments})", r"\left|{0}\right|"))
-SIGN = unary("sign", "sign", np.sign, lambda g, out, x: (None,), "sign(x)", names=(), differentiable=False)
+            formula=Formula("abs({arguments})", r"\left|{0}\right|"), domain=(KINKED,), defined_everywhere=True)
+SIGN = unary("sign", "sign", np.sign, lambda g, out, x: (None,), "sign(x)", names=(), differentiable=False,
+            domain=(KINKED,), defined_everywhere=True)
 
 # Comparisons give 0/1 masks for the derivatives of max, min and relu; they have no gradient.
 COMPARISONS = ("ge", "gt", "le", "lt")
@@ -149,7 +169,7 @@ def _mask(compare):
 
 
 def _comparison(text, latex):
-    return {"differentiable": False, "formula": mask(text, latex)}
+    return {"differentiable": False, "formula": mask(text, latex), "domain": (ANY, ANY), "defined_everywhere": True}
 
 
 GE = binary("ge", ">=", _mask(np.greater_equal), _NO_GRAD, "mask x >= y", **_comparison(">=", r"\ge"))

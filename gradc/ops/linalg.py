@@ -3,6 +3,7 @@ import numpy as np
 
 from gradc import shapes
 from gradc.errors import ShapeError
+from gradc.ops.domain import ANY
 from gradc.ops.formula import ATOM, PRODUCT, Formula, function, infix
 from gradc.ops.registry import Op, call, defop, each, linear
 
@@ -31,7 +32,7 @@ def _matmul_vjp(g, out, a, b):
 MATMUL = defop(Op(name="matmul", arity=2, shape=matmul_shape, impl=np.matmul,
                   vjp=_matmul_vjp, jvp=lambda t, out, a, b: each(t, lambda ta: ta @ b, lambda tb: a @ tb),
                   symbol="@", doc="a @ b or dot(a, b): matrix and vector products", names=("dot", "matmul"),
-                  operator="@", formula=infix("@", "", PRODUCT)))
+                  operator="@", formula=infix("@", "", PRODUCT), domain=(ANY, ANY), defined_everywhere=True))
 
 
 def _outer_shape(a, b):
@@ -45,14 +46,15 @@ OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, impl=np.outer,
                  vjp=lambda g, out, a, b: (g @ b, a @ g),
                  jvp=lambda t, out, a, b: each(t, lambda ta: call("outer", ta, b), lambda tb: call("outer", a, tb)),
                  symbol="⊗", doc="outer product of two vectors",
-                 formula=Formula("outer({arguments})", r"{0:atom} {1:atom}^\top", ATOM, latex_prec=PRODUCT)))
+                 formula=Formula("outer({arguments})", r"{0:atom} {1:atom}^\top", ATOM, latex_prec=PRODUCT),
+                 domain=(ANY, ANY), defined_everywhere=True))
 
 
 TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1],
                      impl=np.transpose, vjp=lambda g, out, x: (g.T,), jvp=linear("transpose"), symbol="ᵀ",
                      view=True, scalar_adjoint=True, inline=True, names=("transpose",), operator=".T",
                      formula=Formula("{0:atom}.T", r"{0:atom}^\top", terse=True),
-                     doc="x.T or transpose(x): reverse the axes"))
+                     doc="x.T or transpose(x): reverse the axes", domain=(ANY,), defined_everywhere=True))
 
 
 def _index_shape(x, *, index):
@@ -70,7 +72,7 @@ INDEX = defop(Op(name="index", arity=1, shape=_index_shape,
                  jvp=linear("index"),
                  symbol="[]", view=True, scalar_adjoint=True, operator="[]",
                  formula=Formula("{0:atom}[{index}]", "{0:atom}_{{{index}}}", terse=True),
-                 doc="x[i] or x[i, j]: indexing by integer constants"))
+                 doc="x[i] or x[i, j]: indexing by integer constants", domain=(ANY,), defined_everywhere=True))
 
 
 def _scatter_impl(g, *, index, shape):
@@ -83,7 +85,8 @@ def _scatter_impl(g, *, index, shape):
 SCATTER = defop(Op(name="scatter", arity=1, shape=lambda g, *, index, shape: shape,
                    impl=_scatter_impl, vjp=lambda g, out, x, *, index, shape: (call("index", g, index=index),),
                    jvp=linear("scatter"),
-                   symbol="[]ᵀ", formula=function("scatter"), doc="zeros with x written at an index"))
+                   symbol="[]ᵀ", formula=function("scatter"), doc="zeros with x written at an index",
+                   domain=(ANY,), defined_everywhere=True))
 
 
 def _eye_shape(*, shape):

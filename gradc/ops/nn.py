@@ -2,6 +2,7 @@
 import numpy as np
 
 from gradc import shapes
+from gradc.ops.domain import ANY
 from gradc.ops.formula import function
 from gradc.ops.registry import Op, call, defop
 from gradc.ops.reduce import expand_reduced
@@ -41,7 +42,8 @@ SOFTMAX = defop(Op(name="softmax", arity=1, shape=lambda x, *, axis: _check_axis
                    vjp=lambda g, out, x, *, axis: (out * (g - call("sum", g * out, axis=axis, keepdims=True)),),
                    jvp=lambda t, out, x, *, axis: out * (t[0] - call("sum", t[0] * out, axis=axis, keepdims=True)),
                    symbol="softmax", doc="softmax(x, axis=-1) = exp(x) / sum(exp(x), axis)",
-                   names=("softmax",), keywords=(("axis", -1),), formula=function("softmax")))
+                   names=("softmax",), keywords=(("axis", -1),), formula=function("softmax"), domain=(ANY,),
+                   defined_everywhere=True))
 LOG_SOFTMAX = defop(Op(name="log_softmax", arity=1, shape=lambda x, *, axis: _check_axis(x, axis, "log_softmax"),
                        impl=_log_softmax,
                        vjp=lambda g, out, x, *, axis: (
@@ -49,7 +51,8 @@ LOG_SOFTMAX = defop(Op(name="log_softmax", arity=1, shape=lambda x, *, axis: _ch
                        jvp=lambda t, out, x, *, axis: (
                            t[0] - call("sum", call("softmax", x, axis=axis) * t[0], axis=axis, keepdims=True)),
                        symbol="log_softmax", doc="log_softmax(x, axis=-1) = x - logsumexp(x, axis)",
-                       names=("log_softmax",), keywords=(("axis", -1),), formula=function("log_softmax")))
+                       names=("log_softmax",), keywords=(("axis", -1),), formula=function("log_softmax"),
+                       domain=(ANY,), defined_everywhere=True))
 LOGSUMEXP = defop(Op(name="logsumexp", arity=1,
                      shape=lambda x, *, axis: shapes.reduce(x, axis, False, "logsumexp"),
                      impl=_logsumexp,
@@ -57,4 +60,5 @@ LOGSUMEXP = defop(Op(name="logsumexp", arity=1,
                      jvp=lambda t, out, x, *, axis: call("sum", call("softmax", x, axis=axis) * t[0], axis=axis,
                                                          keepdims=False),
                      symbol="logsumexp", scalar_adjoint=True, doc="logsumexp(x, axis=None) = log(sum(exp(x), axis))",
-                     names=("logsumexp",), keywords=(("axis", None),), formula=function("logsumexp")))
+                     names=("logsumexp",), keywords=(("axis", None),), formula=function("logsumexp"),
+                     domain=(ANY,), defined_everywhere=True))

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from gradc import shapes
+from gradc.ops.domain import ANY
 from gradc.ops.formula import ALWAYS, ATOM, POWER, PRODUCT, UNDER_ELEMENTWISE, Formula, Piece, function, printed
 from gradc.ops.registry import Op, Value, call, defop, linear
 
@@ -44,12 +45,14 @@ def _sum_latex(p, node, x, *, axis, keepdims):
 SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "sum"),
                impl=lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
                vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None)",
-               names=("sum",), keywords=REDUCTION, formula=Formula("sum({arguments})", _sum_latex)))
+               names=("sum",), keywords=REDUCTION, formula=Formula("sum({arguments})", _sum_latex),
+               domain=(ANY,), defined_everywhere=True))
 MEAN = defop(Op(name="mean", arity=1,
                 shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "mean"),
                 impl=lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
                 vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None)",
-                names=("mean",), keywords=REDUCTION, formula=function("mean")))
+                names=("mean",), keywords=REDUCTION, formula=function("mean"), domain=(ANY,),
+                defined_everywhere=True))
 
 
 def _extreme(out, x, axis, keepdims, compare):
@@ -80,18 +83,18 @@ AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("ge"), jvp=_chooser_jvp("ge"), symbol="max", scalar_adjoint=True,
                 doc="largest element along axis", names=("max", "amax"), keywords=REDUCTION,
-                formula=function("max", r"\max")))
+                formula=function("max", r"\max"), domain=(ANY,), defined_everywhere=True))
 AMIN = defop(Op(name="amin", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amin"),
                 impl=lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("le"), jvp=_chooser_jvp("le"), symbol="min", scalar_adjoint=True,
                 doc="smallest element along axis", names=("min", "amin"), keywords=REDUCTION,
-                formula=function("min", r"\min")))
+                formula=function("min", r"\min"), domain=(ANY,), defined_everywhere=True))
 
 
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.
 # NOTE: written in place, so a product `n * d` needs parentheses (`1.0 / (n * d)`, not `1.0 / n * d`).
 SIZE = defop(Op(name="size", arity=0, shape=lambda *, dims: (), impl=lambda *, dims: float(math.prod(dims)),
-                symbol="size", inline=True, doc="number of elements",
+                symbol="size", inline=True, doc="number of elements", defined_everywhere=True,
                 formula=printed(lambda p, node, *, dims: Piece(p.dims(dims), ATOM if len(dims) < 2 else PRODUCT))))
 
 
@@ -124,14 +127,15 @@ def _sum_to_formula(p, node, x, *, shape):
 
 SUM_TO = defop(Op(name="sum_to", arity=1, shape=_sum_to_shape, impl=_sum_to_impl,
                   vjp=lambda g, out, x, *, shape: (g,), jvp=linear("sum_to"), symbol="Σ",
-                  formula=printed(_sum_to_formula), doc="sum a broadcast gradient back to an operand's shape"))
+                  formula=printed(_sum_to_formula), doc="sum a broadcast gradient back to an operand's shape",
+                  domain=(ANY,), defined_everywhere=True))
 # NOTE: a broadcast is implicit under an elementwise op, but changes what a matrix product means: shown there.
 BROADCAST_TO = defop(Op(name="broadcast_to", arity=1,
                         shape=lambda x, *, shape: shapes.broadcast(x, shape, op="broadcast_to"),
                         impl=lambda x, *, shape: np.broadcast_to(x, shape),
                         vjp=lambda g, out, x, *, shape: (g,), jvp=linear("broadcast_to"), view=True,
                         formula=function("broadcast_to", transparent=UNDER_ELEMENTWISE), symbol="broadcast_to",
-                        doc="view x with a larger shape"))
+                        doc="view x with a larger shape", domain=(ANY,), defined_everywhere=True))
 
 
 def _expand_dims_shape(x, *, axis):
@@ -145,12 +149,13 @@ EXPAND_DIMS = defop(Op(name="expand_dims", arity=1, shape=_expand_dims_shape,
                        impl=lambda x, *, axis: np.expand_dims(x, axis),
                        vjp=lambda g, out, x, *, axis: (call("sum", g, axis=axis, keepdims=False),),
                        jvp=linear("expand_dims"), view=True, inline=True, symbol="expand_dims",
-                       formula=function("expand_dims", transparent=ALWAYS), doc="insert axes of length 1"))
+                       formula=function("expand_dims", transparent=ALWAYS), doc="insert axes of length 1",
+                       domain=(ANY,), defined_everywhere=True))
 
 # Arrays made from their shape alone: leaves with no operands, built with `call(name, shape=..., like=value)`.
 ZEROS = defop(Op(name="zeros", arity=0, shape=lambda *, shape: shape, impl=lambda *, shape: np.zeros(shape),
                  symbol="zeros", formula=Formula("0", "0"),
-                 doc="the gradient of an input the output does not depend on"))
+                 doc="the gradient of an input the output does not depend on", defined_everywhere=True))
 ONES = defop(Op(name="ones", arity=0, shape=lambda *, shape: shape, impl=lambda *, shape: np.ones(shape),
                 symbol="1", formula=Formula("1", "1"), doc="an array of ones"))
 
@@ -163,4 +168,5 @@ SQUEEZE = defop(Op(name="squeeze", arity=1, shape=_squeeze_shape,
                    impl=lambda x, *, axis: np.squeeze(x, axis=axis),
                    vjp=lambda g, out, x, *, axis: (g if g.shape == () else call("expand_dims", g, axis=axis),),
                    jvp=linear("squeeze"), view=True, scalar_adjoint=True, symbol="squeeze",
-                   formula=function("squeeze", transparent=ALWAYS), doc="drop axes of length 1"))
+                   formula=function("squeeze", transparent=ALWAYS), doc="drop axes of length 1",
+                   domain=(ANY,), defined_everywhere=True))

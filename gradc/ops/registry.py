@@ -40,6 +40,10 @@ class Op:
         scalar_adjoint: the VJP rule also accepts a scalar adjoint standing for a broadcast one.
         inline: written in place inside its consumer's expression, never a line of its own (x.T, a count).
         floats: on Python floats: CLOSED, DIVIDES, RAISES or NUMPY (above).
+        domain: where the derivative rule holds, one Domain per operand (gradc/ops/domain.py; a variadic op
+            has one for all): the op tests and `gradc check` draw operands from it.
+        defined_everywhere: the op is defined and finite at every finite input (so a rewrite may drop it
+            without dropping a nan: gradc/transform/rules.py).
     """
 
     name: str
@@ -61,6 +65,8 @@ class Op:
     scalar_adjoint: bool = False
     inline: bool = False
     floats: str = NUMPY
+    domain: tuple = ()
+    defined_everywhere: bool = False
 
     @property
     def leaf(self):
@@ -71,6 +77,10 @@ class Op:
     def public(self):
         """Part of the source language, by a name or an operator."""
         return bool(self.names or self.operator)
+
+    def operand_domain(self, i):
+        """The Domain of operand `i`."""
+        return self.domain[0] if self.arity < 0 else self.domain[i]
 
     def rule(self, kind):
         rule = getattr(self, kind)

@@ -67,20 +67,17 @@ def const(like, number):
 # a value (0 * f -> 0, f - f -> 0) only where f is defined everywhere. Two things it may change: rounding,
 # and a result that the source loses to an intermediate overflow, which it may give exactly instead
 # (log(exp(1000)) is 1000, where the source gives inf). Signed zeros are not kept (x + 0 -> x at x = -0.0).
-DEFINED_EVERYWHERE = frozenset({
-    "input", "zeros", "size", "add", "sub", "mul", "neg", "accumulate", "exp", "sin", "cos", "tan", "tanh",
-    "sigmoid", "softplus", "relu", "abs", "sign", "maximum", "minimum", "ge", "gt", "le", "lt", "is_ge", "is_gt",
-    "is_le", "is_lt", "sum", "mean", "amax", "amin", "sum_to", "broadcast_to", "expand_dims", "squeeze",
-    "matmul", "t_matmul", "outer", "vdot", "transpose", "index", "scatter", "softmax", "log_softmax", "logsumexp",
-    "mul_no_nan", "finite_or_zero"})
 _LOOK = 64  # nodes defined_everywhere reads before it gives up (and says no)
+# TODO(entries): t_matmul and vdot (gradc/backend/numpy/ops.py) do not say defined_everywhere in their entries yet;
+# until they do, this keeps them so (tests/test_op_entries.py fails once they say it, to drop this line).
+_NOT_YET_IN_ENTRIES = frozenset({"t_matmul", "vdot"})
 
 
 def defined_everywhere(x):
     """Whether x is a real number at every real input: no log or sqrt of a negative, no division by 0.
 
-    A conservative walk down x's operands: ops in DEFINED_EVERYWHERE, finite constants, a division by a
-    nonzero constant or by a count (dimensions are taken to be nonzero) and a power with a constant natural
+    A conservative walk down x's operands: ops whose entry says defined_everywhere, finite constants, a division
+    by a nonzero constant or by a count (dimensions are taken to be nonzero) and a power with a constant natural
     exponent (or constant positive base) pass.
     """
     graph, stack, seen = x.graph, [x.node], set()
@@ -106,7 +103,7 @@ def defined_everywhere(x):
                 operands = operands[1:]
             else:
                 return False
-        elif op not in DEFINED_EVERYWHERE:
+        elif not (REGISTRY[op].defined_everywhere or op in _NOT_YET_IN_ENTRIES):
             return False
         stack.extend(operands)
     return True
