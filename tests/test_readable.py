@@ -1,5 +1,6 @@
 """`readable=True`: the module as a textbook prints it, with the fast module's values and gradients."""
 import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +85,17 @@ def test_readable_is_its_own_compile_and_says_so_in_its_command():
     assert "`gradc compile '(x + y) * z' --readable`" in readable.source
     assert "--emit jvp --readable" in readable.source_with(["jvp"]) or "--readable --emit jvp" in \
         readable.source_with(["jvp"])
+
+
+def test_the_readmes_examples_are_the_real_readable_output():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    least_squares = gradc.compile("0.5*sum((X@w - y)**2)", wrt=["w"],
+                                  shapes={"X": ("n", "d"), "y": ("n",), "w": ("d",)}, readable=True).source
+    network = gradc.compile("h = tanh(X@W1 + b1); p = sigmoid(h@w2 + b2); mean((p - y)**2)",
+                            wrt=["W1", "b1", "w2", "b2"],
+                            shapes={"X": ("n", "d"), "W1": ("d", "k"), "b1": ("k",), "w2": ("k",), "y": ("n",)},
+                            readable=True).source
+    shown = least_squares.split("\n\n\n")[-2]  # value_and_grad
+    assert shown.startswith("def value_and_grad") and f"```python\n{shown}\n```" in readme
+    backward = network.split("\n\n\n")[-2]
+    assert f"```python\n{backward[backward.index('    # backward'):]}\n```" in readme
