@@ -17,8 +17,9 @@ from gradc.frontend.pyfunc import from_file, function_names, read_text
 from gradc.shapes import check_dims
 
 SOURCE_HELP = "an expression, a file holding one, or a Python function as path/to/model.py:name"
-SHAPE_HELP = "declare an input's shape with int or named dims, e.g. X=n,d (default scalar)"
-AT_HELP = "an input's value: x=2, w=-3,2,-3, or a matrix as rows: A=1,2;3,4"
+SHAPE_HELP = "declare an input's shape with int or named dims, e.g. X=n,d (repeatable; default: a scalar)"
+AT_HELP = "an input's value: x=2, w=-3,2,-3, or a matrix as rows: A=1,2;3,4 (repeatable; default: random)"
+WRT_HELP = "differentiate with respect to these inputs, comma-separated: w,b (repeatable; default: every input)"
 NOT_NPZ = "{path} is not an .npz archive of named arrays (np.savez writes one)"
 REAL_KINDS = "fiub"  # float, int, unsigned, bool: the dtypes that are real numbers
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # how a zip archive (an .npz) begins: with a member, or empty
@@ -27,6 +28,33 @@ NPY_MAGIC = (b"\x93NUMPY",)  # how an .npy file begins
 
 class UsageError(GradcError):
     """The command line itself is malformed."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples as written; every flag's help ends with its default, unless it says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not action.option_strings or "default" in text or action.default is argparse.SUPPRESS:
+            return text
+        if action.default is None or action.default == []:
+            return text  # the help says in words what leaving the flag out means
+        if action.default is False:
+            return text + " (default: off)"
+        return text + " (default: %(default)s)"
+
+
+def names(text):
+    """An argparse `type` for a comma list of names (`w,b`): the list, without blanks; used with action="extend"
+    so that `--wrt w,b` and `--wrt w --wrt b` are the same, as `--emit jvp,vjp` is."""
+    items = [item.strip() for item in text.split(",")]
+    if not any(items):
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, got {text!r}")
+    return [item for item in items if item]
+
+
+def add_wrt_argument(parser, help=WRT_HELP):
+    parser.add_argument("--wrt", action="extend", type=names, metavar="NAMES", help=help)
 
 
 def add_source_argument(parser, help=SOURCE_HELP):
@@ -39,7 +67,8 @@ def add_shape_argument(parser):
 
 def add_point_arguments(parser):
     parser.add_argument("--at", action="append", default=[], metavar="NAME=VALUE", help=AT_HELP)
-    parser.add_argument("--at-file", metavar="FILE.npz", help="input values from a .npz file")
+    parser.add_argument("--at-file", metavar="FILE.npz", help="input values from a .npz file (default: none; "
+                        "--at wins where both give an input)")
 
 
 def read_source(text):
@@ -235,8 +264,7 @@ def number(minimum=None, above=None, whole=False):
 def add_source_arguments(parser):
     """SOURCE, --wrt and --shape, as compile, check and explain take them."""
     add_source_argument(parser)
-    parser.add_argument("--wrt", action="append", metavar="NAME", help="differentiate with respect to NAME "
-                        "(repeatable; default every input)")
+    add_wrt_argument(parser)
     add_shape_argument(parser)
 
 

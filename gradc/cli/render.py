@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from gradc import pipeline
-from gradc.cli.arguments import (add_point_arguments, add_shape_argument, add_source_argument, check_output, load_npz,
-                             parse_shapes, parse_values, read_source, source_file)
+from gradc.cli.arguments import (add_point_arguments, add_shape_argument, add_source_argument, add_wrt_argument,
+                                 check_output, load_npz, parse_shapes, parse_values, read_source, source_file)
 from gradc.viz.layout import write
 from gradc.viz.lesson import lesson
 from gradc.viz.render import LAYOUTS, LR_RANKS, PASSES, STAGES, RenderError, render
@@ -24,8 +24,7 @@ def add_render_parser(subparsers):
                               description=__doc__.split("\n\n")[0])
     add_source_argument(p)
     add_shape_argument(p)
-    p.add_argument("--wrt", action="append", metavar="NAME", help="differentiate with respect to NAME only "
-                   "(repeatable; default every input)")
+    add_wrt_argument(p)
     add_point_arguments(p)
     p.add_argument("--pass", dest="pass_", choices=PASSES, default="both", help="which picture (default both)")
     p.add_argument("--stage", choices=STAGES, default="final",
