@@ -33,6 +33,11 @@ class Line:
     spans: bool = False
     note: str = ""
 
+    @property
+    def said(self):
+        """What the line's comment says: the comment, then the note."""
+        return f"{self.comment}; {self.note}" if self.comment and self.note else self.comment or self.note
+
 
 @dataclass(frozen=True)
 class Basis:
