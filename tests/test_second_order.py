@@ -158,8 +158,8 @@ def test_default_module_is_unchanged_and_emitted_functions_are_standalone(rng):
     assert "--emit jvp,vjp,hvp,hessian`" in text
     tree = ast.parse(text)
     assert [n.name for n in tree.body if isinstance(n, ast.FunctionDef)] == [
-        "_inputs", "_array", "_scalar", "_direction", "forward", "value_and_grad", "gradient", "jvp", "vjp", "hvp",
-        "hessian"]
+        "_inputs", "_array", "_scalar", "_sigmoid", "_softplus", "_direction", "forward", "value_and_grad",
+        "gradient", "jvp", "vjp", "hvp", "hessian"]
     assert {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names} == {"numpy"}
     module = load_module(text)
     point = logistic_point(rng)
