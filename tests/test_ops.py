@@ -14,18 +14,14 @@ from gradc.transform.differentiate import differentiate
 from gradc.backend.interpret import evaluate
 from gradc.graph import Graph
 from gradc.ops import REGISTRY, Value, call
-from gradc.ops.domain import ANY, Domain
+from gradc.ops.domain import Domain
 from helpers import assert_grad_matches
-
-
-# TODO(entries): t_matmul and vdot (gradc/backend/numpy/ops.py) give no domain in their entries yet.
-NOT_YET_IN_ENTRIES = {"t_matmul": (ANY, ANY), "vdot": (ANY, ANY)}
 
 
 def domains(name):
     """One Domain per operand of op `name`, from its entry (a variadic op's one domain, thrice)."""
     op = REGISTRY[name]
-    domain = op.domain or NOT_YET_IN_ENTRIES.get(name, ())
+    domain = op.domain
     return domain * 3 if op.arity < 0 else domain
 
 
@@ -95,7 +91,7 @@ def test_every_op_has_a_domain_or_is_a_leaf():
         if op.leaf:
             assert op.domain == (), name
             continue
-        assert len(op.domain or NOT_YET_IN_ENTRIES[name]) == (1 if op.arity < 0 else op.arity), name
+        assert len(op.domain) == (1 if op.arity < 0 else op.arity), name
         for domain in domains(name):
             assert isinstance(domain, Domain) and domain.lo < domain.hi, name
             assert not domain.signed or domain.lo > 0, name
@@ -177,8 +173,7 @@ def test_masks_are_zero_one(name, rng):
     assert set(np.unique(result)) <= {-1.0, 0.0, 1.0, False, True}
 
 
-@pytest.mark.parametrize("name, shapes, attrs", [case for case in cases() if REGISTRY[case.values[0]].defined_everywhere
-                                                or case.values[0] in NOT_YET_IN_ENTRIES])
+@pytest.mark.parametrize("name, shapes, attrs", [case for case in cases() if REGISTRY[case.values[0]].defined_everywhere])
 def test_defined_everywhere_is_finite_far_outside_the_domain(name, shapes, attrs, rng):
     graph, out = build(name, shapes, attrs)
     arrays = {f"a{i}": rng.uniform(-30.0, 30.0, size=shape) for i, shape in enumerate(shapes)}
@@ -187,8 +182,7 @@ def test_defined_everywhere_is_finite_far_outside_the_domain(name, shapes, attrs
         assert np.all(np.isfinite(evaluate(graph, arrays)[out.node]))
 
 
-@pytest.mark.parametrize("name", [name for name, op in REGISTRY.items() if not op.leaf and not op.defined_everywhere
-                                  and name not in NOT_YET_IN_ENTRIES])
+@pytest.mark.parametrize("name", [name for name, op in REGISTRY.items() if not op.leaf and not op.defined_everywhere])
 def test_not_defined_everywhere_fails_somewhere(name):
     """Each op left out of defined_everywhere is nan or inf at some finite input (or overflows there)."""
     op = REGISTRY[name]

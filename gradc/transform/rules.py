@@ -68,9 +68,6 @@ def const(like, number):
 # and a result that the source loses to an intermediate overflow, which it may give exactly instead
 # (log(exp(1000)) is 1000, where the source gives inf). Signed zeros are not kept (x + 0 -> x at x = -0.0).
 _LOOK = 64  # nodes defined_everywhere reads before it gives up (and says no)
-# TODO(entries): t_matmul and vdot (gradc/backend/numpy/ops.py) do not say defined_everywhere in their entries yet;
-# until they do, this keeps them so (tests/test_op_entries.py fails once they say it, to drop this line).
-_NOT_YET_IN_ENTRIES = frozenset({"t_matmul", "vdot"})
 
 
 def defined_everywhere(x):
@@ -103,7 +100,7 @@ def defined_everywhere(x):
                 operands = operands[1:]
             else:
                 return False
-        elif not (REGISTRY[op].defined_everywhere or op in _NOT_YET_IN_ENTRIES):
+        elif not REGISTRY[op].defined_everywhere:
             return False
         stack.extend(operands)
     return True

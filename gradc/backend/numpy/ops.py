@@ -8,6 +8,7 @@ import numpy as np
 from gradc import shapes
 from gradc.errors import ShapeError
 from gradc.ops import Op, call, defop
+from gradc.ops.domain import ANY
 from gradc.ops.formula import PRODUCT, Formula
 from gradc.ops.linalg import matmul_shape
 from gradc.ops.registry import each
@@ -17,7 +18,7 @@ T_MATMUL = defop(Op(name="t_matmul", arity=2, shape=lambda a, b: matmul_shape(a[
                     impl=lambda a, b: a.T @ b,
                     vjp=lambda g, out, a, b: (b @ g.T, a @ g),
                     jvp=lambda t, out, a, b: each(t, lambda ta: ta.T @ b, lambda tb: a.T @ tb),
-                    symbol="ᵀ@", doc="a.T @ b for matrices",
+                    symbol="ᵀ@", doc="a.T @ b for matrices", domain=(ANY, ANY), defined_everywhere=True,
                     formula=Formula("{0:atom}.T @ {1:unary}", r"{0:atom}^\top {1:unary}", PRODUCT)))
 
 
@@ -31,5 +32,6 @@ def _vdot_shape(a, b):
 VDOT = defop(Op(name="vdot", arity=2, shape=_vdot_shape, impl=np.vdot,
                 vjp=lambda g, out, a, b: (g * b, g * a),
                 jvp=lambda t, out, a, b: each(t, lambda ta: call("vdot", ta, b), lambda tb: call("vdot", a, tb)),
-                symbol="·", doc="sum of the elementwise product of two arrays",
+                symbol="·", doc="sum of the elementwise product of two arrays", domain=(ANY, ANY),
+                defined_everywhere=True,
                 formula=Formula("vdot({arguments})", r"\left\langle {0}, {1}\right\rangle")))
