@@ -270,4 +270,4 @@ def add_source_arguments(parser):
 
 def compile_from(args):
     source = read_source(args.source)
-    return compile(source, wrt=args.wrt, shapes=parse_shapes(args.shape))
+    return compile(source, wrt=args.wrt, shapes=parse_shapes(args.shape), readable=getattr(args, "readable", False))

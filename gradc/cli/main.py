@@ -79,6 +79,9 @@ def build_parser():
                                    description=COMPILE_HELP, epilog=COMPILE_EXAMPLES)
     add_source_arguments(compile_)
     compile_.add_argument("-o", "--output", help="write the module here (default: standard output)")
+    compile_.add_argument("--readable", action="store_true",
+                          help="write it the way a textbook would: no in-place writes, one operation per line, "
+                               "each backward line commented with its chain-rule step (default: the fast form)")
     compile_.add_argument("--emit", action="extend", type=names, default=[], metavar="NAMES",
                           help="also write these functions, comma-separated: jvp, vjp, hvp, hessian "
                                "(default: none; value_and_grad is there for a scalar output)")

@@ -5,10 +5,11 @@ from dataclasses import dataclass, field, replace
 
 from gradc.backend.numpy.lowerings import lowering_of
 from gradc.backend.numpy.prologue import stays_python_float
-from gradc.ops.elementwise import COMPARISONS
 from gradc.backend.numpy.schedule import INLINE, computed_reads
+from gradc.ops import REGISTRY
 
-INLINE_MASKS = frozenset("is_" + c for c in COMPARISONS)  # bool arrays: a product with a count stays int
+# The bool masks written inside their product (g * (x > 0.0)): a product of a count and a mask stays an int.
+INLINE_MASKS = frozenset(name for name, op in REGISTRY.items() if op.inline and not op.differentiable)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMES = {2: "twice", 3: "three times"}
 
@@ -123,8 +124,6 @@ class Writer:
         op = graph.op(node)
         args = graph.args(node)
         operands = self.operands(node)
-        if op.name == "pow" and operands[0].startswith("-"):
-            operands[0] = f"({operands[0]})"
         if op.name == "accumulate":
             operands = self.partial_names(node, operands)
         attrs = graph.attrs(node)
