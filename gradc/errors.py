@@ -35,6 +35,12 @@ class GradcError(Exception):
         return f"    {text}\n    {' ' * self.column}^"
 
     def __str__(self):
+        """The headline, then the offending line with a caret under the column (as the command line shows it)."""
+        caret = self.caret()
+        return self.headline() + (f"\n{caret}" if caret else "")
+
+    def headline(self):
+        """The message with where it points, in one line: `message (line 2, column 5)`."""
         if self.filename is not None and self.line is not None:
             where = f" (column {self.column + 1})" if self.column is not None else ""
             return f"{self.filename}:{self.line}: {self.message}{where}"

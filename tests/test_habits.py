@@ -52,3 +52,13 @@ def test_fit_takes_newton_and_initial_values_as_lists(workdir, capsys):
     assert "w (2,) = [ 2. -1.]" in out and "b () = 0.5" in out
     code, _, err = run(capsys, "fit", "0.5*sum((X @ w - y)**2)", "--data", "train.npz", "--init", "w=0,nan")
     assert code == 2 and err == "gradc: error: --init w=0,nan: the value must be finite\n"
+
+
+def test_a_python_error_shows_the_source_line_with_a_caret_as_the_command_line_does(capsys):
+    import gradc
+    with pytest.raises(gradc.ParseError) as caught:
+        gradc.compile("sum(x) + exq(y)")
+    assert str(caught.value) == "unknown function 'exq': did you mean 'exp'? (column 10)\n    sum(x) + exq(y)\n" \
+                                "             ^"
+    code, _, err = run(capsys, "compile", "sum(x) + exq(y)")
+    assert code == 2 and err == f"gradc: error: {caught.value}\n"  # the same three lines

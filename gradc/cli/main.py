@@ -209,7 +209,7 @@ def main(argv=None):
             return 2
         return args.run(args)
     except GradcError as error:
-        print(f"gradc: error: {error}", file=sys.stderr)
+        print(f"gradc: error: {error.headline()}", file=sys.stderr)
         caret = error.caret()
         if caret:
             print(caret, file=sys.stderr)
