@@ -37,10 +37,11 @@ def value_and_grad(x, y, z):
     t2 = t1 * z  # (x + y) * z
     # backward, seeded with dL/dt2 = 1 (L is t2)
     # t2 = t1 * z
+    g_t1 = z  # dL/dt1 = z
     g_z = t1  # dL/dz = t1
     # t1 = x + y
-    g_y = z  # dL/dy = z
-    g_x = z  # dL/dx = z
+    g_y = g_t1  # dL/dy = dL/dt1
+    g_x = g_t1  # dL/dx = dL/dt1
     return t2, {"x": g_x, "y": g_y, "z": g_z}
 
 

@@ -195,6 +195,14 @@ class Writer:
             and data["tangent"] is None and buffer not in self.plan.partial_of
         return f"in place: {self.plan.names[buffer]} is not read after this" if named else ""
 
+    def through(self, alias):
+        """How an adjoint alias is written: its value, or readably the adjoint it came through, where that is
+        the same value (`g_x = g_t1`, as the lecture's `dx = dq`, not `g_x = z`)."""
+        upstream = self.plan.aliases.get(alias.consumer)
+        if self.readable and upstream is not None and upstream is not alias and upstream.value == alias.value:
+            return upstream.name
+        return self.ref(alias.value)
+
     def backward(self, nodes, seed="1"):
         """The backward lines, grouped under the forward line each group differentiates.
 
@@ -206,7 +214,7 @@ class Writer:
         names = self.plan.names
         groups, partials = {}, {}  # consumer -> alias lines; branch sum -> its partials' alias lines
         for alias in self.plan.aliases.values():
-            line = self.chained(Line("assign", alias.name, self.ref(alias.value)))
+            line = self.chained(Line("assign", alias.name, self.through(alias)))
             groups.setdefault(alias.consumer if alias.consumer in names else None, []).append((line, alias.value))
         for (total, _), alias in self.plan.partial_aliases.items():
             of = graph[total]["adjoint"]
