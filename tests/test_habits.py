@@ -62,3 +62,14 @@ def test_a_python_error_shows_the_source_line_with_a_caret_as_the_command_line_d
                                 "             ^"
     code, _, err = run(capsys, "compile", "sum(x) + exq(y)")
     assert code == 2 and err == f"gradc: error: {caught.value}\n"  # the same three lines
+
+
+def test_fit_infers_a_parameters_shape_from_the_data_and_skips_arrays_it_does_not_use(workdir, capsys):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    np.savez(workdir / "train.npz", X=X, y=X @ np.array([1.0, -2.0, 0.5]) + 0.25, X_test=X[:4])
+    code, out, _ = run(capsys, "fit", "0.5*sum((X @ w + b - y)**2)", "--data", "train.npz", "--method", "newton")
+    assert code == 0
+    assert out.startswith("skipping data X_test: the source does not use it\n"
+                          "inferred from the data: w (3,), b scalar; give --shape to choose another\n")
+    assert "w (3,) = [ 1.  -2.   0.5]" in out and "b () = 0.25" in out

@@ -6,6 +6,7 @@
 Inputs found in the --data file are data; every other input is a parameter to fit. A parameter's dims may
 name a data dimension (`w=d` takes d from X's columns), so shapes are written once, symbolically.
 """
+import itertools
 import math
 import os
 import sys
@@ -17,6 +18,9 @@ from gradc.api import compile
 from gradc.cli.arguments import (add_shape_argument, add_source_argument, check_output, load_npy, load_npz, npz_path,
                                  number, parse_pairs, parse_shapes, parse_value, read_source, source_file)
 from gradc.errors import GradcError, ShapeError
+from gradc.frontend.parse import input_names
+from gradc.frontend.pyfunc import Function
+from gradc.shapes import show
 from gradc.optim.descent import minimize
 from gradc.optim.lr_schedules import parse_schedule
 from gradc.optim.result import plot_path
@@ -66,7 +70,7 @@ def run_fit(args, out=None):
     out = out or sys.stdout
     lr = parse_schedule(args.lr) if args.lr is not None else None
     output, plot = _outputs(args)  # before training: a bad path must not cost the whole run
-    fn, params, data = _prepare(args)
+    fn, params, data = _prepare(args, out)
     result = minimize(fn, params, data, method=args.method, lr=lr, batch_size=args.batch_size,
                       epochs=args.epochs, max_iter=args.max_iter, tol=args.tol, gtol=args.gtol, seed=args.seed)
     _report(result, out)
@@ -118,10 +122,10 @@ def save_npz(path, arrays):
                 np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
 
 
-def _prepare(args):
+def _prepare(args, out):
     """Compiles the source with the parameters as wrt and builds (fn, initial params, data)."""
     source = read_source(args.source)
-    data = _load_data(args.data)
+    data = _used_data(source, _load_data(args.data), out)
     shapes, sizes = _shapes(args.shape, data)
     inits = parse_pairs(args.init, "--init", "NAME=VALUE (e.g. w=normal)")
     for name, value in inits.items():  # an --init array declares its parameter's shape
@@ -129,7 +133,7 @@ def _prepare(args):
             shapes[name] = load_npy(value).shape
         elif name not in shapes and ("," in value or ";" in value):
             shapes[name] = _init_values(name, value).shape
-    probe = _compile(source, None, shapes)
+    probe = _probe(source, shapes, data, out)
     inputs = probe.inputs
     _check_names(inputs, data, inits, shapes)
     declared = _declared_shapes(probe, shapes)
@@ -142,6 +146,52 @@ def _prepare(args):
               for name in wrt}
     data = {name: array for name, array in data.items() if name in inputs}
     return _compile(source, wrt, shapes), params, data
+
+
+def _used_data(source, data, out):
+    """The data arrays the source reads; a data file may hold others (a test split), which are skipped, said."""
+    names = source.parameters if isinstance(source, Function) else input_names(source)
+    unused = [name for name in data if name not in names]
+    if unused and names:
+        print(f"skipping data {', '.join(unused)}: the source does not use {'it' if len(unused) == 1 else 'them'}",
+              file=out)
+        return {name: array for name, array in data.items() if name in names}
+    return data
+
+
+def _probe(source, shapes, data, out):
+    """The source compiled with every parameter as wrt; a parameter given no shape that cannot be a scalar is
+    given the smallest shape built from the data's dimensions that compiles (`w` of `X @ w` gets X's columns)."""
+    try:
+        return _compile(source, None, shapes)
+    except ShapeError as error:
+        names = source.parameters if isinstance(source, Function) else input_names(source)
+        free = [name for name in names if name not in shapes and name not in data]
+        found = _infer_shapes(source, shapes, free, data) if free else None
+        if found is None:
+            raise error from None
+        said = ", ".join(f"{name} {show(dims)}" if dims else f"{name} scalar" for name, dims in found.items())
+        print(f"inferred from the data: {said}; give --shape to choose another", file=out)
+        shapes.update(found)
+        return _compile(source, None, shapes)
+
+
+MAX_SHAPE_TRIES = 400  # compiles tried while inferring parameter shapes, ~1 ms each
+
+
+def _infer_shapes(source, shapes, free, data):
+    """The first assignment of shapes to the `free` parameters, by total rank, then in order, under which the
+    source compiles; each shape is (), (a,) or (a, b) with a, b among the data arrays' dimensions."""
+    dims = list(dict.fromkeys(d for name in data for d in shapes[name]))
+    options = [()] + [(a,) for a in dims] + [(a, b) for a in dims for b in dims]
+    choices = sorted(itertools.product(options, repeat=len(free)), key=lambda c: sum(len(s) for s in c))
+    for choice in choices[:MAX_SHAPE_TRIES]:
+        try:
+            compile(source, shapes={**shapes, **dict(zip(free, choice))})
+        except ShapeError:
+            continue
+        return dict(zip(free, choice))
+    return None
 
 
 def _declared_shapes(fn, shapes):

@@ -55,6 +55,27 @@ def parse(source, shapes=None):
     return with_deep_stack(lambda: _Parser(source, shapes or {}).run())
 
 
+def input_names(source):
+    """The names an expression-language source reads as inputs, in order of first use, without building its
+    graph (so without its shapes): what is neither assigned first, called, np/numpy, nor a constant.
+    A source that does not parse gives the names found so far; `parse` reports its error."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    assigned, found = set(), []
+    for statement in tree.body:
+        read = ast.walk(statement.value if isinstance(statement, (ast.Assign, ast.Expr)) else statement)
+        for node in sorted((n for n in read if isinstance(n, ast.Name)), key=lambda n: (n.lineno, n.col_offset)):
+            if (isinstance(node.ctx, ast.Load) and id(node) not in called and node.id not in assigned
+                    and node.id not in NUMPY and node.id not in CONSTANTS and node.id not in found):
+                found.append(node.id)
+        if isinstance(statement, ast.Assign):
+            assigned.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+    return found
+
+
 def parse_function(source, shapes=None):
     """Parse the text of one `def` (decorators ignored): its parameters are the inputs, in order.
 
