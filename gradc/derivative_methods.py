@@ -1,8 +1,18 @@
 """A CompiledFunction's derivatives beyond the gradient: jvp, vjp, jacobian, hvp and hessian.
 
 Each runs a generated function (see `gradc.backend.numpy.emit_derived`): the module's own when it was compiled with
-`emit=`, otherwise a variant of the module compiled the first time the derivative is asked for.
+`emit=`, otherwise a variant of the module compiled the first time the derivative is asked for. Each method returns
+what the generated function of its name returns, in the shapes JAX gives its results:
+
+    fn.jvp(tangents, ...)    (value, Df[tangents])             as jax.jvp: (primal_out, tangent_out)
+    fn.vjp(cotangent, ...)   (value, {name: cotangent})        as jax.vjp's primal_out and its pullback's result
+    fn.jacobian(...)         {name: df/dname}                  as jax.jacobian(f, argnums=wrt)
+    fn.hvp(vectors, ...)     {name: (H @ vectors)[name]}       as the JAX cookbook's hvp: jvp(grad(f), ...)[1]
+    fn.hessian(...)          {a: {b: d2f/da db}}               as jax.hessian: nested, one block per pair
+
+The inputs go positionally in `fn.inputs` order or by keyword, after the tangents, cotangent or vectors.
 """
+import functools
 import math
 from collections.abc import Mapping
 
@@ -16,30 +26,73 @@ from gradc.backend.numpy.prologue import real
 from gradc.errors import DifferentiationError, GradcError, ShapeError
 
 
+def boundary(function):
+    """The edge of the API: a GradcError leaves `function` with the frames it was raised through dropped, so
+    that its traceback ends at the user's call (the message says where in the source it points)."""
+    @functools.wraps(function)
+    def api(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except GradcError as error:
+            raise error.with_traceback(None) from error.__cause__
+    return api
+
+
+def bind(inputs, name, args, arrays):
+    """The keyword arrays with the positional `args` added, in `inputs` order: `fn(X, w, y)` as `fn(X=X, ...)`."""
+    if not args:
+        return arrays
+    if len(args) > len(inputs):
+        raise GradcError(f"{name} takes {len(inputs)} inputs ({', '.join(inputs) or 'none'}), "
+                         f"got {len(args)} positional arguments")
+    arrays = dict(arrays)
+    for input_name, value in zip(inputs, args):
+        if input_name in arrays:
+            raise GradcError(f"{name} got {input_name} twice, by position and by keyword")
+        arrays[input_name] = value
+    return arrays
+
+
 class Derivatives:
     """Mixin for CompiledFunction, which provides `stages`, `module`, `inputs`, `wrt`, `forward` and `_explain`.
 
-    `self` is positional-only in every method, so that an input may be named `self` too.
+    `self` is positional-only in every method, so that an input may be named `self` too; so are the tangents,
+    cotangent and vectors, so that an input may be named `tangents`.
     """
 
-    def jvp(self, tangents, /, **arrays):
-        """(value, Df[tangents]): the derivative along `tangents`, name -> array; names left out stay fixed."""
+    @boundary
+    def jvp(self, tangents, /, *args, **arrays):
+        """(value, Df[tangents]), as `jax.jvp` returns (primal_out, tangent_out): the derivative along
+        `tangents`, a dict name -> array (names left out stay fixed), shaped like the output.
+
+        `q.jvp({"x": v}, x, A)` or `q.jvp({"x": v}, x=x, A=A)`.
+        """
+        arrays = self._arguments(args, arrays)
         return self._run("jvp", arrays, self._directions(tangents, arrays, "tangent"))
 
-    def vjp(self, cotangent, /, **arrays):
-        """(value, {name: gradient of sum(cotangent * f)}), `cotangent` shaped like the output f."""
+    @boundary
+    def vjp(self, cotangent, /, *args, **arrays):
+        """(value, {name: gradient of sum(cotangent * f)}), `cotangent` shaped like the output f: `jax.vjp`'s
+        primal_out, and what its pullback returns for `cotangent` (as a dict over wrt).
+
+        With a cotangent of ones it is (value, gradient of sum(f)); `fn.vjp(ct, z)[1]["z"]` is ct @ J.
+        """
+        arrays = self._arguments(args, arrays)
         cotangent = real(cotangent, "the cotangent")
         expected = self._output_shape(arrays)
         if np.shape(cotangent) != expected:
             raise ShapeError(f"the cotangent has shape {np.shape(cotangent)}; the output has shape {expected}")
         return self._run("vjp", arrays, cotangent)
 
-    def jacobian(self, /, **arrays):
-        """{name: df/dname}, each shaped the output's shape + the input's shape.
+    @boundary
+    def jacobian(self, /, *args, **arrays):
+        """{name: df/dname} for each name in wrt, each shaped the output's shape + the input's shape (as
+        `jax.jacobian(f, argnums=...)`); no value beside it.
 
         Built row by row from vjp (one per output element) or column by column from jvp (one per input
         element), whichever needs fewer calls.
         """
+        arrays = self._arguments(args, arrays)
         shape = np.shape(self.forward(**arrays))  # which also checks the arrays
         if math.prod(shape) <= sum(np.size(arrays[name]) for name in self.wrt):
             rows = {name: np.zeros(shape + np.shape(arrays[name])) for name in self.wrt}
@@ -53,14 +106,26 @@ class Derivatives:
                 columns[name][(...,) + index] = self.jvp({name: _basis(np.shape(arrays[name]), index)}, **arrays)[1]
         return columns
 
-    def hvp(self, vectors, /, **arrays):
-        """{name: (H @ vectors)[name]}: the Hessian times one direction per name; names left out are zero."""
+    @boundary
+    def hvp(self, vectors, /, *args, **arrays):
+        """{name: (H @ vectors)[name]}: the Hessian times one direction per name (a dict; names left out are
+        zero), by forward mode over the gradient. Only the product, as the JAX cookbook's
+        `hvp(f, x, v) = jvp(grad(f), x, v)[1]` and the module's own `hvp`; `value_and_grad` gives the rest.
+        """
+        arrays = self._arguments(args, arrays)
         return self._run("hvp", arrays, self._directions(vectors, arrays, "vector"))
 
-    def hessian(self, /, **arrays):
-        """{a: {b: d2f/da db}} for a, b in wrt, each block shaped a's shape + b's shape."""
+    @boundary
+    def hessian(self, /, *args, **arrays):
+        """{a: {b: d2f/da db}} for a, b in wrt, each block shaped a's shape + b's shape: nested as
+        `jax.hessian(f, argnums=...)` nests its blocks; `q.hessian(x, A)["x"]["x"]`."""
+        arrays = self._arguments(args, arrays)
         return self._run("hessian", arrays)
 
+    def _arguments(self, args, arrays):
+        return bind(self.inputs, self.__name__, args, arrays)
+
+    @boundary
     def source_with(self, emit):
         """The module's text with the functions named in `emit` added (see `gradc.transform.derivatives.KINDS`)."""
         kinds = check_kinds(emit)

@@ -189,9 +189,11 @@ def test_render_at_that_is_not_a_dict_is_a_gradc_error(quadratic):
     refused(lambda: fn.render(at=[1.0, 2.0]), r"^at is a dict, input name -> value, not list$", RenderError)
 
 
-@pytest.mark.parametrize("wrt, message", [(5, "^wrt is an input name or a list of them, not 5$"),
-                                          ([1], "^wrt names inputs by strings, not 1$"),
-                                          ([["x"]], r"^wrt names inputs by strings, not \['x'\]$")])
+@pytest.mark.parametrize("wrt, message", [(5.0, "^wrt is an input name or position, or a list of them, not 5.0$"),
+                                          ([1.5], r"^wrt names inputs by strings or positions \(ints\), not 1.5$"),
+                                          ([True], r"^wrt names inputs by strings or positions \(ints\), not True$"),
+                                          ([["x"]], r"^wrt names inputs by strings or positions \(ints\), "
+                                                    r"not \['x'\]$")])
 def test_wrt_that_is_not_names_is_a_gradc_error(wrt, message):
     refused(lambda: gradc.compile("x * y", wrt=wrt), message)
 
