@@ -10,7 +10,8 @@ from gradc.backend.numpy.specialize import lower
 from gradc.errors import GradcError, ShapeError
 from gradc.frontend.pyfunc import Function
 from gradc.graph import Graph, rebuild
-from gradc.frontend.parse import CONSTANTS, FUNCTIONS, NUMPY, parse, parse_function
+from gradc.frontend.parse import BINARY, CONSTANTS, FUNCTIONS, NUMPY, UNARY, parse, parse_function, with_deep_stack
+from gradc.ops import REGISTRY
 from gradc.shapes import identifier
 from gradc.transform.simplify import rewriter, simplify
 
@@ -24,6 +25,9 @@ class Stages:
     source: str  # the generated module
     command: str = ""  # the command line that regenerates it
     readable: bool = False  # emitted as a textbook prints it (see emit), not the fast default
+
+
+SEARCH_SOURCE = 4000  # characters: past this an undeclared input's hint does not try shapes for it
 
 
 class UnusedShapeError(ShapeError):
@@ -98,9 +102,11 @@ def _explain_undeclared(error, text, shapes, parse_text, function, strict):
     """`error` with, where the failing operation reads undeclared inputs (scalars), their names and a shape to
     declare for each, when trying the source's dims finds one. A shape given for a misspelled name is the cause
     where there is one: strict, that is the error; otherwise it is named beside the hint."""
+    if error.line is None:
+        return error
     try:
-        reads = _Reads(text, function)
-    except (SyntaxError, ValueError):  # the parser already read it; nothing to add where this cannot
+        reads = with_deep_stack(lambda: _Reads(text, function))  # as deep as the parser reads
+    except (GradcError, SyntaxError, ValueError, RecursionError, MemoryError):  # nothing to add where it cannot
         return error
     if strict:
         try:
@@ -108,11 +114,14 @@ def _explain_undeclared(error, text, shapes, parse_text, function, strict):
         except UnusedShapeError as stray:
             return stray
     declared = {**reads.declared, **shapes}
-    undeclared = [name for name in reads.at(error.line, error.column) if name not in declared]
-    if not undeclared or error.line is None:
+    operation = error.message.split(":", 1)[0]
+    undeclared = [name for name in reads.at(error.line, error.column, operation) if name not in declared]
+    if not undeclared:
         return error
     position = (error.line, error.column)
-    suggested = {name: _suggest(name, text, shapes, declared, parse_text, position) for name in undeclared}
+    search = len(text) <= SEARCH_SOURCE  # each try is a parse: only for a source of a few lines
+    suggested = {name: _suggest(name, text, shapes, declared, parse_text, position) if search else None
+                 for name in undeclared}
     python = ", ".join(f'"{name}": {_python_dims(dims)}' for name, dims in suggested.items())
     flags = " ".join(f"--shape {name}={_flag_dims(dims)}" for name, dims in suggested.items())
     if len(undeclared) == 1:
@@ -196,9 +205,12 @@ class _Reads:
             elif isinstance(statement, (ast.Expr, ast.Return)) and statement.value is not None:
                 self._reads(statement.value)
 
-    def at(self, line, column):
-        """The inputs the operation at `line` and `column` reads (the outermost one starting there)."""
-        return self.operations.get((line, column), [])
+    def at(self, line, column, operation):
+        """The inputs the operation at `line` and `column` reads: of those starting there (`X@w` and `X@w - y`
+        both start at X), the innermost that `operation` (the error's `@:`, `add:`) names, else the outermost."""
+        found = self.operations.get((line, column), [])
+        named = [reads for labels, reads in found if operation in labels]
+        return named[0] if named else (found[-1][1] if found else [])
 
     def _reads(self, node):
         if isinstance(node, ast.Name):
@@ -220,13 +232,31 @@ class _Reads:
             children = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
         reads = list(dict.fromkeys(name for child in children for name in self._reads(child)))
         if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Attribute, ast.Subscript)):
-            self.operations[(node.lineno, self._column(node))] = reads
+            self.operations.setdefault((node.lineno, self._column(node)), []).append((_labels(node), reads))
         return reads
 
     def _column(self, node):
         """The character column, as the parser counts it (ast gives UTF-8 byte offsets)."""
         line = self.lines[node.lineno - 1] if node.lineno <= len(self.lines) else ""
         return len(line.encode()[:node.col_offset].decode(errors="ignore"))
+
+
+def _labels(node):
+    """The names a shape error of the operation `node` may begin with: its op's name, operator and symbol."""
+    if isinstance(node, ast.BinOp):
+        name = BINARY.get(type(node.op))
+    elif isinstance(node, ast.UnaryOp):
+        name = UNARY.get("-")
+    elif isinstance(node, ast.Subscript):
+        name = UNARY.get("[]")
+    elif isinstance(node, ast.Attribute):
+        name = UNARY.get(".T")
+    else:
+        func = node.func
+        written = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        name = FUNCTIONS[written].name if written in FUNCTIONS else written
+    op = REGISTRY.get(name)
+    return {label for label in (name, getattr(op, "operator", None), getattr(op, "symbol", None)) if label}
 
 
 def _check_wrt(graph, wrt):

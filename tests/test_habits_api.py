@@ -78,6 +78,9 @@ def test_an_undeclared_input_is_named_with_the_shape_that_compiles():
     ("X: (n, 3)\nsum(X@w)", {}, 'w is undeclared, so a scalar: declare it (shapes={"w": (3,)} / --shape w=3)'),
     ("b = a * 2; sum(X@b)", {"X": ("n", "d")},  # read through a name assigned before
      'a is undeclared, so a scalar: declare it (shapes={"a": ("d",)} / --shape a=d)'),
+    ("h = tanh(X@W1 + b1); p = sigmoid(h@w2 + b2); mean((p - y)**2)",  # h@w2 fails, not h@w2 + b2
+     {"X": ("n", "d"), "W1": ("d", "k"), "b1": ("k",), "y": ("n",)},
+     'w2 is undeclared, so a scalar: declare it (shapes={"w2": ("k",)} / --shape w2=k)'),
     ("sum(u@v)", {}, 'u and v are undeclared, so scalars: declare them (shapes={"u": (...), "v": (...)} / '
                      '--shape u=... --shape v=...)'),
     ("x[0]", {}, 'x is undeclared, so a scalar: declare it (shapes={"x": (...)} / --shape x=...)'),
@@ -86,6 +89,14 @@ def test_undeclared_inputs_the_failing_operation_reads_are_named(source, shapes,
     with pytest.raises(gradc.ShapeError) as caught:
         gradc.compile(source, shapes=shapes)
     assert caught.value.message.endswith("; " + hint)
+
+
+def test_a_long_deep_source_is_hinted_without_trying_shapes():
+    source = " + ".join(f"sin(x{k})" for k in range(3000)) + " + sum(X@w)"  # deeper than Python's own stack
+    with pytest.raises(gradc.ShapeError) as caught:
+        gradc.compile(source, shapes={"X": ("n", "d")})
+    assert caught.value.message.endswith('w is undeclared, so a scalar: declare it (shapes={"w": (...)} / '
+                                         '--shape w=...)')
 
 
 def test_a_shape_error_of_declared_inputs_has_no_hint():
