@@ -73,3 +73,11 @@ def test_fit_infers_a_parameters_shape_from_the_data_and_skips_arrays_it_does_no
     assert out.startswith("skipping data X_test: the source does not use it\n"
                           "inferred from the data: w (3,), b scalar; give --shape to choose another\n")
     assert "w (3,) = [ 1.  -2.   0.5]" in out and "b () = 0.25" in out
+
+
+def test_a_shape_for_a_name_the_source_does_not_use_is_refused_on_the_command_line(workdir, capsys):
+    for command in (["compile"], ["render", "-o", "a.svg"]):
+        code, _, err = run(capsys, *command, "sum(X@W1)", "--shape", "X=n,d", "--shape", "W1=d", "--shape", "W2=d")
+        assert code == 2
+        assert err == "gradc: error: a shape is given for W2, which is not an input: did you mean W1? (inputs: X, W1)\n"
+    assert not (workdir / "a.svg").exists()

@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 
 from gradc.api import compile
+from gradc.pipeline import check_shapes_used
 from gradc.errors import GradcError
 from gradc.frontend.pyfunc import from_file, function_names, read_text
 from gradc.shapes import check_dims
@@ -270,4 +271,8 @@ def add_source_arguments(parser):
 
 def compile_from(args):
     source = read_source(args.source)
-    return compile(source, wrt=args.wrt, shapes=parse_shapes(args.shape), readable=getattr(args, "readable", False))
+    shapes = parse_shapes(args.shape)
+    # NOTE: strict here, in the command line's words: a --shape for a name the source does not use is refused
+    fn = compile(source, wrt=args.wrt, shapes=shapes, readable=getattr(args, "readable", False), strict=False)
+    check_shapes_used(fn.inputs, shapes)
+    return fn

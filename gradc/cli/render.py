@@ -49,7 +49,7 @@ def run_render(args, out=None):
     for name, value in at.items():  # an array given without --shape is drawn with its own shape
         if name not in shapes and np.ndim(value):
             shapes[name] = tuple(np.shape(value))
-    stages = pipeline.run(source, args.wrt, shapes)
+    stages = pipeline.run(source, args.wrt, shapes, strict=True)
     if Path(args.output).suffix.lower() == ".html":
         path = _write_page(lesson(stages, at), args.output)
     else:
