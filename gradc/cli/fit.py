@@ -54,13 +54,18 @@ def add_fit_parser(subparsers):
                         "Hessian times the gradient, for a few parameters)")
     p.add_argument("--batch-size", type=number(minimum=1, whole=True), metavar="K",
                    help="minibatch rows (default: all data)")
-    p.add_argument("--epochs", type=WHOLE, help="passes over the data")
+    p.add_argument("--epochs", type=WHOLE, help="passes over the data (default: no limit but --max-iter)")
     p.add_argument("--max-iter", type=WHOLE, help="updates (default 1000 when --epochs is not given)")
-    p.add_argument("--tol", type=number(minimum=0), help="stop when the loss changes by less than this")
-    p.add_argument("--gtol", type=number(minimum=0), help="stop when the gradient norm drops below this")
+    p.add_argument("--tol", type=number(minimum=0), help="stop when the loss changes by less than this (default: "
+                   "none; given neither --tol nor --gtol, a full-batch run stops once its gradient norm is 1e-10 "
+                   "of its first)")
+    p.add_argument("--gtol", type=number(minimum=0), help="stop when the gradient norm drops below this (default: "
+                   "none, as for --tol)")
     p.add_argument("--seed", type=WHOLE, default=0, help="seeds --init normal and the shuffling")
-    p.add_argument("--plot", metavar="LOSS.png", help="save the loss curve (needs matplotlib; .png if no suffix)")
-    p.add_argument("-o", "--output", metavar="PARAMS.npz", help="save the fitted parameters (.npz is added)")
+    p.add_argument("--plot", metavar="LOSS.png", help="save the loss curve (needs matplotlib; .png if no suffix; "
+                   "default: no plot)")
+    p.add_argument("-o", "--output", metavar="PARAMS.npz", help="save the fitted parameters (.npz is added; "
+                   "default: print them only)")
     p.set_defaults(run=run_fit)  # gradc.cli.main calls args.run(args)
     return p
 
