@@ -12,7 +12,6 @@ from typing import NamedTuple
 import numpy as np
 
 from gradc.errors import GradcError, ShapeError
-from gradc.ops import REGISTRY
 from gradc.ops.domain import Domain, intersect, sample_pieces
 
 MAX_DIFFERENCED = 100_000  # entries `gradc check` differences: each costs two evaluations of the whole function

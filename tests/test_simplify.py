@@ -6,7 +6,6 @@ import pytest
 
 import gradc
 from gradc import pipeline
-from gradc.transform import simplify as simplify_module
 from gradc.backend.interpret import evaluate
 from gradc.graph import Graph
 from gradc.ops import REGISTRY, Value, call
