@@ -398,33 +398,22 @@ class Gradient:
         self.compiled, self._fixed_by = compiled, call
         return compiled
 
-    def __call__(self, /, *args, **kwargs):
-        """The value, as the function computes it."""
-        try:
-            return self._call("forward", args, kwargs)
-        except GradcError as error:
-            raise error.with_traceback(None) from error.__cause__
-
+    @boundary
     def forward(self, /, *args, **kwargs):
         """The value, as the function computes it."""
-        try:
-            return self._call("forward", args, kwargs)
-        except GradcError as error:
-            raise error.with_traceback(None) from error.__cause__
+        return self._call("forward", args, kwargs)
 
+    __call__ = forward
+
+    @boundary
     def value_and_grad(self, /, *args, **kwargs):
         """(value, {name: gradient})."""
-        try:
-            return self._call("value_and_grad", args, kwargs)
-        except GradcError as error:
-            raise error.with_traceback(None) from error.__cause__
+        return self._call("value_and_grad", args, kwargs)
 
+    @boundary
     def grad(self, /, *args, **kwargs):
         """{name: gradient}."""
-        try:
-            return self._call("grad", args, kwargs)
-        except GradcError as error:
-            raise error.with_traceback(None) from error.__cause__
+        return self._call("grad", args, kwargs)
 
     @boundary
     def save(self, path):
