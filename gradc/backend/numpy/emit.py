@@ -16,7 +16,7 @@ from gradc.backend.numpy.tidy import tidy
 from gradc.backend.numpy.writer import Function, Line, Writer
 
 # The module-level helpers (templates/helpers.py.j2, one macro each), in the order a module carries them.
-HELPERS = ("_row_max", "_t_matmul", "_outer", "_sigmoid", "_softplus", "_direction")
+HELPERS = ("_row_max", "_t_matmul", "_outer", "_sigmoid", "_softplus", "_direction", "_prod_others")
 
 
 def _template_folder():
