@@ -74,7 +74,7 @@ def gradient(unit):
     return Function("gradient", unit.params, "", [], f"value_and_grad({unit.params})[1]")
 
 
-# Every generated function's builder: the main graph's take the Unit, the derived ones (jvp, vjp, hvp,
+# Every generated function's builder: the main graph's take the Unit, the derived ones (jvp, vjp, jacobian, hvp,
 # hessian) a `gradc.transform.derivatives.Derived` and the user's inputs.
 BUILDERS = {"forward": forward, "value_and_grad": value_and_grad, "gradient": gradient, **emit_derived.BUILDERS}
 
