@@ -20,7 +20,7 @@ import numpy as np
 
 from gradc.backend.numpy.emit import emit as render
 from gradc.backend.numpy.emit_derived import derive
-from gradc.backend.numpy.load import load_module
+from gradc.backend.load import load_module
 from gradc.transform.derivatives import check_kinds
 from gradc.backend.numpy.prologue import real
 from gradc.errors import DifferentiationError, GradcError, ShapeError

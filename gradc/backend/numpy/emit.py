@@ -11,9 +11,10 @@ from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.backend.numpy import emit_derived
 from gradc.backend.numpy.prologue import checks, describe_shapes, entry, python_floats
 from gradc.backend.numpy.reuse import plan_reuse
-from gradc.backend.numpy.schedule import schedule
-from gradc.backend.numpy.tidy import tidy
-from gradc.backend.numpy.writer import Function, Line, Writer
+from gradc.backend.schedule import schedule
+from gradc.backend.tidy import tidy
+from gradc.backend.numpy.writer import Writer
+from gradc.backend.writer import Function, Line
 
 # The module-level helpers (templates/helpers.py.j2, one macro each), in the order a module carries them.
 HELPERS = ("_row_max", "_t_matmul", "_outer", "_sigmoid", "_softplus", "_direction")

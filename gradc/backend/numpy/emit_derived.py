@@ -3,9 +3,10 @@ from collections import Counter
 from dataclasses import replace
 
 from gradc.transform.derivatives import build
-from gradc.backend.numpy.schedule import schedule
+from gradc.backend.schedule import schedule
 from gradc.backend.numpy.specialize import lower
-from gradc.backend.numpy.writer import Basis, Context, Function, Line, Writer
+from gradc.backend.numpy.writer import Context, Writer
+from gradc.backend.writer import Basis, Function, Line
 
 DOCS = {
     "jvp": "(value, directional derivative Df[{param}]), `{param}` holding one array per name in WRT.",
