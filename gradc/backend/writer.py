@@ -8,8 +8,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from gradc.backend.numpy.lowerings import lowering_of
-from gradc.backend.numpy.prologue import stays_python_float
 from gradc.backend.schedule import INLINE, computed_reads
 from gradc.ops import REGISTRY
 

@@ -9,7 +9,8 @@ import numpy as np
 from gradc.version import __version__
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.backend.numpy import emit_derived
-from gradc.backend.numpy.prologue import checks, describe_shapes, entry, python_floats
+from gradc.backend.numpy.prologue import checks, entry, python_floats
+from gradc.backend.shape_checks import describe_shapes
 from gradc.backend.numpy.reuse import plan_reuse
 from gradc.backend.schedule import schedule
 from gradc.backend.tidy import tidy
