@@ -13,7 +13,7 @@ import threading
 import numpy as np
 
 from gradc import pipeline
-from gradc.backend.numpy.load import load_module
+from gradc.backend.load import load_module
 from gradc.derivative_methods import Derivatives, bind, boundary
 from gradc.errors import GradcError, ShapeError
 from gradc.frontend import pyfunc
