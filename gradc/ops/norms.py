@@ -58,8 +58,13 @@ def _split(mask, axes):
     return mask / call("sum", mask, axis=axes, keepdims=True)
 
 
-def _extreme(scores, out, ord, axes):
-    return _split(call("ge" if ord > 0 else "le", scores, out), axes)
+def _extreme(scores, ord, axes):
+    """The mask of the largest (ord > 0) or smallest scores along axes.
+
+    NOTE: compared with their own max, not with the norm's result: NumPy may sum a matrix's columns in another
+    order than the graph does, and a mask against a differently rounded norm could be all 0 (so 0/0)."""
+    peak = call("amax" if ord > 0 else "amin", scores, axis=axes, keepdims=True)
+    return _split(call("ge" if ord > 0 else "le", scores, peak), axes)
 
 
 def _direction(out, x, *, ord, axis, keepdims):
@@ -71,12 +76,12 @@ def _direction(out, x, *, ord, axis, keepdims):
         if ord == 1:
             return call("sign", x)
         if abs(ord) == INF:
-            return call("sign", x) * _extreme(call("abs", x), out, ord, axes)
+            return call("sign", x) * _extreme(call("abs", x), ord, axes)
         return call("sign", x) * call("abs", x) ** (ord - 1) / out ** (ord - 1)
     # ord 1 is the largest column sum (sum along the first axis), inf the largest row sum (along the second)
     summed, chosen = (axes[0], axes[1]) if abs(ord) == 1 else (axes[1], axes[0])
     scores = call("sum", call("abs", x), axis=summed, keepdims=True)
-    return call("sign", x) * _extreme(scores, out, ord, chosen)
+    return call("sign", x) * _extreme(scores, ord, chosen)
 
 
 def _latex(p, node, x, *, ord, axis, keepdims):

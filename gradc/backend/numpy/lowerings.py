@@ -183,8 +183,8 @@ register_lowering("amax", _amax)
 register_lowering("amin", lambda ctx, x, *, axis, keepdims: _reduction("min", x, ctx.arg_shapes[0], axis, keepdims))
 register_lowering("sum_to", _sum_to)
 register_lowering("prod", lambda ctx, x, *, axis, keepdims: _reduction("prod", x, ctx.arg_shapes[0], axis, keepdims))
-register_lowering("prod_others", lambda ctx, x, *, axis: f"{ctx.helper('_prod_others')}({x}, "
-                  f"{shapes.normalize_axes(ctx.arg_shapes[0], axis)!r})")
+register_lowering("prod_others", lambda ctx, x, *, axis: "1.0" if not ctx.arg_shapes[0] else
+                  f"{ctx.helper('_prod_others')}({x}, {shapes.normalize_axes(ctx.arg_shapes[0], axis)!r})")
 
 
 def _spread(method):
