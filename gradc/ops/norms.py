@@ -95,6 +95,6 @@ NORM = defop(Op(name="norm", arity=1, shape=_shape,
                                                                                       keepdims=keepdims),
                 vjp=_RULES[0], jvp=_RULES[1], symbol="‖‖", scalar_adjoint=True, names=("norm",),
                 keywords=(("ord", None), ("axis", None), ("keepdims", False)),
-                doc="linalg.norm(x, ord=None, axis=None): vector (None, 2, 1, inf, -inf, p) and matrix (None, 'fro', "
-                    "1, -1, inf, -inf) norms; ties at a max share its gradient evenly",
+                doc="linalg.norm(x, ord=None, axis=None, keepdims=False): ord None, 2, 1, inf, -inf or p for vectors; "
+                    "None, 'fro', 1, -1, inf, -inf for matrices",
                 formula=Formula("norm({arguments})", _latex), domain=(KINKED,)))

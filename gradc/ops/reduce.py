@@ -44,13 +44,13 @@ def _sum_latex(p, node, x, *, axis, keepdims):
 
 SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "sum"),
                impl=lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
-               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None)",
+               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None, keepdims=False)",
                names=("sum",), keywords=REDUCTION, formula=Formula("sum({arguments})", _sum_latex),
                domain=(ANY,), defined_everywhere=True))
 MEAN = defop(Op(name="mean", arity=1,
                 shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "mean"),
                 impl=lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None)",
+                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None, keepdims=False)",
                 names=("mean",), keywords=REDUCTION, formula=function("mean"), domain=(ANY,),
                 defined_everywhere=True))
 
@@ -82,12 +82,12 @@ def _chooser_jvp(compare):
 AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("ge"), jvp=_chooser_jvp("ge"), symbol="max", scalar_adjoint=True,
-                doc="largest element along axis", names=("max", "amax"), keywords=REDUCTION,
+                doc="max(x, axis=None, keepdims=False): largest element; tied maxima share the gradient evenly (JAX)", names=("max", "amax"), keywords=REDUCTION,
                 formula=function("max", r"\max"), domain=(ANY,), defined_everywhere=True))
 AMIN = defop(Op(name="amin", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amin"),
                 impl=lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("le"), jvp=_chooser_jvp("le"), symbol="min", scalar_adjoint=True,
-                doc="smallest element along axis", names=("min", "amin"), keywords=REDUCTION,
+                doc="min(x, axis=None, keepdims=False): smallest element; tied minima share the gradient evenly", names=("min", "amin"), keywords=REDUCTION,
                 formula=function("min", r"\min"), domain=(ANY,), defined_everywhere=True))
 
 
@@ -141,7 +141,7 @@ PROD = defop(Op(name="prod", arity=1, shape=lambda x, *, axis, keepdims: shapes.
                 impl=lambda x, *, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
                 vjp=_PROD_RULES[0], jvp=_PROD_RULES[1],
                 symbol="Π", scalar_adjoint=True, names=("prod",), keywords=REDUCTION,
-                doc="prod(x, axis=None): product along axis (its gradient exact with zeros)",
+                doc="prod(x, axis=None, keepdims=False): product; its gradient exact with zeros",
                 formula=function("prod", r"\prod"), domain=(ANY,), defined_everywhere=True))
 
 
