@@ -119,8 +119,16 @@ register_lowering("softplus", _softplus)
 register_lowering("finite_or_zero", _finite_or_zero)
 
 # comparisons: 0/1 float masks, and the bool ones written inside the product that applies them
+def _mask(truth):
+    """`np.where(truth, 1.0, 0.0)`; of scalars the conditional expression, which stays a Python float."""
+    def lower(ctx, *operands):
+        text = truth.format(*operands)
+        return f"1.0 if {text} else 0.0" if not any(ctx.arg_shapes) else f"np.where({text}, 1.0, 0.0)"
+    return lower
+
+
 for _name, _symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-    register_lowering(_name, f"np.where({{0}} {_symbol} {{1}}, 1.0, 0.0)")
+    register_lowering(_name, _mask(f"{{0}} {_symbol} {{1}}"))
     register_lowering("is_" + _name, f"({{0}} {_symbol} {{1}})")
 
 
@@ -288,7 +296,7 @@ register_lowering("log_sigmoid", _log_sigmoid)
 register_lowering("logit", "np.log({0} / (1.0 - {0}))")
 for _name, _truth in (("eq", "{0} == {1}"), ("ne", "{0} != {1}"), ("logical_and", "np.logical_and({0}, {1})"),
                       ("logical_or", "np.logical_or({0}, {1})"), ("logical_not", "np.logical_not({0})")):
-    register_lowering(_name, f"np.where({_truth}, 1.0, 0.0)")
+    register_lowering(_name, _mask(_truth))
 register_lowering("silu", lambda ctx, x: f"{x} * ({_sigmoid(ctx, x)})")
 register_lowering("gelu", lambda ctx, x, *, approximate: (
     f"0.5 * {x} * (1.0 + np.tanh({GELU_C!r} * ({x} + {GELU_K!r} * {x} ** 3)))"))
