@@ -71,18 +71,22 @@ def blocks(split, arrays, rows):
              for name, grid in delayed.items()} for k in range(len(rows))]
 
 
-def chunk_batches(data, split, batch_size, rng, shuffle=True):
-    """Yields (epoch, batch, last_of_epoch) forever, as `gradc.optim.descent.batches`, for Dask data: each
-    minibatch is whole chunks (enough for batch_size rows, one at least), drawn in a new order every epoch, so
-    that no row is moved between workers."""
-    rows = row_chunks(split, data)
-    per_batch = max(1, round(batch_size / rows[0]))
+def chunk_batches(data, batch_size, rng, shuffle=True):
+    """Yields (epoch, batch, last_of_epoch) forever, as `gradc.optim.descent.batches`, for Dask data chunked
+    alike along its first axis (the rows): each minibatch is whole chunks (enough for batch_size rows, one at
+    least), drawn in a new order every epoch, so that no row moves between workers."""
+    rows = {name: tuple(value.chunks[0]) if is_dask(value) else None for name, value in data.items()}
+    if len(set(rows.values())) != 1:
+        listing = "; ".join(f"{name}: {_sizes(chunks) if chunks else 'a NumPy array'}" for name, chunks in rows.items())
+        raise ChunkError(f"minibatches of Dask data need every data array chunked alike along its rows ({listing})")
+    chunks = next(iter(rows.values()))
+    per_batch = max(1, round(batch_size / chunks[0]))
     for epoch in _count():
-        order = rng.permutation(len(rows)) if shuffle else np.arange(len(rows))
-        for start in range(0, len(rows), per_batch):
+        order = rng.permutation(len(chunks)) if shuffle else np.arange(len(chunks))
+        for start in range(0, len(chunks), per_batch):
             chosen = sorted(order[start:start + per_batch])
-            yield epoch, {name: _take(value, split.axes[name], chosen) for name, value in data.items()}, \
-                start + per_batch >= len(rows)
+            batch = {name: _take(value, 0, chosen) for name, value in data.items()}
+            yield epoch, batch, start + per_batch >= len(chunks)
 
 
 def _take(array, axis, chosen):
