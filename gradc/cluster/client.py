@@ -7,13 +7,14 @@ CONNECT_TIMEOUT = 5  # seconds to reach a scheduler before saying it is unreacha
 
 
 @contextlib.contextmanager
-def connect(workers=None, scheduler=None, timeout=CONNECT_TIMEOUT):
+def connect(workers=None, scheduler=None, timeout=None):
     """A `distributed.Client` for the block: on a LocalCluster of `workers` processes (one thread each), or on
     the scheduler at `scheduler`; closed afterwards. A ClusterError where the scheduler cannot be reached."""
     try:
         import distributed
     except ImportError:
         raise ClusterError("a Dask cluster needs dask.distributed: pip install 'gradc[dask]'") from None
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     if scheduler is not None:
         try:
             client = distributed.Client(scheduler, timeout=timeout)
