@@ -15,7 +15,7 @@ import numpy as np
 from gradc import pipeline
 from gradc.cluster import gradients as cluster
 from gradc.cluster.separability import separable
-from gradc.backend.numpy.load import load_module
+from gradc.backend.load import load_module
 from gradc.derivative_methods import Derivatives, bind, boundary
 from gradc.errors import GradcError, ShapeError
 from gradc.frontend import pyfunc

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from gradc.transform.differentiate import differentiate
 from gradc.backend.numpy.emit import emit
 from gradc.backend.numpy.emit_derived import derive
-from gradc.backend.numpy.load import load_module  # noqa: F401 - gradc.cluster's workers load kernels with it
 from gradc.backend.numpy.specialize import lower
 from gradc.errors import GradcError, ShapeError
 from gradc.frontend.pyfunc import Function

@@ -8,7 +8,7 @@ import pytest
 
 from gradc.backend.interpret import evaluate
 from gradc.backend.numpy.lowerings import lowering_of
-from gradc.backend.numpy.schedule import INLINE
+from gradc.backend.schedule import INLINE
 from gradc.backend.numpy.writer import Context
 from gradc.cli.main import run_ops
 from gradc.explain import Printer

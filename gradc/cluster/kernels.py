@@ -11,6 +11,7 @@ A loss that is one reduction (a mean of per-row terms) takes one pass: each chun
 from dataclasses import dataclass
 
 from gradc import pipeline
+from gradc.backend.load import load_module
 from gradc.graph import Graph
 
 
@@ -24,7 +25,7 @@ class Kernel:
 
     def __call__(self, arrays):
         """The function at those of `arrays` the module takes."""
-        function = getattr(pipeline.load_module(self.text), self.function)
+        function = getattr(load_module(self.text), self.function)
         return function(**{name: arrays[name] for name in self.inputs})
 
 
