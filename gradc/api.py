@@ -215,8 +215,8 @@ class CompiledFunction(Derivatives):
 
     @boundary
     def hessian(self, /, *args, **arrays):
-        """{a: {b: d2f/da db}} for a, b in wrt (see `Derivatives.hessian`); with Dask data, over the parameters,
-        summed over the chunks on the cluster."""
+        """{a: {b: d2f/da db}} for a, b in wrt, nested as `jax.hessian` nests its blocks (see
+        `Derivatives.hessian`); with Dask data, over the parameters, summed over the chunks on the cluster."""
         arrays = self._arguments(args, arrays)
         if cluster.has_dask(arrays):
             return cluster.hessian(self, self._complete(arrays))
