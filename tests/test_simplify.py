@@ -174,7 +174,18 @@ CASES = {
     "logsumexp:lower_logsumexp": [(source("logsumexp(z)", {"z": ("n",)}),
                                    ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add"]),
                                   (built(lambda z: call("logsumexp", z, axis=1), z=(2, 3)),
-                                   ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add", "squeeze"])],
+                                   ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add", "squeeze"]),
+                                  (built(lambda z: call("logsumexp", z, axis=1, keepdims=True), z=(2, 3)),
+                                   ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add"]),
+                                  (built(lambda z: call("logsumexp", z, axis=None, keepdims=True), z=(2, 3)),
+                                   ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add",
+                                    "expand_dims"])],
+    # the reductions of issue 12
+    "prod:prod_scalar": [(source("prod(x)"), ["input"])],
+    "prod_others:prod_others_scalar": [(built(lambda x: call("prod_others", x, axis=None) * x, x=()), ["input"])],
+    "pow:norm_squared": [(source("norm(v)**2", {"v": ("n",)}), ["input", "matmul"]),
+                         (source("norm(v, 2)**2", {"v": ("n",)}), ["input", "matmul"]),
+                         (source("norm(v, axis=0)**2", {"v": ("n",)}), ["input", "matmul"])],
 }
 FOLD_ARGS = (0.7, 0.4)
 for _name, _op in REGISTRY.items():

@@ -325,7 +325,8 @@ class _Parser:
                 raise self.error(keyword, f"{name}() got {keyword.arg} twice")
             given[keyword.arg] = keyword.value
         for option, value in given.items():
-            attrs[option] = self.boolean(value) if option == "keepdims" else self.axis(value, name, op)
+            attrs[option] = (self.boolean(value) if option == "keepdims" else self.order(value) if option == "ord"
+                             else self.axis(value, name, op))
         return self.add(node, op, [self.expr(arg) for arg in operands], **attrs)
 
     def builtin_pair(self, node, name):
@@ -365,6 +366,18 @@ class _Parser:
             raise self.error(node, f"{function}(a, axis) reduces a along an axis, an integer constant; for the "
                                    f"elementwise {TWINS[op]} of two arrays write {TWINS[op]}(a, b)")
         return self.integer(node)
+
+    def order(self, node):
+        """norm's ord: None, a number, np.inf or -np.inf, or a string ('fro', 'nuc')."""
+        sign, inner = (-1, node.operand) if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else (1, node)
+        if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id in NUMPY \
+                and inner.attr == "inf":
+            return sign * math.inf
+        if isinstance(inner, ast.Constant) and (inner.value is None or isinstance(inner.value, str)) and sign == 1:
+            return inner.value
+        if isinstance(inner, ast.Constant) and self.is_number(inner.value):
+            return sign * inner.value
+        raise self.error(node, "ord is None, a number, np.inf, -np.inf, 'fro' or 'nuc'")
 
     def boolean(self, node):
         if isinstance(node, ast.Constant) and type(node.value) is bool:

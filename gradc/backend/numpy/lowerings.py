@@ -182,6 +182,54 @@ register_lowering("mean", lambda ctx, x, *, axis, keepdims: _reduction("mean", x
 register_lowering("amax", _amax)
 register_lowering("amin", lambda ctx, x, *, axis, keepdims: _reduction("min", x, ctx.arg_shapes[0], axis, keepdims))
 register_lowering("sum_to", _sum_to)
+register_lowering("prod", lambda ctx, x, *, axis, keepdims: _reduction("prod", x, ctx.arg_shapes[0], axis, keepdims))
+register_lowering("prod_others", lambda ctx, x, *, axis: "1.0" if not ctx.arg_shapes[0] else
+                  f"{ctx.helper('_prod_others')}({x}, {shapes.normalize_axes(ctx.arg_shapes[0], axis)!r})")
+
+
+def _spread(method):
+    """`x.var(axis=0, ddof=1)`; a scalar's `np.var(x)` (0.0, or nan where ddof >= 1, as NumPy gives)."""
+    def lower(ctx, x, *, axis, ddof, keepdims):
+        arguments = ([] if axis is None else [f"axis={_axes_text(axis)}"]) + ([f"ddof={ddof!r}"] if ddof else [])
+        arguments += ["keepdims=True"] if keepdims else []
+        if not ctx.arg_shapes[0]:
+            return f"np.{method}({', '.join([x] + arguments)})"
+        return f"{x}.{method}({', '.join(arguments)})"
+    return lower
+
+
+register_lowering("var", _spread("var"))
+register_lowering("std", _spread("std"))
+
+
+def _norm(ctx, x, *, ord, axis, keepdims):
+    """`np.linalg.norm(x, ord=np.inf, axis=1)`, naming only what is not NumPy's default."""
+    arguments = [x]
+    if ord is not None:
+        arguments.append(f"ord={ord!r}" if isinstance(ord, str) or abs(ord) != float("inf") else f"ord={ctx.literal(ord)}")
+    arguments += ([] if axis is None else [f"axis={axis!r}"]) + (["keepdims=True"] if keepdims else [])
+    return f"np.linalg.norm({', '.join(arguments)})"
+
+
+register_lowering("norm", _norm)
+
+
+def _running(function):
+    """`np.cumsum(x)` (flattened) or `np.cumsum(x, axis=1)`."""
+    return lambda ctx, x, *, axis: f"np.{function}({x})" if axis is None else f"np.{function}({x}, axis={axis})"
+
+
+def _rcumsum(ctx, g, *, axis, shape):
+    """The running sum from the end: `np.flip(np.cumsum(np.flip(g, 1), axis=1), 1)`; `g[::-1]` for a vector."""
+    if axis is None or len(shape) == 1:
+        text = f"np.cumsum({g}[::-1])[::-1]"
+        return text if len(shape) == 1 else f"{text}.reshape({ctx.shape(shape)})"
+    return f"np.flip(np.cumsum(np.flip({g}, {axis}), axis={axis}), {axis})"
+
+
+register_lowering("cumsum", _running("cumsum"))
+register_lowering("cumprod", _running("cumprod"))
+register_lowering("rcumsum", _rcumsum)
 
 
 # shape plumbing
