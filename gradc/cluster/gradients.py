@@ -1,0 +1,152 @@
+"""Value and gradient of a separable loss over row-chunked Dask data, on the current `distributed.Client`.
+
+Each chunk's part runs as a task where the chunk lives; the parts (values, partial gradients: the parameters'
+sizes) are summed pairwise in a tree of tasks on the workers, and only the root comes back. The data never
+leaves the workers; the parameters travel once per step, inside the task graph.
+"""
+import numpy as np
+
+from gradc.cluster import kernels
+from gradc.cluster.chunks import blocks, check_shapes, is_dask, row_chunks
+from gradc.cluster.separability import SeparabilityError, split
+from gradc.errors import GradcError
+
+
+class ClusterError(GradcError):
+    """No cluster to run on, or one that cannot be reached."""
+
+
+def has_dask(arrays):
+    return any(is_dask(value) for value in arrays.values())
+
+
+def plan_for(fn, arrays):
+    """The Plan for the Dask arrays among `arrays` as fn's data (cached on fn), after checking shapes and chunks."""
+    graph = fn.stages.parsed
+    dask = [name for name, value in arrays.items() if is_dask(value)]
+    dims = [dim for dim in fn.separable if set(dask) <= set(split(graph, dim).axes)]
+    if not dims:
+        _refuse(fn, graph, dask)
+    plans = fn.__dict__.setdefault("_cluster_plans", {})
+    if dims[0] not in plans:
+        plans[dims[0]] = kernels.plan(graph, split(graph, dims[0]), fn.wrt, fn.dtype)
+    plan = plans[dims[0]]
+    check_shapes(graph, arrays)
+    return plan, row_chunks(plan.split, arrays)
+
+
+def _refuse(fn, graph, dask):
+    """The SeparabilityError that says why the Dask inputs cannot be a data dimension's chunks."""
+    carried = [d for d in dict.fromkeys(d for name in dask for d in graph.shape(graph.inputs[name])
+                                        if isinstance(d, str))
+               if all(d in graph.shape(graph.inputs[name]) for name in dask)]
+    for dim in carried:
+        split(graph, dim)  # raises, naming the term that couples the rows
+        data = ", ".join(split(graph, dim).axes)
+        raise SeparabilityError(f"{', '.join(dask)} are Dask arrays, but the loss's data along {dim} is {data}: "
+                                "pass the parameters as NumPy arrays")
+    raise SeparabilityError(f"the Dask inputs {', '.join(dask)} share no dimension the loss is a sum over "
+                            f"(separable in: {', '.join(fn.separable) or 'none'})")
+
+
+def current_client():
+    """The `distributed.Client` in use; a ClusterError where there is none."""
+    import distributed
+    try:
+        return distributed.default_client()
+    except ValueError:
+        raise ClusterError("Dask arrays need a running cluster: start one with distributed.Client() (or "
+                           "Client('tcp://scheduler:8786')) before calling with them") from None
+
+
+def value_and_grad(fn, arrays):
+    """(value, {param: gradient}) of fn at `arrays`, whose Dask arrays are the data: the cluster's version of
+    fn.value_and_grad. Gradients with respect to the data inputs (as large as the data) are not computed."""
+    plan, rows = plan_for(fn, arrays)
+    client = current_client()
+    params = {name: value for name, value in arrays.items() if name not in plan.split.axes}
+    chunks = blocks(plan.split, arrays, rows)
+    total = sum(rows)
+    if plan.whole is not None:
+        weight = _weights(plan.split.reductions[0], rows, total)
+        value, grads = _compute(client, chunks, params, _chunk_gradient, plan.whole, weight)
+        return float(value), _complete(plan, params, grads)
+    shares = [[_weights(r, rows, total)[k] for r in plan.split.reductions] for k in range(len(rows))]
+    sums = _compute(client, chunks, params, _chunk_sums, plan.sums, shares)
+    value, outer = plan.outer({**params, **dict(zip(plan.names, sums))})
+    grads = {name: outer[name] for name in plan.params if name in outer}
+    if plan.pullback is not None:
+        weights = [{g: outer[s] * share for g, s, share in zip(plan.weights, plan.names, shares[k])}
+                   for k in range(len(rows))]
+        _, pulled = _compute(client, chunks, params, _chunk_pullback, plan.pullback, weights)
+        grads = {name: grads[name] + pulled[name] if name in grads else pulled[name]
+                 for name in dict.fromkeys([*grads, *pulled])}
+    return float(value), _complete(plan, params, grads)
+
+
+def hessian(fn, arrays):
+    """{a: {b: d2L/da db}} over the params, summed over chunks, for a loss of one reduction (newton's method)."""
+    plan, rows = plan_for(fn, arrays)
+    if plan.whole is None:
+        raise SeparabilityError(f"newton on the cluster needs a loss that is one sum or mean over {plan.split.dim}"
+                                " (this one is a function of several: use gd, momentum or adam)")
+    cache = fn.__dict__.setdefault("_cluster_hessians", {})
+    if plan.split.dim not in cache:
+        cache[plan.split.dim] = kernels.hessian(fn.stages.parsed, plan, fn.dtype)
+    client = current_client()
+    params = {name: value for name, value in arrays.items() if name not in plan.split.axes}
+    weight = _weights(plan.split.reductions[0], rows, sum(rows))
+    return _compute(client, blocks(plan.split, arrays, rows), params, _chunk_hessian, cache[plan.split.dim], weight)
+
+
+def _weights(reduction, rows, total):
+    """Each chunk's factor in a reduction's sum: its share of the rows for a mean, 1 for a sum."""
+    return [size / total if reduction.weighted else 1.0 for size in rows]
+
+
+def _compute(client, chunks, params, task, kernel, weights):
+    """Run `task(kernel, blocks, params, weight)` on every chunk where it lives, sum the results in a tree of
+    tasks, and bring back the root alone."""
+    import dask
+    params = dask.delayed(params, traverse=False)  # one key, however many chunks read it
+    parts = [dask.delayed(task, pure=True)(kernel, chunk, params, weight) for chunk, weight in zip(chunks, weights)]
+    while len(parts) > 1:
+        parts = [dask.delayed(_add, pure=True)(*parts[k:k + 2]) if k + 1 < len(parts) else parts[k]
+                 for k in range(0, len(parts), 2)]
+    return client.compute(parts[0], sync=True)
+
+
+def _chunk_gradient(kernel, chunk, params, weight):
+    result = kernel({**chunk, **params})
+    value, grads = result if kernel.function == "value_and_grad" else (result, {})
+    return value * weight, {name: np.multiply(grad, weight) for name, grad in grads.items()}
+
+
+def _chunk_sums(kernels_, chunk, params, weights):
+    return tuple(np.multiply(kernel({**chunk, **params}), weight) for kernel, weight in zip(kernels_, weights))
+
+
+def _chunk_pullback(kernel, chunk, params, weights):
+    return kernel({**chunk, **params, **weights})
+
+
+def _chunk_hessian(kernel, chunk, params, weight):
+    return {a: {b: np.multiply(block, weight) for b, block in row.items()} for a, row in kernel({**chunk, **params}).items()}
+
+
+def _add(a, b):
+    """The sum of two parts: numbers and arrays, or tuples and dicts of them (nested as the parts are)."""
+    if isinstance(a, dict):
+        return {key: _add(a[key], b[key]) for key in a}
+    if isinstance(a, tuple):
+        return tuple(_add(x, y) for x, y in zip(a, b))
+    return a + b
+
+
+def _complete(plan, params, grads):
+    """A gradient for every param, 0 for one the loss does not read; scalars as floats."""
+    complete = {}
+    for name in plan.params:
+        grad = grads.get(name, np.zeros(np.shape(params[name])))
+        complete[name] = float(grad) if np.ndim(grad) == 0 else np.asarray(grad)
+    return complete
