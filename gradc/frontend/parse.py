@@ -393,9 +393,10 @@ class _Parser:
         return self.expr(node)
 
     def number(self, node):
-        sign, inner = (-1, node.operand) if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else (1, node)
+        negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        inner = node.operand if negative else node
         if isinstance(inner, ast.Constant) and self.is_number(inner.value):
-            return sign * float(inner.value)
+            return -float(inner.value) if negative else float(inner.value)
         raise self.error(node, "expected a number, as in 0.1")
 
     def builtin_pair(self, node, name):

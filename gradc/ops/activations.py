@@ -28,7 +28,7 @@ def _elu(x, alpha):
 
 
 def _gelu(x, *, approximate):
-    return 0.5 * x * (1.0 + np.tanh(GELU_C * (x + GELU_K * x ** 3)))
+    return 0.5 * x * (1.0 + np.tanh(GELU_C * (x + GELU_K * x * x * x)))
 
 
 def _gelu_vjp(g, out, x, *, approximate):
@@ -54,7 +54,8 @@ GELU = activation("gelu", "gelu", _gelu, _gelu_vjp, "gelu(x) = 0.5 x (1 + tanh(s
                   "jax.nn.gelu's tanh form", keywords=(("approximate", True),), domain=(ANY,))
 # NOTE: elu, selu and leaky_relu have a kink at 0 (unless alpha is 1). At 0 elu and selu take the slope below
 # and leaky_relu the one above, as jax.nn's where(x > 0, ...) and where(x >= 0, ...) forms do.
-ELU = activation("elu", "elu", lambda x, *, alpha: _elu(x, alpha), _two_sided_vjp(1.0, lambda out, *, alpha: out + alpha),
+ELU = activation("elu", "elu", lambda x, *, alpha: _elu(x, alpha),
+                 _two_sided_vjp(1.0, lambda out, *, alpha: out + alpha),
                  "elu(x, alpha=1.0) = x above 0, alpha (exp(x) - 1) below", keywords=(("alpha", 1.0),),
                  domain=(KINKED,))
 SELU = unary("selu", "selu", lambda x: SELU_SCALE * _elu(x, SELU_ALPHA),

@@ -68,7 +68,7 @@ LOGADDEXP2 = binary("logaddexp2", "logaddexp2", np.logaddexp2,
 LOG_SIGMOID = unary("log_sigmoid", "log σ", lambda x: np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x))),
                     lambda g, out, x: (g * call("sigmoid", -x),), "log_sigmoid(x) = -softplus(-x), stable",
                     formula=function("log_sigmoid", r"\log\sigma"), domain=(ANY,), defined_everywhere=True)
-LOGIT = unary("logit", "logit", lambda x: np.log(x / (1.0 - x)), lambda g, out, x: (g / (x * (1 - x)),),
+LOGIT = unary("logit", "logit", lambda x: np.log(x) - np.log1p(-x), lambda g, out, x: (g / (x * (1 - x)),),
               "logit(x) = log(x / (1 - x)), the inverse of expit", formula=function("logit"),
               domain=(Domain(0.1, 0.9, need="0 < {} < 1"),))
 

@@ -59,7 +59,8 @@ WHERE = defop(Op(name="where", arity=3, shape=lambda c, a, b: shapes.broadcast(c
                  impl=lambda cond, a, b: np.where(cond, a, b)[()], vjp=_where_vjp, jvp=_where_jvp,
                  symbol="where", elementwise=True, names=("where",), defined_everywhere=True,
                  doc="where(cond, a, b): a where cond is true (nonzero), else b; gradient to the chosen one only",
-                 formula=Formula("where({arguments})", r"\begin{{cases}} {1} & {0} \\ {2} & \text{{otherwise}} \end{{cases}}"),
+                 formula=Formula("where({arguments})",
+                                 r"\begin{{cases}} {1} & {0} \\ {2} & \text{{otherwise}} \end{{cases}}"),
                  domain=(ANY, ANY, ANY)))
 
 

@@ -294,13 +294,13 @@ def _log_sigmoid(ctx, x):
 register_lowering("where", _select)
 register_lowering("clip", "np.clip({0}, {1}, {2})")
 register_lowering("log_sigmoid", _log_sigmoid)
-register_lowering("logit", "np.log({0} / (1.0 - {0}))")
+register_lowering("logit", "np.log({0}) - np.log1p(-{0})")  # NumPy's, so a float 1.0 gives inf and no raise
 for _name, _truth in (("eq", "{0} == {1}"), ("ne", "{0} != {1}"), ("logical_and", "np.logical_and({0}, {1})"),
                       ("logical_or", "np.logical_or({0}, {1})"), ("logical_not", "np.logical_not({0})")):
     register_lowering(_name, _mask(_truth))
 register_lowering("silu", lambda ctx, x: f"{x} * ({_sigmoid(ctx, x)})")
 register_lowering("gelu", lambda ctx, x, *, approximate: (
-    f"0.5 * {x} * (1.0 + np.tanh({GELU_C!r} * ({x} + {GELU_K!r} * {x} ** 3)))"))
+    f"0.5 * {x} * (1.0 + np.tanh({GELU_C!r} * ({x} + {GELU_K!r} * {x} * {x} * {x})))"))  # no float ** 3 to raise
 register_lowering("elu", lambda ctx, x, *, alpha: _select(
     ctx, f"{x} > 0.0", x, f"{ctx.literal(alpha)} * np.expm1(np.minimum({x}, 0.0))"))
 register_lowering("selu", lambda ctx, x: _select(
