@@ -82,6 +82,29 @@ def test_gradients_on_the_cluster_equal_numpys(client, data, name):
     assert fn.grad(**{**ours, **lazy}).keys() == grads.keys()
 
 
+@pytest.mark.parametrize("name", ["least squares", "ridge", "square of a sum", "two sums"])
+def test_hessians_on_the_cluster_equal_numpys(client, data, name):
+    """Summed per chunk for a mean; for a function of sums, through the sums' Jacobians and F's Hessian."""
+    arrays, params = data
+    fn = compiled(LOSSES[name])
+    ours = {name: value for name, value in {**arrays, **params}.items() if name in fn.inputs}
+    lazy = on_cluster(client, {name: arrays[name] for name in fn.inputs if name in arrays})
+    expected, got = fn.hessian(**ours), fn.hessian(**{**ours, **lazy})
+    for a in fn.wrt:
+        for b in fn.wrt:
+            assert relative(got[a][b], expected[a][b]) < 1e-10, (a, b)
+
+
+def test_newton_on_a_function_of_sums(client, data):
+    arrays, params = data
+    fn = compiled(LOSSES["ridge"])
+    memory = gradc.minimize(fn, {"w": params["w"]}, {"X": arrays["X"], "y": arrays["y"]}, method="newton",
+                            max_iter=3)
+    cluster = gradc.minimize(fn, {"w": params["w"]}, on_cluster(client, {"X": arrays["X"], "y": arrays["y"]}),
+                             method="newton", max_iter=3)
+    assert cluster.status == memory.status and relative(cluster.params["w"], memory.params["w"]) < 1e-10
+
+
 @pytest.mark.parametrize("method", ["gd", "momentum", "nesterov", "adam", "newton"])
 def test_a_fit_on_the_cluster_equals_the_fit_in_memory(client, data, method):
     arrays, params = data
