@@ -234,3 +234,16 @@ def test_an_unreachable_scheduler_is_one_clear_error():
         with connect(scheduler="tcp://127.0.0.1:9", timeout=1):
             pass
     assert time.perf_counter() - started < 15
+
+
+def test_a_decorated_function_compiled_at_its_first_call_reads_dask_shapes_only(client, data, monkeypatch):
+    arrays, params = data
+
+    @gradc.gradient(wrt="w")
+    def loss(X, y, w):
+        return np.mean((X @ w - y) ** 2)
+    lazy = on_cluster(client, {"X": arrays["X"], "y": arrays["y"]})
+    monkeypatch.setattr(da.Array, "__array__", lambda *args, **kwargs: pytest.fail("the data came to the client"))
+    value, grads = loss.value_and_grad(lazy["X"], lazy["y"], params["w"])
+    expected = compiled(LOSSES["least squares"]).value_and_grad(X=arrays["X"], y=arrays["y"], w=params["w"])
+    assert abs(value - expected[0]) <= 1e-10 * expected[0] and relative(grads["w"], expected[1]["w"]) < 1e-10

@@ -3,6 +3,9 @@
 Each chunk's part runs as a task where the chunk lives; the parts (values, partial gradients: the parameters'
 sizes) are summed pairwise in a tree of tasks on the workers, and only the root comes back. The data never
 leaves the workers; the parameters travel once per step, inside the task graph.
+
+NOTE: a Dask array made on the client from a NumPy array (`da.from_array`) carries its data inside its graph;
+persist it once (`client.persist`) so that it stays on the workers rather than travelling with every step.
 """
 import numpy as np
 
@@ -61,7 +64,8 @@ def current_client():
 
 def value_and_grad(fn, arrays):
     """(value, {param: gradient}) of fn at `arrays`, whose Dask arrays are the data: the cluster's version of
-    fn.value_and_grad. Gradients with respect to the data inputs (as large as the data) are not computed."""
+    fn.value_and_grad. Gradients with respect to the data inputs (as large as the data) are not computed: the
+    dict holds the params' alone."""
     plan, rows = plan_for(fn, arrays)
     client = current_client()
     params = {name: value for name, value in arrays.items() if name not in plan.split.axes}
