@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import gradc
+from gradc.errors import DifferentiationError
 from gradc.transform.differentiate import differentiate
 from gradc.backend.interpret import evaluate
 from gradc.graph import Graph
@@ -31,7 +32,10 @@ LEAVES = {
     "input": dict(var="a", dims=("n",)), "const": dict(value=-2.5), "size": dict(dims=("n", 3)),
     "zeros": dict(shape=("n", 3)), "ones": dict(shape=(2, "n")), "eye": dict(shape=("n", "n")),
 }
-MASKS = tuple(name for name, op in REGISTRY.items() if not op.differentiable)  # masks and sign: no gradient by design
+MASKS = tuple(name for name, op in REGISTRY.items() if not op.differentiable)
+# Differentiated once only: the op is what a first derivative is made of, and its own rules raise a
+# DifferentiationError (the spectral and nuclear norms' u v^T; test_vocab_reductions checks both).
+ONCE = ("singular_direction",)  # masks and sign: no gradient by design
 
 UNARY_SHAPES = [(), (3,), (2, 3), (1, 3)]
 BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((1, 3), (2, 3)), ((2, 3), ()), ((3,), (2, 1))]
@@ -54,13 +58,16 @@ NORMS = [((3,), dict(ord=None, axis=None, keepdims=False)), ((3,), dict(ord=1, a
          ((2, 3), dict(ord="fro", axis=None, keepdims=True)), ((2, 3), dict(ord=1, axis=None, keepdims=False)),
          ((2, 3), dict(ord=-1, axis=(1, 0), keepdims=False)), ((2, 3), dict(ord=_INF, axis=None, keepdims=False)),
          ((3, 2), dict(ord=-_INF, axis=(0, 1), keepdims=True)), ((2, 3, 2), dict(ord=1, axis=(0, 2), keepdims=False)),
-         ((2, 3, 2), dict(ord=None, axis=None, keepdims=False)), ((), dict(ord=None, axis=None, keepdims=False))]
+         ((2, 3, 2), dict(ord=None, axis=None, keepdims=False)), ((), dict(ord=None, axis=None, keepdims=False)),
+         ((3,), dict(ord=-2, axis=None, keepdims=False)), ((2, 3), dict(ord=2, axis=None, keepdims=False)),
+         ((3, 2), dict(ord=-2, axis=(1, 0), keepdims=True)), ((2, 3), dict(ord="nuc", axis=None, keepdims=False))]
 # The reductions engineer's rows (issue 12): prod, var/std, norm, cumsum/cumprod and their internal ops.
 REDUCTION_CASES = {
     "prod": REDUCTIONS + [((), dict(axis=None, keepdims=False)), ((4,), dict(axis=0, keepdims=False))],
     "prod_others": [((3,), dict(axis=None)), ((2, 3), dict(axis=0)), ((2, 3), dict(axis=-1)),
                     ((2, 3), dict(axis=(0, 1))), ((), dict(axis=None)), ((2, 3, 2), dict(axis=(0, 2)))],
     "var": SPREADS, "std": SPREADS, "norm": NORMS, "cumsum": RUNNING, "cumprod": RUNNING,
+    "singular_direction": [((2, 3), dict(ord=2)), ((3, 2), dict(ord=-2)), ((2, 2), dict(ord="nuc"))],
     "rcumsum": [((3,), dict(axis=None, shape=(3,))), ((6,), dict(axis=None, shape=(2, 3))),
                 ((2, 3), dict(axis=1, shape=(2, 3))), ((2, 3), dict(axis=0, shape=(2, 3))),
                 ((1,), dict(axis=None, shape=()))],
@@ -189,6 +196,10 @@ def test_vjp_matches_central_differences(name, shapes, attrs, rng):
     graph, out = build(name, shapes, attrs)
     wrt = [f"a{i}" for i in range(len(shapes))]
     loss = graph.outputs[0]
+    if name in ONCE:
+        with pytest.raises(DifferentiationError, match=r"differentiated once"):
+            differentiate(graph, wrt)
+        return
     differentiate(graph, wrt)
     arrays = draw(name, shapes, rng)
     arrays["W"] = rng.standard_normal(out.shape)

@@ -57,6 +57,8 @@ DOCS = [
     ("norm(b, 1)", dict(b=B), 7.0),
     ("norm(b, -1)", dict(b=B), 6.0),
     ("norm(a, 2)", dict(a=V), 7.745966692414834),
+    ("norm(b, 2)", dict(b=B), 7.3484692283495345),
+    ("norm(b, 'nuc')", dict(b=B), 9.797958971132712),
     ("norm(a, 3)", dict(a=V), 5.848035476425731),
     ("norm(c, axis=0)", dict(c=C), [1.4142135623730951, 2.23606797749979, 5.0]),
     ("norm(c, axis=1)", dict(c=C), [3.7416573867739413, 4.242640687119285]),
@@ -213,6 +215,24 @@ def test_prod_hessian_at_a_zero_is_nan_not_wrong():
     assert np.isnan(hessian).any()
 
 
+@pytest.mark.parametrize("ord", [2, -2, "nuc"])
+@pytest.mark.parametrize("shape", [(3, 4), (4, 3), (3, 3)])
+def test_spectral_and_nuclear_norms_gradient_from_the_svd(ord, shape, rng):
+    X = rng.standard_normal(shape)
+    fn = gradc.compile(f"norm(X, {ord!r})", shapes={"X": ("n", "d")})
+    np.testing.assert_allclose(fn.forward(X=X), np.linalg.norm(X, ord), rtol=1e-13)
+    u, s, vt = np.linalg.svd(X, full_matrices=False)
+    closed = {2: np.outer(u[:, 0], vt[0]), -2: np.outer(u[:, -1], vt[-1]), "nuc": u @ vt}[ord]
+    np.testing.assert_allclose(fn.grad(X=X)["X"], closed, rtol=1e-12, atol=1e-14)
+    assert_grad_matches(fn.forward, fn.grad(X=X), {"X": X}, ["X"], rng)
+
+
+def test_spectral_norm_has_no_hessian_and_says_so(rng):
+    fn = gradc.compile("norm(X, 2)", shapes={"X": (3, 3)})
+    with pytest.raises(gradc.GradcError, match=r"norm\(X, ord=2\) of a matrix is differentiated once"):
+        fn.hessian(X=rng.standard_normal((3, 3)))
+
+
 # real losses, against central differences
 def test_batch_norm_standardization(rng):
     source = "h = (X - mean(X, axis=0, keepdims=True)) / std(X, axis=0, keepdims=True); sum(W * h)"
@@ -248,8 +268,8 @@ def test_ridge_penalty_with_a_squared_norm_becomes_a_dot(rng):
 @pytest.mark.parametrize("source, shapes, words", [
     ("norm(x, 0)", {"x": ("n",)}, "ord=0 counts the nonzero elements"),
     ("norm(x, 'fro')", {"x": ("n",)}, "is a matrix norm"),
-    ("norm(X, 2)", {"X": ("n", "d")}, "spectral and nuclear norms"),
     ("norm(X, 3)", {"X": ("n", "d")}, "a matrix takes ord None"),
+    ("norm(T, 2, axis=(1, 2))", {"T": (2, 3, 4)}, "index one matrix out of the stack"),
     ("norm(T, 1)", {"T": (2, 3, 4)}, "needs a vector or a matrix (or an axis)"),
     ("norm(X, axis=(0, 0))", {"X": ("n", "d")}, "one axis twice"),
     ("sum(cumsum(X))", {"X": ("n", "d")}, "give an axis"),

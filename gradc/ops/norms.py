@@ -4,14 +4,15 @@ import math
 import numpy as np
 
 from gradc import shapes
-from gradc.errors import ShapeError
-from gradc.ops.domain import KINKED
-from gradc.ops.formula import ATOM, Formula, Piece
+from gradc.errors import DifferentiationError, ShapeError
+from gradc.ops.domain import KINKED, Domain
+from gradc.ops.formula import ATOM, Formula, Piece, function
 from gradc.ops.reduce import slice_rules
 from gradc.ops.registry import Op, call, defop
 
 INF = math.inf
-MATRIX_ORDS = (None, "fro", 1, -1, INF, -INF)
+MATRIX_ORDS = (None, "fro", 1, -1, INF, -INF, 2, -2, "nuc")
+SINGULAR = (2, -2, "nuc")  # the matrix norms of the singular values: the largest, the smallest, their sum
 
 
 def classify(x, ord, axis):
@@ -35,6 +36,9 @@ def classify(x, ord, axis):
         raise ShapeError(f"norm: the matrix axes {axis!r} are one axis twice")
     kind = "vector" if len(axes) == 1 else "matrix"
     _check_ord(kind, ord)
+    if kind == "matrix" and ord in SINGULAR and len(x) != 2:
+        raise ShapeError(f"norm: ord={ord!r} (from the SVD) takes a matrix, got shape {shapes.show(x)}: index one "
+                         "matrix out of the stack")
     return kind, normalized
 
 
@@ -43,9 +47,8 @@ def _check_ord(kind, ord):
         reason = "counts the nonzero elements, which has no gradient" if ord == 0 else "is a matrix norm"
         raise ShapeError(f"norm: ord={ord!r} {reason}: a vector takes ord None, 2, 1, inf, -inf or a number p")
     if kind == "matrix" and ord not in MATRIX_ORDS:
-        hint = " (the spectral and nuclear norms, from the SVD, are not supported)" if ord in (2, -2, "nuc") else ""
-        raise ShapeError(f"norm: ord={ord!r} is not a matrix norm gradc takes{hint}: a matrix takes ord None, "
-                         "'fro', 1, -1, inf or -inf")
+        raise ShapeError(f"norm: ord={ord!r} is not a matrix norm: a matrix takes ord None, 'fro', 1, -1, inf, -inf, "
+                         "2, -2 or 'nuc'")
 
 
 def _shape(x, *, ord, axis, keepdims):
@@ -70,8 +73,10 @@ def _extreme(scores, ord, axes):
 def _direction(out, x, *, ord, axis, keepdims):
     """d norm / d x, shaped like x; `out` has the reduced axes kept."""
     kind, axes = classify(x.shape, ord, axis)
-    if ord in (None, 2, "fro"):
+    if ord in (None, "fro") or ord == 2 and kind != "matrix":  # the 2-norm of the elements
         return x / out
+    if kind == "matrix" and ord in SINGULAR:
+        return call("singular_direction", x, ord=ord)
     if kind == "vector":
         if ord == 1:
             return call("sign", x)
@@ -84,8 +89,11 @@ def _direction(out, x, *, ord, axis, keepdims):
     return call("sign", x) * _extreme(scores, ord, chosen)
 
 
+_SUBSCRIPTS = {INF: r"\infty", -INF: r"-\infty", "fro": "F", "nuc": "*"}
+
+
 def _latex(p, node, x, *, ord, axis, keepdims):
-    below = {None: "", INF: r"\infty", -INF: r"-\infty", "fro": "F"}.get(ord, f"{ord:g}" if ord is not None else "")
+    below = "" if ord is None else _SUBSCRIPTS[ord] if ord in _SUBSCRIPTS else f"{ord:g}"
     return Piece(rf"\left\lVert {x.text} \right\rVert" + (f"_{{{below}}}" if below else ""), ATOM)
 
 
@@ -96,5 +104,28 @@ NORM = defop(Op(name="norm", arity=1, shape=_shape,
                 vjp=_RULES[0], jvp=_RULES[1], symbol="‖‖", scalar_adjoint=True, names=("norm",),
                 keywords=(("ord", None), ("axis", None), ("keepdims", False)),
                 doc="linalg.norm(x, ord=None, axis=None, keepdims=False): ord None, 2, 1, inf, -inf or p for vectors; "
-                    "None, 'fro', 1, -1, inf, -inf for matrices",
+                    "None, 'fro', 1, -1, inf, -inf, 2, -2, 'nuc' for matrices (2, -2, 'nuc': gradient only)",
                 formula=Formula("norm({arguments})", _latex), domain=(KINKED,)))
+
+
+def _singular_direction(x, *, ord):
+    """d norm / d X for a matrix norm of the singular values: u1 v1^T (ord 2), uk vk^T (-2), U V^T ('nuc')."""
+    u, _, vt = np.linalg.svd(x, full_matrices=False)
+    if ord == "nuc":
+        return u @ vt
+    i = 0 if ord == 2 else -1
+    return np.outer(u[:, i], vt[i])
+
+
+def _once(*args, ord, **attrs):
+    raise DifferentiationError(f"norm(X, ord={ord!r}) of a matrix is differentiated once: its second derivative, "
+                               "through the SVD's singular vectors, is not supported (ord='fro' has one)")
+
+
+# NOTE: a singular value's gradient u v^T holds where that value is simple (the nuclear norm's U V^T where
+# every value is nonzero); at a repeated one it is one subgradient among many. Its rules raise: no Hessians.
+SINGULAR_DIRECTION = defop(Op(name="singular_direction", arity=1, shape=lambda x, *, ord: x,
+                              impl=_singular_direction, vjp=_once, jvp=_once, symbol="uvᵀ",
+                              doc="the gradient of a matrix's spectral (2, -2) or nuclear norm, from its SVD",
+                              formula=function("singular_direction"), defined_everywhere=True,
+                              domain=(Domain(-2.0, 2.0, need="{}'s singular values distinct and nonzero"),)))

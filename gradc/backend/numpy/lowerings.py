@@ -212,6 +212,7 @@ def _norm(ctx, x, *, ord, axis, keepdims):
 
 
 register_lowering("norm", _norm)
+register_lowering("singular_direction", lambda ctx, x, *, ord: f"{ctx.helper('_singular_direction')}({x}, {ord!r})")
 
 
 def _running(function):
