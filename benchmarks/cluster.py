@@ -2,6 +2,7 @@
 
     python benchmarks/cluster.py                       # ~3 GB of .npy chunks, 1 and 2 workers of 1 GiB each
     python benchmarks/cluster.py --gb 0.5 --steps 2    # smaller and quicker
+    python benchmarks/cluster.py --model network --gb 1 # a loss bound by the CPU rather than memory bandwidth
     python benchmarks/cluster.py --markdown benchmarks/RESULTS.md   # appends the tables to the file
 
 Writes X (n, 100) and y (n,) as 100 MB .npy chunks in a temporary folder (removed afterwards), then for each
@@ -29,7 +30,12 @@ sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # 
 import gradc  # noqa: E402
 from gradc.cluster.data import open_data  # noqa: E402
 
-LOSS = "mean(log(1 + exp(-y * (X @ w))))"
+# The models: (loss, shapes of the parameters). Logistic regression makes one pass over each chunk, so memory
+# bandwidth bounds it; the network's matmuls make it bound by the CPU.
+MODELS = {
+    "logistic": ("mean(log(1 + exp(-y * (X @ w))))", {"w": ("d",)}),
+    "network": ("mean(log(1 + exp(-y * (tanh(X @ W1) @ v))))", {"W1": ("d", 32), "v": (32,)}),
+}
 D, CHUNK_ROWS = 100, 125_000  # 100 MB chunks of float64 rows
 
 
@@ -76,11 +82,11 @@ class Watch:
 
 def steps(fn, arrays, w, count):
     """Seconds per value_and_grad after one warm-up step (which compiles and loads the kernels on the workers)."""
-    fn.value_and_grad(**arrays, w=w)
+    fn.value_and_grad(**arrays, **w)
     times = []
     for _ in range(count):
         start = time.perf_counter()
-        fn.value_and_grad(**arrays, w=w)
+        fn.value_and_grad(**arrays, **w)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
 
@@ -89,11 +95,11 @@ def in_memory_step(fn, folder, chunks, w, count):
     """One chunk's value_and_grad in this process, times the number of chunks: the step's compute alone."""
     X = np.load(os.path.join(folder, "X", "0000.npy"))
     y = np.load(os.path.join(folder, "y", "0000.npy"))
-    fn.value_and_grad(X=X, y=y, w=w)
+    fn.value_and_grad(X=X, y=y, **w)
     times = []
     for _ in range(count + 2):
         start = time.perf_counter()
-        fn.value_and_grad(X=X, y=y, w=w)
+        fn.value_and_grad(X=X, y=y, **w)
         times.append(time.perf_counter() - start)
     return float(np.median(times)) * chunks, (X, y)
 
@@ -124,8 +130,8 @@ def run(workers, folder, rows, chunks, fn, w, count, memory_step, sample):
             "rows": rows, "chunks": chunks}
 
 
-def table(results, gb, load):
-    lines = ["| workers (1 GiB each) | data on disk | time per step | step's compute in memory (one process) | "
+def table(results, gb, load, model):
+    lines = [f"{model}: `{MODELS[model][0]}`", "", "| workers (1 GiB each) | data on disk | time per step | step's compute in memory (one process) | "
              "cluster overhead per step (125k rows persisted: cluster vs memory) | peak memory per worker | "
              "client's growth over the steps |", "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -136,7 +142,7 @@ def table(results, gb, load):
                      f"{1000 * r['small_memory']:.0f} ms) | {peaks} | {r['client_growth'] / 2**20:.0f} MiB |")
     lines.append("")
     lines.append(f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, numpy {np.__version__}; load average "
-                 f"before the run {load:.2f}.")
+                 f"before the run {load[0]:.2f}, after it {load[1]:.2f}.")
     return "\n".join(lines)
 
 
@@ -145,11 +151,13 @@ def main(argv=None):
     parser.add_argument("--gb", type=float, default=3.0, help="data size on disk (default 3)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per cluster size (default 3)")
     parser.add_argument("--workers", default="1,2", help="cluster sizes (default 1,2)")
+    parser.add_argument("--model", default="logistic", choices=MODELS, help="the loss (default logistic)")
     parser.add_argument("--markdown", help="append the table to this file")
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
-    fn = gradc.compile(LOSS, shapes={"X": ("n", "d"), "y": ("n",), "w": ("d",)}, wrt=["w"])
-    w = np.full(D, 0.01)
+    loss, params = MODELS[args.model]
+    fn = gradc.compile(loss, shapes={"X": ("n", "d"), "y": ("n",), **params}, wrt=list(params))
+    w = {name: np.full(tuple(D if dim == "d" else dim for dim in dims), 0.01) for name, dims in params.items()}
     folder = tempfile.mkdtemp(prefix="gradc-cluster-bench-")
     try:
         started = time.perf_counter()
@@ -164,7 +172,7 @@ def main(argv=None):
             print(f"{workers} worker(s): {results[-1]['step']:.2f} s per step", file=sys.stderr)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    text = table(results, rows * (D + 1) * 8 / 1e9, load)
+    text = table(results, rows * (D + 1) * 8 / 1e9, (load, os.getloadavg()[0]), args.model)
     print(text)
     if args.markdown:
         with open(args.markdown, "a", encoding="utf-8") as file:

@@ -175,7 +175,10 @@ class CompiledFunction(Derivatives):
 
     def value_and_grad(self, /, *args, **arrays):
         """(value, {name: gradient}), as jax.value_and_grad; each gradient has its input's shape, a float for a
-        scalar input. The inputs go positionally in `inputs` order or by keyword: `fn.value_and_grad(X, w, y)`."""
+        scalar input. The inputs go positionally in `inputs` order or by keyword: `fn.value_and_grad(X, w, y)`.
+
+        Row-chunked Dask arrays as the data (along a dimension in `separable`) run on the current
+        `distributed.Client`, chunk by chunk where they live, and give the parameters' gradients (gradc.cluster)."""
         if self._value_and_grad is None:
             raise self._no_gradient()
         try:
@@ -454,7 +457,11 @@ class Gradient:
 
 def _like(value):
     """A stand-in for an argument with its shape and float type, for `example=`; what is not an array of real
-    numbers stands as a scalar, for the compiled module's checks to refuse with their own message."""
+    numbers stands as a scalar, for the compiled module's checks to refuse with their own message. A Dask array
+    stands by its shape and dtype alone: its data stays on its cluster."""
+    if cluster.is_dask(value):
+        kind = np.dtype(value.dtype).kind
+        return np.broadcast_to(np.zeros((), value.dtype if kind == "f" else np.float64), value.shape)
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):

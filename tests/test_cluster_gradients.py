@@ -82,6 +82,29 @@ def test_gradients_on_the_cluster_equal_numpys(client, data, name):
     assert fn.grad(**{**ours, **lazy}).keys() == grads.keys()
 
 
+@pytest.mark.parametrize("name", ["least squares", "ridge", "square of a sum", "two sums"])
+def test_hessians_on_the_cluster_equal_numpys(client, data, name):
+    """Summed per chunk for a mean; for a function of sums, through the sums' Jacobians and F's Hessian."""
+    arrays, params = data
+    fn = compiled(LOSSES[name])
+    ours = {name: value for name, value in {**arrays, **params}.items() if name in fn.inputs}
+    lazy = on_cluster(client, {name: arrays[name] for name in fn.inputs if name in arrays})
+    expected, got = fn.hessian(**ours), fn.hessian(**{**ours, **lazy})
+    for a in fn.wrt:
+        for b in fn.wrt:
+            assert relative(got[a][b], expected[a][b]) < 1e-10, (a, b)
+
+
+def test_newton_on_a_function_of_sums(client, data):
+    arrays, params = data
+    fn = compiled(LOSSES["ridge"])
+    memory = gradc.minimize(fn, {"w": params["w"]}, {"X": arrays["X"], "y": arrays["y"]}, method="newton",
+                            max_iter=3)
+    cluster = gradc.minimize(fn, {"w": params["w"]}, on_cluster(client, {"X": arrays["X"], "y": arrays["y"]}),
+                             method="newton", max_iter=3)
+    assert cluster.status == memory.status and relative(cluster.params["w"], memory.params["w"]) < 1e-10
+
+
 @pytest.mark.parametrize("method", ["gd", "momentum", "nesterov", "adam", "newton"])
 def test_a_fit_on_the_cluster_equals_the_fit_in_memory(client, data, method):
     arrays, params = data
@@ -211,3 +234,16 @@ def test_an_unreachable_scheduler_is_one_clear_error():
         with connect(scheduler="tcp://127.0.0.1:9", timeout=1):
             pass
     assert time.perf_counter() - started < 15
+
+
+def test_a_decorated_function_compiled_at_its_first_call_reads_dask_shapes_only(client, data, monkeypatch):
+    arrays, params = data
+
+    @gradc.gradient(wrt="w")
+    def loss(X, y, w):
+        return np.mean((X @ w - y) ** 2)
+    lazy = on_cluster(client, {"X": arrays["X"], "y": arrays["y"]})
+    monkeypatch.setattr(da.Array, "__array__", lambda *args, **kwargs: pytest.fail("the data came to the client"))
+    value, grads = loss.value_and_grad(lazy["X"], lazy["y"], params["w"])
+    expected = compiled(LOSSES["least squares"]).value_and_grad(X=arrays["X"], y=arrays["y"], w=params["w"])
+    assert abs(value - expected[0]) <= 1e-10 * expected[0] and relative(grads["w"], expected[1]["w"]) < 1e-10

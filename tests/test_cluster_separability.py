@@ -1,7 +1,12 @@
 """Separability over a data dimension, read from the graph (gradc.cluster.separability): no cluster needed."""
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 
 import gradc
+from gradc.cluster.gradients import ClusterError
 from gradc.cluster.separability import SeparabilityError, split
 from gradc.explain import separability
 
@@ -70,3 +75,23 @@ def test_a_dimension_that_parameters_carry_is_no_data_dimension():
 
 def test_a_vector_output_is_separable_in_nothing():
     assert gradc.compile("X@w", shapes=ROWS, strict=False).separable == ()
+
+
+def test_gradc_explain_says_the_separable_dimension():
+    run = subprocess.run([sys.executable, "-m", "gradc", "explain", "mean((X@w - y)**2)", "--shape", "X=n,d",
+                          "--shape", "w=d", "--shape", "y=n", "--wrt", "w"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1].startswith("separable in n: a sum (or mean) over the rows of X, y")
+
+
+def test_dask_data_without_a_cluster_is_one_clear_error():
+    da = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    try:
+        distributed.default_client()
+        pytest.skip("a Dask client is running in this process")
+    except ValueError:
+        pass
+    fn = compiled("mean((X@w - y)**2)")
+    with pytest.raises(ClusterError, match="Dask arrays need a running cluster"):
+        fn.value_and_grad(X=da.zeros((8, 3), chunks=(4, 3)), y=da.zeros(8, chunks=4), w=np.zeros(3))

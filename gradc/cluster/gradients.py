@@ -3,6 +3,9 @@
 Each chunk's part runs as a task where the chunk lives; the parts (values, partial gradients: the parameters'
 sizes) are summed pairwise in a tree of tasks on the workers, and only the root comes back. The data never
 leaves the workers; the parameters travel once per step, inside the task graph.
+
+NOTE: a Dask array made on the client from a NumPy array (`da.from_array`) carries its data inside its graph;
+persist it once (`client.persist`) so that it stays on the workers rather than travelling with every step.
 """
 import numpy as np
 
@@ -61,7 +64,8 @@ def current_client():
 
 def value_and_grad(fn, arrays):
     """(value, {param: gradient}) of fn at `arrays`, whose Dask arrays are the data: the cluster's version of
-    fn.value_and_grad. Gradients with respect to the data inputs (as large as the data) are not computed."""
+    fn.value_and_grad. Gradients with respect to the data inputs (as large as the data) are not computed: the
+    dict holds the params' alone."""
     plan, rows = plan_for(fn, arrays)
     client = current_client()
     params = {name: value for name, value in arrays.items() if name not in plan.split.axes}
@@ -85,18 +89,57 @@ def value_and_grad(fn, arrays):
 
 
 def hessian(fn, arrays):
-    """{a: {b: d2L/da db}} over the params, summed over chunks, for a loss of one reduction (newton's method)."""
+    """{a: {b: d2L/da db}} over the params (newton's method): each chunk's Hessian summed, for a loss of one
+    reduction; for a function of sums, assembled from the sums' Jacobians, F's Hessian and the chain rule's
+    second-order term (see `kernels.SecondOrder`)."""
     plan, rows = plan_for(fn, arrays)
-    if plan.whole is None:
-        raise SeparabilityError(f"newton on the cluster needs a loss that is one sum or mean over {plan.split.dim}"
-                                " (this one is a function of several: use gd, momentum or adam)")
     cache = fn.__dict__.setdefault("_cluster_hessians", {})
     if plan.split.dim not in cache:
-        cache[plan.split.dim] = kernels.hessian(fn.stages.parsed, plan, fn.dtype)
+        build = kernels.hessian if plan.whole is not None else kernels.second_order
+        cache[plan.split.dim] = build(fn.stages.parsed, plan, fn.dtype)
     client = current_client()
     params = {name: value for name, value in arrays.items() if name not in plan.split.axes}
-    weight = _weights(plan.split.reductions[0], rows, sum(rows))
-    return _compute(client, blocks(plan.split, arrays, rows), params, _chunk_hessian, cache[plan.split.dim], weight)
+    chunks = blocks(plan.split, arrays, rows)
+    if plan.whole is not None:
+        weight = _weights(plan.split.reductions[0], rows, sum(rows))
+        return _compute(client, chunks, params, _chunk_hessian, cache[plan.split.dim], weight)
+    return _assembled(client, plan, cache[plan.split.dim], chunks, params, rows)
+
+
+def _assembled(client, plan, order, chunks, params, rows):
+    """H = A.T @ H_F @ A + the summed Hessians of sum_k <G_k, S_k>, as blocks over the params."""
+    shares = [[_weights(r, rows, sum(rows))[k] for r in plan.split.reductions] for k in range(len(rows))]
+    sums, jacobians = _compute(client, chunks, params, _chunk_jacobians, (plan.sums, order.jacobians), shares)
+    at = {**params, **dict(zip(plan.names, sums))}
+    _, outer = plan.outer(at)
+    sizes = {name: int(np.size(params[name])) for name in plan.params}
+    z = [(name, int(np.size(value))) for name, value in zip(plan.names, sums)] + list(sizes.items())
+    offsets = dict(zip([name for name, _ in z], np.cumsum([0] + [size for _, size in z])[:-1]))
+    columns = dict(zip(plan.params, np.cumsum([0] + list(sizes.values()))[:-1]))
+    total = sum(sizes.values())
+    A = np.zeros((sum(size for _, size in z), total))
+    for name, value, jacobian in zip(plan.names, sums, jacobians):
+        for param, block in (jacobian or {}).items():
+            A[offsets[name]:offsets[name] + np.size(value), columns[param]:columns[param] + sizes[param]] = \
+                np.reshape(block, (np.size(value), sizes[param]))
+    for param in plan.params:
+        A[offsets[param]:offsets[param] + sizes[param], columns[param]:columns[param] + sizes[param]] = np.eye(sizes[param])
+    H = A.T @ _matrix(order.outer(at), offsets, dict(z), len(A)) @ A
+    if order.pullback is not None:
+        weights = [{g: outer[s] * share for g, s, share in zip(plan.weights, plan.names, shares[k])}
+                   for k in range(len(rows))]
+        H += _matrix(_compute(client, chunks, params, _chunk_pullback, order.pullback, weights), columns, sizes, total)
+    return {a: {b: H[columns[a]:columns[a] + sizes[a], columns[b]:columns[b] + sizes[b]].reshape(
+        np.shape(params[a]) + np.shape(params[b])) for b in plan.params} for a in plan.params}
+
+
+def _matrix(blocks, offsets, sizes, total):
+    """Nested Hessian blocks {a: {b: block}} as one matrix, placed by `offsets`; zeros where a block is missing."""
+    H = np.zeros((total, total))
+    for a, row in blocks.items():
+        for b, block in row.items():
+            H[offsets[a]:offsets[a] + sizes[a], offsets[b]:offsets[b] + sizes[b]] = np.reshape(block, (sizes[a], sizes[b]))
+    return H
 
 
 def _weights(reduction, rows, total):
@@ -130,12 +173,23 @@ def _chunk_pullback(kernel, chunk, params, weights):
     return kernel({**chunk, **params, **weights})
 
 
+def _chunk_jacobians(both, chunk, params, weights):
+    """Each reduction's part and its Jacobian over the params (None where it reads none), weighted alike."""
+    sums, jacobians = both
+    arrays = {**chunk, **params}
+    return (tuple(np.multiply(kernel(arrays), weight) for kernel, weight in zip(sums, weights)),
+            tuple(None if kernel is None else {name: np.multiply(block, weight) for name, block in kernel(arrays).items()}
+                  for kernel, weight in zip(jacobians, weights)))
+
+
 def _chunk_hessian(kernel, chunk, params, weight):
     return {a: {b: np.multiply(block, weight) for b, block in row.items()} for a, row in kernel({**chunk, **params}).items()}
 
 
 def _add(a, b):
     """The sum of two parts: numbers and arrays, or tuples and dicts of them (nested as the parts are)."""
+    if a is None:
+        return None
     if isinstance(a, dict):
         return {key: _add(a[key], b[key]) for key in a}
     if isinstance(a, tuple):

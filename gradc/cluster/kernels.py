@@ -77,6 +77,35 @@ def hessian(graph, plan, dtype=None):
     return Kernel(stages.source, "hessian", tuple(whole.inputs))
 
 
+@dataclass(frozen=True)
+class SecondOrder:
+    """The kernels of a function of sums' Hessian (newton): H = A.T @ H_F @ A + sum_k G_k . d2S_k, where A stacks
+    each dS_k/dparams over the identity (z = (S, params) as a function of the params) and H_F is F's Hessian in z."""
+
+    jacobians: tuple  # per reduction: one chunk's dS_k/dparams (its `jacobian`), None where S_k reads no param
+    outer: Kernel  # F's Hessian blocks over its reductions and params
+    pullback: Kernel = None  # one chunk's Hessian of sum_k <G_k, S_k> over the params
+
+
+def second_order(graph, plan, dtype=None):
+    """The SecondOrder of a Plan in two phases."""
+    about = f"gradc.cluster part of `{' '.join(graph.source.split())}`"
+    jacobians = []
+    for reduction, name in zip(plan.split.reductions, plan.names):
+        part = _copy(graph, [reduction.node], {})
+        wrt = tuple(p for p in plan.params if p in part.inputs)
+        jacobians.append(_kernel(part, wrt, f"{about}: one chunk's dS/dparams of {name}", dtype, ("jacobian",),
+                                 "jacobian") if wrt else None)
+    outer = _copy(graph, graph.outputs[:1], {r.node: name for r, name in zip(plan.split.reductions, plan.names)})
+    wrt = tuple(plan.names) + tuple(p for p in plan.params if p in outer.inputs)
+    pullback = _pullback(graph, plan.split, plan.weights)
+    pulled = tuple(p for p in plan.params if p in pullback.inputs)
+    return SecondOrder(tuple(jacobians), _kernel(outer, wrt, f"{about}: the Hessian of F", dtype, ("hessian",),
+                                                   "hessian"),
+                       _kernel(pullback, pulled, f"{about}: one chunk's Hessian of the chain rule's term", dtype,
+                               ("hessian",), "hessian") if pulled else None)
+
+
 def _kernel(graph, wrt, command, dtype, derived=(), function="value_and_grad"):
     wrt = tuple(name for name in wrt if name in graph.inputs)  # a parameter this part does not read has no gradient here
     stages = pipeline.run_graph(graph, wrt, command, dtype=dtype, derived=derived if wrt else ())
