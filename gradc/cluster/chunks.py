@@ -28,11 +28,14 @@ def check_shapes(graph, arrays):
             raise ChunkError(f"{name} has chunks of unknown size: call {name}.compute_chunk_sizes() first")
         if len(dims) != len(shape):
             raise ShapeError(f"{name} has shape {show(shape)}, but it is declared {show(dims)}")
-        for dim, size in zip(dims, shape):
-            if isinstance(dim, int) and dim != size or sizes.setdefault(dim, (size, name))[0] != size:
-                other = f" as {sizes[dim][1]}'s says" if isinstance(dim, str) else ""
-                raise ShapeError(f"{name} has shape {show(shape)}, but it is declared {show(dims)} with "
-                                 f"{dim} = {sizes.get(dim, (dim,))[0]}{other}")
+        for axis, (dim, size) in enumerate(zip(dims, shape)):
+            if isinstance(dim, int) and dim != size:
+                raise ShapeError(f"{name} has shape {show(shape)}, but it is declared {show(dims)}: axis {axis} "
+                                 f"has {size}, not {dim}")
+            known, where = sizes.setdefault(dim, (size, name))
+            if known != size:
+                raise ShapeError(f"{name} has shape {show(shape)}, but it is declared {show(dims)}, and {dim} is "
+                                 f"{known} in {where}")
     return {dim: size for dim, (size, _) in sizes.items()}
 
 

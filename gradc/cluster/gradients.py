@@ -32,7 +32,7 @@ def plan_for(fn, arrays):
         _refuse(fn, graph, dask)
     plans = fn.__dict__.setdefault("_cluster_plans", {})
     if dims[0] not in plans:
-        plans[dims[0]] = kernels.plan(graph, split(graph, dims[0]), fn.wrt, fn.dtype)
+        plans[dims[0]] = kernels.plan(graph, split(graph, dims[0]), fn.wrt, fn.dtype, fn.stages.command)
     plan = plans[dims[0]]
     check_shapes(graph, arrays)
     return plan, row_chunks(plan.split, arrays)
@@ -96,7 +96,7 @@ def hessian(fn, arrays):
     cache = fn.__dict__.setdefault("_cluster_hessians", {})
     if plan.split.dim not in cache:
         build = kernels.hessian if plan.whole is not None else kernels.second_order
-        cache[plan.split.dim] = build(fn.stages.parsed, plan, fn.dtype)
+        cache[plan.split.dim] = build(fn.stages.parsed, plan, fn.dtype, fn.stages.command)
     client = current_client()
     params = {name: value for name, value in arrays.items() if name not in plan.split.axes}
     chunks = blocks(plan.split, arrays, rows)

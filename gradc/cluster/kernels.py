@@ -43,37 +43,40 @@ class Plan:
     weights: tuple = ()  # the names the pullback gives the G_k
 
 
-def plan(graph, split, wrt, dtype=None):
-    """The Plan of `graph` (as parsed) over `split`, differentiating with respect to the params in `wrt`."""
+def plan(graph, split, wrt, dtype=None, command=""):
+    """The Plan of `graph` (as parsed) over `split`, differentiating with respect to the params in `wrt`;
+    `command` regenerates the whole loss's module (each kernel's header names its part of it)."""
     params = tuple(name for name in wrt if name not in split.axes)
-    about = f"gradc.cluster part of `{' '.join(graph.source.split())}`"
+    about = _about(graph, command)
     if split.single:
         (reduction,) = split.reductions
         whole = _copy(graph, [reduction.node], {})
-        return Plan(split, params, whole=_kernel(whole, params, f"{about}: one chunk's loss", dtype))
+        return Plan(split, params, whole=_kernel(whole, params, about("one chunk's loss"), dtype))
     taken = set(graph.inputs) | {d for node in graph.inputs.values() for d in graph.shape(node)
                                  if isinstance(d, str)}
     names = _fresh(graph, [r.node for r in split.reductions], "S", taken)
     weights = _fresh(graph, [r.node for r in split.reductions], "G", taken | set(names), named=False)
-    sums = tuple(_kernel(_copy(graph, [r.node], {}), (), f"{about}: one chunk's part of {name}", dtype,
-                         function="forward") for r, name in zip(split.reductions, names))
-    outer = _copy(graph, graph.outputs[:1], {r.node: name for r, name in zip(split.reductions, names)})
+    sums = tuple(_kernel(_copy(graph, [r.node], {}, source=_text(graph, r.node)), (),
+                         about(f"one chunk's part of {name}"), dtype, function="forward")
+                 for r, name in zip(split.reductions, names))
+    outer = _copy(graph, graph.outputs[:1], {r.node: name for r, name in zip(split.reductions, names)},
+                  source=_outer_text(graph, split, names))
     outer_wrt = tuple(names) + tuple(name for name in params if name in outer.inputs)
     pullback = _pullback(graph, split, weights)
     pulled = tuple(name for name in params if name in pullback.inputs)  # the params the rows' part reads
     return Plan(split, params, sums=sums, names=names, weights=weights,
-                outer=_kernel(outer, outer_wrt, f"{about}: the function of its sums over rows", dtype),
-                pullback=_kernel(pullback, pulled, f"{about}: one chunk's share of the chain rule through the sums",
+                outer=_kernel(outer, outer_wrt, about("the function of the sums over rows"), dtype),
+                pullback=_kernel(pullback, pulled, about("one chunk's share of the chain rule through the sums"),
                                  dtype) if pulled else None)
 
 
-def hessian(graph, plan, dtype=None):
+def hessian(graph, plan, dtype=None, command=""):
     """The kernel of one chunk's Hessian blocks over the params, for a loss of one reduction (newton)."""
     (reduction,) = plan.split.reductions
     whole = _copy(graph, [reduction.node], {})
-    about = f"gradc.cluster part of `{' '.join(graph.source.split())}`: one chunk's Hessian"
     wrt = tuple(name for name in plan.params if name in whole.inputs)
-    stages = pipeline.run_graph(whole, wrt, about, dtype=dtype, derived=("hessian",))
+    stages = pipeline.run_graph(whole, wrt, _about(graph, command)("one chunk's Hessian"), dtype=dtype,
+                                derived=("hessian",))
     return Kernel(stages.source, "hessian", tuple(whole.inputs))
 
 
@@ -87,22 +90,23 @@ class SecondOrder:
     pullback: Kernel = None  # one chunk's Hessian of sum_k <G_k, S_k> over the params
 
 
-def second_order(graph, plan, dtype=None):
+def second_order(graph, plan, dtype=None, command=""):
     """The SecondOrder of a Plan in two phases."""
-    about = f"gradc.cluster part of `{' '.join(graph.source.split())}`"
+    about = _about(graph, command)
     jacobians = []
     for reduction, name in zip(plan.split.reductions, plan.names):
-        part = _copy(graph, [reduction.node], {})
+        part = _copy(graph, [reduction.node], {}, source=_text(graph, reduction.node))
         wrt = tuple(p for p in plan.params if p in part.inputs)
-        jacobians.append(_kernel(part, wrt, f"{about}: one chunk's dS/dparams of {name}", dtype, ("jacobian",),
+        jacobians.append(_kernel(part, wrt, about(f"one chunk's dS/dparams of {name}"), dtype, ("jacobian",),
                                  "jacobian") if wrt else None)
-    outer = _copy(graph, graph.outputs[:1], {r.node: name for r, name in zip(plan.split.reductions, plan.names)})
+    outer = _copy(graph, graph.outputs[:1], {r.node: name for r, name in zip(plan.split.reductions, plan.names)},
+                  source=_outer_text(graph, plan.split, plan.names))
     wrt = tuple(plan.names) + tuple(p for p in plan.params if p in outer.inputs)
     pullback = _pullback(graph, plan.split, plan.weights)
     pulled = tuple(p for p in plan.params if p in pullback.inputs)
-    return SecondOrder(tuple(jacobians), _kernel(outer, wrt, f"{about}: the Hessian of F", dtype, ("hessian",),
-                                                   "hessian"),
-                       _kernel(pullback, pulled, f"{about}: one chunk's Hessian of the chain rule's term", dtype,
+    return SecondOrder(tuple(jacobians), _kernel(outer, wrt, about("the Hessian of the function of the sums"), dtype,
+                                                   ("hessian",), "hessian"),
+                       _kernel(pullback, pulled, about("one chunk's Hessian of the chain rule's term"), dtype,
                                ("hessian",), "hessian") if pulled else None)
 
 
@@ -112,10 +116,11 @@ def _kernel(graph, wrt, command, dtype, derived=(), function="value_and_grad"):
     return Kernel(stages.source, function if wrt else "forward", tuple(graph.inputs))
 
 
-def _copy(graph, roots, placeholders, into=None):
+def _copy(graph, roots, placeholders, into=None, source=None):
     """The part of `graph` that computes `roots`, with the nodes in `placeholders` (node -> name) as inputs of
-    their shapes; the other inputs keep their order. Returns the new graph, whose outputs are the roots."""
-    new = Graph(graph.source) if into is None else into  # NOTE: an empty graph is falsy (len 0)
+    their shapes; the other inputs keep their order. Returns the new graph, whose outputs are the roots, and
+    whose source (its module's title) is `source`, else `graph`'s."""
+    new = Graph(graph.source if source is None else source) if into is None else into  # NOTE: an empty graph is falsy
     needed, stack = set(), list(roots)
     while stack:  # the ancestors of the roots, stopping at placeholders
         node = stack.pop()
@@ -139,7 +144,9 @@ def _copy(graph, roots, placeholders, into=None):
 
 def _pullback(graph, split, weights):
     """sum_k sum(G_k * S_k) over one chunk: its gradient is the chunk's share of sum_k G_k . dS_k/dparams."""
-    new = Graph(graph.source)
+    terms = [(f"{weight} * {_text(graph, r.node)}" if graph.shape(r.node) == () else
+              f"sum({weight} * {_text(graph, r.node)})") for r, weight in zip(split.reductions, weights)]
+    new = Graph(" + ".join(terms))
     copied = _copy(graph, [r.node for r in split.reductions], {}, into=new)
     total = None
     for node, weight in zip(copied.outputs, weights):
@@ -149,6 +156,26 @@ def _pullback(graph, split, weights):
         total = term if total is None else new.add("add", [total, term])
     new.outputs = [total]
     return new
+
+
+def _about(graph, command):
+    """The `regenerate with` line of a kernel: its role, and the command of the loss it is a part of."""
+    whole = command or f"gradc compile '{' '.join(graph.source.split())}'"
+    return lambda role: f"{whole}, then gradc.cluster.kernels for {role}"
+
+
+def _text(graph, node):
+    """A reduction as the source wrote it, in parentheses where it is not one call: `mean((X@w - y)**2)`."""
+    span = graph[node]["span"]
+    text = span.text if span is not None else graph[node]["op"]
+    return text if text.endswith(")") and text.count("(") == text.count(")") and text.split("(")[0].isidentifier() \
+        else f"({text})"
+
+
+def _outer_text(graph, split, names):
+    """The loss as a function of its sums: `mean((X@w - y)**2) + 0.1*sum(w**2) where S1 = mean((X@w - y)**2)`."""
+    where = ", ".join(f"{name} = {_text(graph, r.node)}" for r, name in zip(split.reductions, names))
+    return f"{' '.join(graph.source.split())} where {where} over all rows"
 
 
 def _fresh(graph, nodes, prefix, taken, named=True):
