@@ -10,6 +10,7 @@ import gradc
 from gradc.cli.main import run_ops
 from gradc.errors import ParseError
 from gradc.explain import explain
+from gradc.ops import REGISTRY
 from helpers import assert_grad_matches
 
 A10 = np.arange(10.0)
@@ -252,3 +253,20 @@ def test_explain_and_ops_show_the_new_functions(capsys):
         assert name in listing, name
     explained = explain(gradc.compile("sum(where(x > 0, gelu(x), elu(x, alpha=0.5)))", shapes={"x": ("n",)}))
     assert "where(r, 0, " in explained and "elu(x, alpha=0.5)" in explained and "r = (x > 0)" in explained
+
+
+NEW_UNARY = ["square", "reciprocal", "cbrt", "exp2", "log2", "log10", "arcsin", "arccos", "arctan", "arcsinh",
+             "arccosh", "arctanh", "log_sigmoid", "logit", "silu", "gelu", "elu", "selu", "leaky_relu", "relu6",
+             "hard_tanh", "softsign", "mish", "floor"]
+
+
+@pytest.mark.parametrize("name", NEW_UNARY)
+def test_second_derivatives_match_differences_of_the_gradient(name, rng):
+    """The Hessian (forward mode over the reverse pass) of sum(w * f(x)) is diagonal, w * f''(x)."""
+    domain = REGISTRY[name].domain[0]
+    fn = gradc.compile(f"sum(w * {name}(x))", wrt=["x"], shapes={"x": ("n",), "w": ("n",)})
+    x, w = domain.sample(rng, (4,)), rng.standard_normal(4)
+    hessian = fn.hessian(x=x, w=w)["x"]["x"]
+    eps = 1e-6
+    columns = [(fn.grad(x=x + eps * e, w=w)["x"] - fn.grad(x=x - eps * e, w=w)["x"]) / (2 * eps) for e in np.eye(4)]
+    np.testing.assert_allclose(hessian, np.array(columns).T, rtol=1e-6, atol=1e-6)
