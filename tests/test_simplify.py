@@ -187,18 +187,20 @@ CASES = {
                          (source("norm(v, 2)**2", {"v": ("n",)}), ["input", "matmul"]),
                          (source("norm(v, axis=0)**2", {"v": ("n",)}), ["input", "matmul"])],
 }
-FOLD_ARGS = (0.7, 0.4)
+FOLD_ARGS = (0.7, 0.4, 0.9)
 for _name, _op in REGISTRY.items():
-    if _op.elementwise:
-        CASES[f"fold_{_name}"] = [(built(lambda x, _n=_name, _k=_op.arity if _op.arity > 0 else 2: call(
-            _n, *(Value(x.graph, x.graph.const(c)) for c in FOLD_ARGS[:_k])) * x, x=()),
+    if _op.elementwise:  # with the op's default attributes (elu's alpha)
+        CASES[f"fold_{_name}"] = [(built(lambda x, _n=_name, _k=_op.arity if _op.arity > 0 else 2,
+                                         _a=_op.keywords: call(
+            _n, *(Value(x.graph, x.graph.const(c)) for c in FOLD_ARGS[:_k]), **dict(_a)) * x, x=()),
                                    lambda ops, _n=_name: ops.count(_n) == (_n == "mul"))]
 
 
 for _name, _op in REGISTRY.items():
     if _op.elementwise:
-        CASES[f"{_name}:on_scalars"] = [(built(lambda a, b, _n=_name, _k=_op.arity if _op.arity > 0 else 2: call(
-            _n, *(call("broadcast_to", v, shape=(3,)) for v in (a, b)[:_k])), a=(), b=()),
+        CASES[f"{_name}:on_scalars"] = [(built(lambda a, b, _n=_name, _k=_op.arity if _op.arity > 0 else 2,
+                                               _a=_op.keywords: call(
+            _n, *(call("broadcast_to", v, shape=(3,)) for v in (a, b, a)[:_k]), **dict(_a)), a=(), b=()),
                                          lambda ops, _n=_name: ops[-2:] == [_n, "broadcast_to"])]
 
 
