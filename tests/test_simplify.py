@@ -145,6 +145,8 @@ CASES = {
                                        ["input", "softplus", "sub", "exp", "matmul"])],
     "mul:mask_as_bool": [(built(lambda g, x, y: g * call("gt", x, y), g=(3,), x=(3,), y=(3,)),
                           ["input", "input", "input", "is_gt", "mul"])],
+    "where:where_reads_bool": [(built(lambda a, x: call("where", call("le", x, 0.0), a, x), a=(3,), x=(3,)),
+                                ["input", "input", "const", "is_le", "where"])],
     "sum:sum_of_partial_sum": [(source("sum(sum(exp(x), axis=1))", {"x": ("n", "d")}), ["input", "exp", "sum"])],
     "sum:sum_over_terms": [(source("sum(exp(a) - sum(x * y, axis=1))", {"a": ("n",), "x": ("n", "d"), "y": ("n", "d")}),
                             ["input", "input", "input", "exp", "sum", "vdot", "sub"])],
