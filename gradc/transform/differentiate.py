@@ -76,13 +76,9 @@ def _branch_sum(graph, node, contributions):
     partial); one that is an existing value (the multiply gate hands `z` to `t1`) is recorded as an
     alias, so the code still says `g_t1 = z`.
     """
-    selections = {masked(graph, partial)[::2] if masked(graph, partial) else None for partial, _ in contributions}
-    if len(contributions) > 1 and len(selections) == 1 and None not in selections:
-        # partials masked alike: sum what they mask, then mask the sum once, so the mask passes on
-        (cond, chosen), = selections
-        unmasked = [(masked(graph, partial)[1], consumer) for partial, consumer in contributions]
-        with graph.deriving(node):
-            return mask_like(Value(graph, cond), chosen, Value(graph, _branch_sum(graph, node, unmasked))).node
+    selected = _selected_sum(graph, node, contributions)
+    if selected is not None:
+        return selected
     if len(contributions) == 1:
         (total, consumer), = contributions
         if _is_new(graph, total, consumer):
@@ -90,14 +86,45 @@ def _branch_sum(graph, node, contributions):
         else:
             graph.aliases.append(AdjointAlias(node, total, consumer))
         return total
+    _name_partials(graph, node, contributions)
+    with graph.deriving(node):
+        total = graph.add("accumulate", [partial for partial, _ in contributions])
+    return _name_total(graph, node, total, "accumulate")
+
+
+def _selected_sum(graph, node, contributions):
+    """Partials all selected by one condition, summed on each side and selected once (None if they are not):
+    where(c, a, 0) + where(c, b, 0) -> where(c, a + b, 0), so that the mask passes on through node's rule, and
+    where(c, a, 0) + where(c, 0, b) -> where(c, a, b), one selection for both branches."""
+    selections = [masked(graph, partial) for partial, _ in contributions]
+    if len(contributions) < 2 or None in selections or len({cond for cond, _, _ in selections}) != 1:
+        return None
+    cond = selections[0][0]
+    sides = {chosen: [(value, consumer) for (_, consumer), (_, value, side) in zip(contributions, selections)
+                      if side == chosen] for chosen in (True, False)}
+    if not sides[True] or not sides[False]:
+        chosen = bool(sides[True])
+        with graph.deriving(node):
+            return mask_like(Value(graph, cond), chosen, Value(graph, _branch_sum(graph, node, sides[chosen]))).node
+    _name_partials(graph, node, sides[True] + sides[False])
+    with graph.deriving(node):
+        a, b = (side[0][0] if len(side) == 1 else graph.add("accumulate", [value for value, _ in side])
+                for side in (sides[True], sides[False]))
+        total = graph.add("where", [cond, a, b])
+    return _name_total(graph, node, total, "where")
+
+
+def _name_partials(graph, node, contributions):
     for k, (partial, consumer) in enumerate(contributions, 1):
         if _is_new(graph, partial, consumer):
             graph[partial]["partial"] = (node, k)
         else:
             graph.partial_aliases.append(PartialAlias(node, partial, consumer, k))
-    with graph.deriving(node):
-        total = graph.add("accumulate", [partial for partial, _ in contributions])
-    if graph[total]["op"] == "accumulate" and graph[total]["origin"] == node:
+
+
+def _name_total(graph, node, total, op):
+    """Record `total`, made by op to sum node's partials, as node's adjoint (or an alias where it is not new)."""
+    if graph[total]["op"] == op and graph[total]["origin"] == node:
         graph[total]["adjoint"] = node
     else:
         graph.aliases.append(AdjointAlias(node, total, node))
