@@ -44,7 +44,8 @@ def _sum_latex(p, node, x, *, axis, keepdims):
 
 SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "sum"),
                impl=lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
-               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None, keepdims=False)",
+               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True,
+               doc="sum(x, axis=None, keepdims=False)",
                names=("sum",), keywords=REDUCTION, formula=Formula("sum({arguments})", _sum_latex),
                domain=(ANY,), defined_everywhere=True))
 MEAN = defop(Op(name="mean", arity=1,
@@ -136,10 +137,10 @@ def along(x, axis, op):
 
 
 # d prod / d x_i is the product of the others: exact with zeros (with one zero, only its own partial is not 0)
-_PROD_RULES = slice_rules(lambda out, x, *, axis, keepdims: call("prod_others", x, axis=axis))
+_PROD_VJP, _PROD_JVP = slice_rules(lambda out, x, *, axis, keepdims: call("prod_others", x, axis=axis))
 PROD = defop(Op(name="prod", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "prod"),
                 impl=lambda x, *, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
-                vjp=_PROD_RULES[0], jvp=_PROD_RULES[1],
+                vjp=_PROD_VJP, jvp=_PROD_JVP,
                 symbol="Π", scalar_adjoint=True, names=("prod",), keywords=REDUCTION,
                 doc="prod(x, axis=None, keepdims=False): product; its gradient exact with zeros",
                 formula=function("prod", r"\prod"), domain=(ANY,), defined_everywhere=True))
@@ -151,10 +152,12 @@ PROD_OTHERS = defop(Op(name="prod_others", arity=1, shape=lambda x, *, axis: alo
                        impl=_prod_others,
                        vjp=lambda g, out, x, *, axis: (
                            (call("sum", g * out, axis=axis, keepdims=True) - g * out) / x,),
-                       jvp=lambda t, out, x, *, axis: out * (call("sum", t[0] / x, axis=axis, keepdims=True) - t[0] / x),
+                       jvp=lambda t, out, x, *, axis: out * (
+                           call("sum", t[0] / x, axis=axis, keepdims=True) - t[0] / x),
                        symbol="Π≠", doc="the product of the other elements of each one's slice along axis",
                        formula=function("prod_others"), defined_everywhere=True,
-                       domain=(Domain(0.5, 2.0, signed=True, need="{} != 0 (prod's second derivative divides by it)"),)))
+                       domain=(Domain(0.5, 2.0, signed=True,
+                                      need="{} != 0 (prod's second derivative divides by it)"),)))
 
 
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.
