@@ -51,7 +51,8 @@ SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.re
 MEAN = defop(Op(name="mean", arity=1,
                 shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "mean"),
                 impl=lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None, keepdims=False)",
+                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True,
+                doc="mean(x, axis=None, keepdims=False)",
                 names=("mean",), keywords=REDUCTION, formula=function("mean"), domain=(ANY,),
                 defined_everywhere=True))
 
@@ -83,12 +84,14 @@ def _chooser_jvp(compare):
 AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("ge"), jvp=_chooser_jvp("ge"), symbol="max", scalar_adjoint=True,
-                doc="max(x, axis=None, keepdims=False): largest element; tied maxima share the gradient evenly (JAX)", names=("max", "amax"), keywords=REDUCTION,
+                doc="max(x, axis=None, keepdims=False): largest element; tied maxima share the gradient evenly (JAX)",
+                names=("max", "amax"), keywords=REDUCTION,
                 formula=function("max", r"\max"), domain=(ANY,), defined_everywhere=True))
 AMIN = defop(Op(name="amin", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amin"),
                 impl=lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("le"), jvp=_chooser_jvp("le"), symbol="min", scalar_adjoint=True,
-                doc="min(x, axis=None, keepdims=False): smallest element; tied minima share the gradient evenly", names=("min", "amin"), keywords=REDUCTION,
+                doc="min(x, axis=None, keepdims=False): smallest element; tied minima share the gradient evenly",
+                names=("min", "amin"), keywords=REDUCTION,
                 formula=function("min", r"\min"), domain=(ANY,), defined_everywhere=True))
 
 
