@@ -30,8 +30,9 @@ LOSSES = {
     "square of a sum": "sum(X@w)**2",
     "mean with its count": "sum(X@w - y) / sum(y**0)",
     "two sums": "log(sum(exp(X@w))) - mean(y * (X@w))",
+    "a parameter after the sums": "c * sum(X@w)**2 + c**2",  # c is read by F alone, w by the rows alone
 }
-PARAMS = ("w", "W", "W1", "b1", "W2")
+PARAMS = ("w", "W", "W1", "b1", "W2", "c")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def data():
     arrays = {"X": X, "y": np.sign(X @ rng.normal(size=D) + 0.3 * rng.normal(size=N)),
               "Y": np.eye(K)[rng.integers(0, K, size=N)]}
     params = {"w": 0.3 * rng.normal(size=D), "W": 0.3 * rng.normal(size=(D, K)), "W1": 0.3 * rng.normal(size=(D, H)),
-              "b1": 0.1 * rng.normal(size=H), "W2": 0.3 * rng.normal(size=(H, K))}
+              "b1": 0.1 * rng.normal(size=H), "W2": 0.3 * rng.normal(size=(H, K)), "c": 0.7}
     return arrays, params
 
 
@@ -82,7 +83,8 @@ def test_gradients_on_the_cluster_equal_numpys(client, data, name):
     assert fn.grad(**{**ours, **lazy}).keys() == grads.keys()
 
 
-@pytest.mark.parametrize("name", ["least squares", "ridge", "square of a sum", "two sums"])
+@pytest.mark.parametrize("name", ["least squares", "ridge", "square of a sum", "two sums",
+                                  "a parameter after the sums"])
 def test_hessians_on_the_cluster_equal_numpys(client, data, name):
     """Summed per chunk for a mean; for a function of sums, through the sums' Jacobians and F's Hessian."""
     arrays, params = data

@@ -72,6 +72,15 @@ REDUCTION_CASES = {
                 ((2, 3), dict(axis=1, shape=(2, 3))), ((2, 3), dict(axis=0, shape=(2, 3))),
                 ((1,), dict(axis=None, shape=()))],
 }
+# The elementwise engineer's rows (issue 12): ops of three operands, and activations with attributes.
+TERNARY_SHAPES = [((), (), ()), ((3,), (3,), (3,)), ((2, 3), (), ()), ((2, 3), (3,), (2, 1)), ((3,), (2, 1), ())]
+ELEMENTWISE_CASES = {
+    "clip": [(s, {}) for s in TERNARY_SHAPES], "where": [(s, {}) for s in TERNARY_SHAPES],
+    "elu": [((), dict(alpha=1.0)), ((3,), dict(alpha=0.5)), ((2, 3), dict(alpha=2.0)), ((1, 3), dict(alpha=1.0))],
+    "leaky_relu": [((), dict(negative_slope=0.01)), ((3,), dict(negative_slope=0.2)),
+                   ((2, 3), dict(negative_slope=0.01)), ((1, 3), dict(negative_slope=-0.5))],
+    "gelu": [(s, dict(approximate=True)) for s in UNARY_SHAPES],
+}
 SPECIAL = {
     "sum": REDUCTIONS, "mean": REDUCTIONS, "amax": REDUCTIONS, "amin": REDUCTIONS,
     "sum_to": [((2, 3), dict(shape=(3,))), ((2, 3), dict(shape=(1, 3))), ((2, 3), dict(shape=(2, 1))),
@@ -97,6 +106,7 @@ SPECIAL = {
                   ((2, 3), dict(axis=-1)), ((2, 3), dict(axis=(0, 1))), ((2, 3), dict(axis=1, keepdims=True)),
                   ((2, 3), dict(axis=None, keepdims=True))],
     **REDUCTION_CASES,
+    **ELEMENTWISE_CASES,
 }
 
 
@@ -173,6 +183,22 @@ REFERENCE = {  # independent NumPy meanings where the op's impl is not a plain N
     "softmax": lambda x, axis: np.exp(x) / np.sum(np.exp(x), axis=axis, keepdims=True),
     "log_softmax": lambda x, axis: np.log(np.exp(x) / np.sum(np.exp(x), axis=axis, keepdims=True)),
     "logsumexp": lambda x, axis, keepdims=False: np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims)),
+    "log_sigmoid": lambda x: np.log(1 / (1 + np.exp(-x))),
+    "logit": lambda x: np.log(x) - np.log(1 - x),
+    "clip": lambda x, low, high: np.clip(x, low, high),
+    "where": lambda c, a, b: np.where(c != 0, a, b),
+    "eq": lambda x, y: (x == y) * 1.0, "ne": lambda x, y: (x != y) * 1.0,
+    "logical_and": lambda x, y: ((x != 0) & (y != 0)) * 1.0, "logical_or": lambda x, y: ((x != 0) | (y != 0)) * 1.0,
+    "logical_not": lambda x: (x == 0) * 1.0,
+    "round": lambda x: np.round(x),
+    "silu": lambda x: x / (1 + np.exp(-x)),
+    "gelu": lambda x, approximate: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))),
+    "elu": lambda x, alpha: np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1)),
+    "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(np.minimum(x, 0)) - 1)),
+    "leaky_relu": lambda x, negative_slope: np.where(x >= 0, x, negative_slope * x),
+    "relu6": lambda x: np.clip(x, 0, 6), "hard_tanh": lambda x: np.clip(x, -1, 1),
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "mish": lambda x: x * np.tanh(np.log1p(np.exp(x))),
 }
 
 

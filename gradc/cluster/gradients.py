@@ -7,6 +7,8 @@ leaves the workers; the parameters travel once per step, inside the task graph.
 NOTE: a Dask array made on the client from a NumPy array (`da.from_array`) carries its data inside its graph;
 persist it once (`client.persist`) so that it stays on the workers rather than travelling with every step.
 """
+import functools
+
 import numpy as np
 
 from gradc.cluster import kernels
@@ -69,22 +71,46 @@ def value_and_grad(fn, arrays):
     plan, rows = plan_for(fn, arrays)
     client = current_client()
     params = {name: value for name, value in arrays.items() if name not in plan.split.axes}
-    chunks = blocks(plan.split, arrays, rows)
+    run = functools.partial(_compute, client, blocks(plan.split, arrays, rows), params)
+    return _value_and_grad(plan, params, rows, run)
+
+
+def in_chunks(fn, arrays, dim, rows):
+    """What value_and_grad computes on a cluster, in this process: the NumPy `arrays` carrying `dim` split into
+    chunks of `rows` along it, each chunk's part computed alone and the parts summed. The tests' referee that
+    a split over `dim` is sound, without a cluster."""
+    graph = fn.stages.parsed
+    found = split(graph, dim)
+    plans = fn.__dict__.setdefault("_cluster_plans", {})
+    if dim not in plans:
+        plans[dim] = kernels.plan(graph, found, fn.wrt, fn.dtype, fn.stages.command)
+    plan = plans[dim]
+    params = {name: value for name, value in arrays.items() if name not in found.axes}
+    edges = np.cumsum([0, *rows])
+    chunks = [{name: np.take(arrays[name], np.arange(start, stop), axis=axis) for name, axis in found.axes.items()}
+              for start, stop in zip(edges[:-1], edges[1:])]
+
+    def run(task, kernel, weights):
+        return functools.reduce(_add, [task(kernel, chunk, params, weight) for chunk, weight in zip(chunks, weights)])
+    return _value_and_grad(plan, params, list(rows), run)
+
+
+def _value_and_grad(plan, params, rows, run):
+    """The value and the params' gradients, where `run(task, kernel, weights)` sums a task over the chunks."""
     total = sum(rows)
     if plan.whole is not None:
-        weight = _weights(plan.split.reductions[0], rows, total)
-        value, grads = _compute(client, chunks, params, _chunk_gradient, plan.whole, weight)
+        value, grads = run(_chunk_gradient, plan.whole, _weights(plan.split.reductions[0], rows, total))
         return float(value), _complete(plan, params, grads)
     shares = [[_weights(r, rows, total)[k] for r in plan.split.reductions] for k in range(len(rows))]
-    sums = _compute(client, chunks, params, _chunk_sums, plan.sums, shares)
+    sums = run(_chunk_sums, plan.sums, shares)
     value, outer = plan.outer({**params, **dict(zip(plan.names, sums))})
     grads = {name: outer[name] for name in plan.params if name in outer}
     if plan.pullback is not None:
         weights = [{g: outer[s] * share for g, s, share in zip(plan.weights, plan.names, shares[k])}
                    for k in range(len(rows))]
-        _, pulled = _compute(client, chunks, params, _chunk_pullback, plan.pullback, weights)
-        grads = {name: grads[name] + pulled[name] if name in grads else pulled[name]
-                 for name in dict.fromkeys([*grads, *pulled])}
+        _, pulled = run(_chunk_pullback, plan.pullback, weights)
+        for name, grad in pulled.items():  # a param may be read by F, by the rows' part, or by both
+            grads[name] = grads[name] + grad if name in grads else grad
     return float(value), _complete(plan, params, grads)
 
 
