@@ -6,6 +6,8 @@ string compiled by `gradc.compile`, whose generated gradient is compared with di
 generated forward function. Operands are drawn from each entry's `domain`; every op has one or is a leaf in
 LEAVES, so a new op cannot skip both.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -79,7 +81,7 @@ ELEMENTWISE_CASES = {
     "elu": [((), dict(alpha=1.0)), ((3,), dict(alpha=0.5)), ((2, 3), dict(alpha=2.0)), ((1, 3), dict(alpha=1.0))],
     "leaky_relu": [((), dict(negative_slope=0.01)), ((3,), dict(negative_slope=0.2)),
                    ((2, 3), dict(negative_slope=0.01)), ((1, 3), dict(negative_slope=-0.5))],
-    "gelu": [(s, dict(approximate=True)) for s in UNARY_SHAPES],
+    "gelu": [(s, dict(approximate=True)) for s in UNARY_SHAPES] + [(s, dict(approximate=False)) for s in UNARY_SHAPES],
 }
 SPECIAL = {
     "sum": REDUCTIONS, "mean": REDUCTIONS, "amax": REDUCTIONS, "amin": REDUCTIONS,
@@ -192,7 +194,9 @@ REFERENCE = {  # independent NumPy meanings where the op's impl is not a plain N
     "logical_not": lambda x: (x == 0) * 1.0,
     "round": lambda x: np.round(x),
     "silu": lambda x: x / (1 + np.exp(-x)),
-    "gelu": lambda x, approximate: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))),
+    "gelu": lambda x, approximate: (0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))) if approximate
+                                    else x * np.vectorize(lambda v: 0.5 * math.erfc(-v / math.sqrt(2)))(x)),
+    "erf": np.vectorize(math.erf),
     "elu": lambda x, alpha: np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1)),
     "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(np.minimum(x, 0)) - 1)),
     "leaky_relu": lambda x, negative_slope: np.where(x >= 0, x, negative_slope * x),

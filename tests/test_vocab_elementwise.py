@@ -10,6 +10,7 @@ import gradc
 from gradc.cli.main import run_ops
 from gradc.errors import ParseError
 from gradc.explain import explain
+from gradc.ops import REGISTRY
 from helpers import assert_grad_matches
 
 A10 = np.arange(10.0)
@@ -72,6 +73,9 @@ DOCS = [
     ("silu(x) - swish(x)", dict(x=np.array([-1.0, 2.0])), [0.0, 0.0]),
     ("silu(x)", dict(x=np.array([-1.0, 0.0, 2.0])), [-1 / (1 + math.e), 0.0, 2 / (1 + math.exp(-2))]),
     ("gelu(x)", dict(x=np.array([0.0, 1.0])), [0.0, 0.5 * (1 + math.tanh(math.sqrt(2 / math.pi) * 1.044715))]),
+    ("gelu(x, approximate=False)", dict(x=np.array([-1.0, 0.0, 1.0])),
+     [-0.5 * math.erfc(1 / math.sqrt(2)), 0.0, 0.5 * (1 + math.erf(1 / math.sqrt(2)))]),
+    ("erf(x)", dict(x=np.array([0.0, 0.5, -3.0])), [0.0, 0.5204998778, -0.9999779095]),  # scipy.special.erf's page
     ("elu(x)", dict(x=np.array([-1.0, 2.0])), [math.expm1(-1.0), 2.0]),
     ("elu(x, alpha=0.5)", dict(x=np.array([-1.0, 2.0])), [0.5 * math.expm1(-1.0), 2.0]),
     ("selu(x)", dict(x=np.array([-1.0, 2.0])), [1.0507009873554805 * 1.6732632423543772 * math.expm1(-1.0),
@@ -236,7 +240,7 @@ def test_an_mlp_layer_with_each_activation(activation, rng):
     ("(x > 0) | y", "'y' is not a mask"),
     ("~x", "'x' is not a mask"),
     ("x in y", "comparison"),
-    ("gelu(x, approximate=False)", "needs erf"),
+    ("gelu(x, approximate=0)", "True or False"),
     ("elu(x, alpha=y)", "expected a number"),
 ])
 def test_bad_input_names_the_construct(source, words):
@@ -252,3 +256,37 @@ def test_explain_and_ops_show_the_new_functions(capsys):
         assert name in listing, name
     explained = explain(gradc.compile("sum(where(x > 0, gelu(x), elu(x, alpha=0.5)))", shapes={"x": ("n",)}))
     assert "where(r, 0, " in explained and "elu(x, alpha=0.5)" in explained and "r = (x > 0)" in explained
+
+
+NEW_UNARY = ["square", "reciprocal", "cbrt", "exp2", "log2", "log10", "arcsin", "arccos", "arctan", "arcsinh",
+             "arccosh", "arctanh", "log_sigmoid", "logit", "silu", "gelu", "elu", "selu", "leaky_relu", "relu6",
+             "hard_tanh", "softsign", "mish", "floor", "erf"]
+
+
+@pytest.mark.parametrize("name", NEW_UNARY)
+def test_second_derivatives_match_differences_of_the_gradient(name, rng):
+    """The Hessian (forward mode over the reverse pass) of sum(w * f(x)) is diagonal, w * f''(x)."""
+    domain = REGISTRY[name].domain[0]
+    fn = gradc.compile(f"sum(w * {name}(x))", wrt=["x"], shapes={"x": ("n",), "w": ("n",)})
+    x, w = domain.sample(rng, (4,)), rng.standard_normal(4)
+    hessian = fn.hessian(x=x, w=w)["x"]["x"]
+    eps = 1e-6
+    columns = [(fn.grad(x=x + eps * e, w=w)["x"] - fn.grad(x=x - eps * e, w=w)["x"]) / (2 * eps) for e in np.eye(4)]
+    np.testing.assert_allclose(hessian, np.array(columns).T, rtol=1e-6, atol=1e-6)
+
+
+def test_the_modules_erf_is_maths_to_the_last_digits():
+    x = np.concatenate([np.linspace(-7.0, 7.0, 2001), [0.0, 1e-300, -1e-12, 5.9999, np.inf, -np.inf, 1e300]])
+    fn = gradc.compile("erf(x)", shapes={"x": ("n",)})
+    assert "def _erf(x):" in fn.source
+    np.testing.assert_allclose(fn.forward(x=x), [math.erf(v) for v in x], rtol=5e-15, atol=1e-300)
+    assert np.isnan(fn.forward(x=np.array([np.nan, 1.0]))[0])
+    assert gradc.compile("erf(x)").forward(x=0.3) == pytest.approx(math.erf(0.3), rel=5e-15)
+
+
+def test_exact_gelu_gradient_is_phi_plus_x_density(rng):
+    fn = gradc.compile("sum(gelu(x, approximate=False))", shapes={"x": ("n",)})
+    x = rng.uniform(-4.0, 4.0, 50)
+    phi = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    np.testing.assert_allclose(fn.grad(x=x)["x"], cdf + x * phi, rtol=1e-12, atol=1e-15)

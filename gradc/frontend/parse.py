@@ -372,17 +372,12 @@ class _Parser:
 
     def option(self, option, value, name, op):
         """A keyword's value, read by what the keyword is."""
-        if option == "keepdims":
+        if option in ("keepdims", "approximate"):
             return self.boolean(value)
         if option == "ord":
             return self.order(value)
         if option in ("alpha", "negative_slope"):
             return self.number(value)
-        if option == "approximate":
-            if self.boolean(value) is not True:
-                raise self.error(value, "gelu(x, approximate=False) needs erf, which NumPy lacks: gradc has "
-                                        "gelu's tanh form, gelu(x) (jax.nn.gelu's default)")
-            return True
         return self.axis(value, name, op)
 
     def operand(self, node, op, i):

@@ -7,10 +7,13 @@ import numpy as np
 from gradc.ops.domain import ANY, KINKED, Domain
 from gradc.ops.elementwise import SIGMOID, unary
 from gradc.ops.formula import function
+from gradc.ops.functions import erf_series
 from gradc.ops.registry import Op, call, defop, diagonal
 
 GELU_C = math.sqrt(2.0 / math.pi)  # gelu's tanh form: 0.5 x (1 + tanh(c (x + 0.044715 x^3)))
 GELU_K = 0.044715
+SQRT_HALF = math.sqrt(0.5)  # the exact gelu, approximate=False: x Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))
+INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 SELU_ALPHA = 1.6732632423543772848170429916717  # jax.nn.selu's constants (Klambauer et al. 2017)
 SELU_SCALE = 1.0507009873554804934193349852946
 
@@ -28,10 +31,14 @@ def _elu(x, alpha):
 
 
 def _gelu(x, *, approximate):
+    if not approximate:
+        return 0.5 * x * (1.0 + erf_series(x * SQRT_HALF))
     return 0.5 * x * (1.0 + np.tanh(GELU_C * (x + GELU_K * x * x * x)))
 
 
 def _gelu_vjp(g, out, x, *, approximate):
+    if not approximate:  # Phi(x) + x phi(x)
+        return (g * (0.5 * (1 + call("erf", x * SQRT_HALF)) + x * call("exp", -0.5 * (x * x)) * INV_SQRT_2PI),)
     t = call("tanh", GELU_C * (x + GELU_K * x * x * x))
     return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (GELU_C * (1 + 3 * GELU_K * x * x))),)
 
@@ -49,9 +56,10 @@ def _two_sided_vjp(above, below):
 SILU = unary("silu", "silu", lambda x: x * SIGMOID.impl(x),
              lambda g, out, x: (g * call("sigmoid", x) * (1 + x * (1 - call("sigmoid", x))),),
              "silu(x) or swish(x) = x * sigmoid(x)", names=("silu", "swish"), domain=(ANY,), defined_everywhere=True)
-# NOTE: only the tanh form, jax.nn.gelu's default: the exact one needs erf, which NumPy does not have.
-GELU = activation("gelu", "gelu", _gelu, _gelu_vjp, "gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3))), "
-                  "jax.nn.gelu's tanh form", keywords=(("approximate", True),), domain=(ANY,))
+# jax.nn.gelu's default is the tanh form; approximate=False is x Phi(x), through gradc's own erf series.
+GELU = activation("gelu", "gelu", _gelu, _gelu_vjp, "gelu(x, approximate=True) = 0.5 x (1 + tanh(sqrt(2/pi) (x + "
+                  "0.044715 x**3))); approximate=False: 0.5 x (1 + erf(x / sqrt(2)))",
+                  keywords=(("approximate", True),), domain=(ANY,))
 # NOTE: elu, selu and leaky_relu have a kink at 0 (unless alpha is 1). At 0 elu and selu take the slope below
 # and leaky_relu the one above, as jax.nn's where(x > 0, ...) and where(x >= 0, ...) forms do.
 ELU = activation("elu", "elu", lambda x, *, alpha: _elu(x, alpha),

@@ -16,7 +16,7 @@ import numpy as np
 
 from gradc import shapes
 from gradc.errors import GradcError
-from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE
+from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.ops.reduce import sum_to_axes
 
@@ -300,8 +300,10 @@ for _name, _truth in (("eq", "{0} == {1}"), ("ne", "{0} != {1}"), ("logical_and"
                       ("logical_or", "np.logical_or({0}, {1})"), ("logical_not", "np.logical_not({0})")):
     register_lowering(_name, _mask(_truth))
 register_lowering("silu", lambda ctx, x: f"{x} * ({_sigmoid(ctx, x)})")
+register_lowering("erf", lambda ctx, x: f"{ctx.helper('_erf')}({x})")
 register_lowering("gelu", lambda ctx, x, *, approximate: (
-    f"0.5 * {x} * (1.0 + np.tanh({GELU_C!r} * ({x} + {GELU_K!r} * {x} * {x} * {x})))"))  # no float ** 3 to raise
+    f"0.5 * {x} * (1.0 + np.tanh({GELU_C!r} * ({x} + {GELU_K!r} * {x} * {x} * {x})))" if approximate else  # no ** 3
+    f"0.5 * {x} * (1.0 + {ctx.helper('_erf')}({x} * {SQRT_HALF!r}))"))
 register_lowering("elu", lambda ctx, x, *, alpha: _select(
     ctx, f"{x} > 0.0", x, f"{ctx.literal(alpha)} * np.expm1(np.minimum({x}, 0.0))"))
 register_lowering("selu", lambda ctx, x: _select(
