@@ -434,7 +434,8 @@ class _Parser:
 
     def order(self, node):
         """norm's ord: None, a number, np.inf or -np.inf, or a string ('fro', 'nuc')."""
-        sign, inner = (-1, node.operand) if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) else (1, node)
+        negated = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        sign, inner = (-1, node.operand) if negated else (1, node)
         if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id in NUMPY \
                 and inner.attr == "inf":
             return sign * math.inf

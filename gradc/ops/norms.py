@@ -97,11 +97,11 @@ def _latex(p, node, x, *, ord, axis, keepdims):
     return Piece(rf"\left\lVert {x.text} \right\rVert" + (f"_{{{below}}}" if below else ""), ATOM)
 
 
-_RULES = slice_rules(_direction)
+_NORM_VJP, _NORM_JVP = slice_rules(_direction)
 NORM = defop(Op(name="norm", arity=1, shape=_shape,
                 impl=lambda x, *, ord=None, axis=None, keepdims=False: np.linalg.norm(x, ord=ord, axis=axis,
                                                                                       keepdims=keepdims),
-                vjp=_RULES[0], jvp=_RULES[1], symbol="‖‖", scalar_adjoint=True, names=("norm",),
+                vjp=_NORM_VJP, jvp=_NORM_JVP, symbol="‖‖", scalar_adjoint=True, names=("norm",),
                 keywords=(("ord", None), ("axis", None), ("keepdims", False)),
                 doc="linalg.norm(x, ord=None, axis=None, keepdims=False): ord None, 2, 1, inf, -inf or p for vectors; "
                     "None, 'fro', 1, -1, inf, -inf, 2, -2, 'nuc' for matrices (2, -2, 'nuc': gradient only)",

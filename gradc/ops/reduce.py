@@ -44,13 +44,15 @@ def _sum_latex(p, node, x, *, axis, keepdims):
 
 SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "sum"),
                impl=lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
-               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None, keepdims=False)",
+               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True,
+               doc="sum(x, axis=None, keepdims=False)",
                names=("sum",), keywords=REDUCTION, formula=Formula("sum({arguments})", _sum_latex),
                domain=(ANY,), defined_everywhere=True))
 MEAN = defop(Op(name="mean", arity=1,
                 shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "mean"),
                 impl=lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None, keepdims=False)",
+                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True,
+                doc="mean(x, axis=None, keepdims=False)",
                 names=("mean",), keywords=REDUCTION, formula=function("mean"), domain=(ANY,),
                 defined_everywhere=True))
 
@@ -82,12 +84,14 @@ def _chooser_jvp(compare):
 AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("ge"), jvp=_chooser_jvp("ge"), symbol="max", scalar_adjoint=True,
-                doc="max(x, axis=None, keepdims=False): largest element; tied maxima share the gradient evenly (JAX)", names=("max", "amax"), keywords=REDUCTION,
+                doc="max(x, axis=None, keepdims=False): largest element; tied maxima share the gradient evenly (JAX)",
+                names=("max", "amax"), keywords=REDUCTION,
                 formula=function("max", r"\max"), domain=(ANY,), defined_everywhere=True))
 AMIN = defop(Op(name="amin", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amin"),
                 impl=lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("le"), jvp=_chooser_jvp("le"), symbol="min", scalar_adjoint=True,
-                doc="min(x, axis=None, keepdims=False): smallest element; tied minima share the gradient evenly", names=("min", "amin"), keywords=REDUCTION,
+                doc="min(x, axis=None, keepdims=False): smallest element; tied minima share the gradient evenly",
+                names=("min", "amin"), keywords=REDUCTION,
                 formula=function("min", r"\min"), domain=(ANY,), defined_everywhere=True))
 
 
@@ -136,10 +140,10 @@ def along(x, axis, op):
 
 
 # d prod / d x_i is the product of the others: exact with zeros (with one zero, only its own partial is not 0)
-_PROD_RULES = slice_rules(lambda out, x, *, axis, keepdims: call("prod_others", x, axis=axis))
+_PROD_VJP, _PROD_JVP = slice_rules(lambda out, x, *, axis, keepdims: call("prod_others", x, axis=axis))
 PROD = defop(Op(name="prod", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "prod"),
                 impl=lambda x, *, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
-                vjp=_PROD_RULES[0], jvp=_PROD_RULES[1],
+                vjp=_PROD_VJP, jvp=_PROD_JVP,
                 symbol="Π", scalar_adjoint=True, names=("prod",), keywords=REDUCTION,
                 doc="prod(x, axis=None, keepdims=False): product; its gradient exact with zeros",
                 formula=function("prod", r"\prod"), domain=(ANY,), defined_everywhere=True))
@@ -151,10 +155,12 @@ PROD_OTHERS = defop(Op(name="prod_others", arity=1, shape=lambda x, *, axis: alo
                        impl=_prod_others,
                        vjp=lambda g, out, x, *, axis: (
                            (call("sum", g * out, axis=axis, keepdims=True) - g * out) / x,),
-                       jvp=lambda t, out, x, *, axis: out * (call("sum", t[0] / x, axis=axis, keepdims=True) - t[0] / x),
+                       jvp=lambda t, out, x, *, axis: out * (
+                           call("sum", t[0] / x, axis=axis, keepdims=True) - t[0] / x),
                        symbol="Π≠", doc="the product of the other elements of each one's slice along axis",
                        formula=function("prod_others"), defined_everywhere=True,
-                       domain=(Domain(0.5, 2.0, signed=True, need="{} != 0 (prod's second derivative divides by it)"),)))
+                       domain=(Domain(0.5, 2.0, signed=True,
+                                      need="{} != 0 (prod's second derivative divides by it)"),)))
 
 
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.

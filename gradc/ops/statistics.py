@@ -25,9 +25,18 @@ def _divisor(x, axis, ddof):
     return total - ddof if ddof else total
 
 
-# d var / d x_i = 2 (x_i - mean) / (N - ddof); d std / d x_i = (x_i - mean) / ((N - ddof) std)
-_VAR_RULES = slice_rules(lambda out, x, *, axis, ddof, keepdims: 2 * _centered(x, axis) / _divisor(x, axis, ddof))
-_STD_RULES = slice_rules(lambda out, x, *, axis, ddof, keepdims: _centered(x, axis) / (_divisor(x, axis, ddof) * out))
+def _var_slope(out, x, *, axis, ddof, keepdims):
+    """d var / d x_i = 2 (x_i - mean) / (N - ddof)"""
+    return 2 * _centered(x, axis) / _divisor(x, axis, ddof)
+
+
+def _std_slope(out, x, *, axis, ddof, keepdims):
+    """d std / d x_i = (x_i - mean) / ((N - ddof) std)"""
+    return _centered(x, axis) / (_divisor(x, axis, ddof) * out)
+
+
+_VAR_VJP, _VAR_JVP = slice_rules(_var_slope)
+_STD_VJP, _STD_JVP = slice_rules(_std_slope)
 
 
 def _shape(name):
@@ -36,12 +45,12 @@ def _shape(name):
 
 VAR = defop(Op(name="var", arity=1, shape=_shape("var"),
                impl=lambda x, *, axis=None, ddof=0, keepdims=False: np.var(x, axis=axis, ddof=ddof, keepdims=keepdims),
-               vjp=_VAR_RULES[0], jvp=_VAR_RULES[1], symbol="var", scalar_adjoint=True, names=("var",),
+               vjp=_VAR_VJP, jvp=_VAR_JVP, symbol="var", scalar_adjoint=True, names=("var",),
                keywords=SPREAD, doc="var(x, axis=None, ddof=0) = sum((x - mean(x))**2) / (N - ddof)",
                formula=function("var", r"\operatorname{Var}"), domain=(SPREAD_DOMAIN,)))
 STD = defop(Op(name="std", arity=1, shape=_shape("std"),
                impl=lambda x, *, axis=None, ddof=0, keepdims=False: np.std(x, axis=axis, ddof=ddof, keepdims=keepdims),
-               vjp=_STD_RULES[0], jvp=_STD_RULES[1], symbol="std", scalar_adjoint=True, names=("std",),
+               vjp=_STD_VJP, jvp=_STD_JVP, symbol="std", scalar_adjoint=True, names=("std",),
                keywords=SPREAD, doc="std(x, axis=None, ddof=0) = sqrt(var(x, axis, ddof)); its gradient is nan where "
                                     "std = 0",
                formula=function("std", r"\operatorname{std}"), domain=(SPREAD_DOMAIN,)))

@@ -215,7 +215,8 @@ def _norm(ctx, x, *, ord, axis, keepdims):
     """`np.linalg.norm(x, ord=np.inf, axis=1)`, naming only what is not NumPy's default."""
     arguments = [x]
     if ord is not None:
-        arguments.append(f"ord={ord!r}" if isinstance(ord, str) or abs(ord) != float("inf") else f"ord={ctx.literal(ord)}")
+        infinite = not isinstance(ord, str) and abs(ord) == float("inf")
+        arguments.append(f"ord={ctx.literal(ord)}" if infinite else f"ord={ord!r}")
     arguments += ([] if axis is None else [f"axis={axis!r}"]) + (["keepdims=True"] if keepdims else [])
     return f"np.linalg.norm({', '.join(arguments)})"
 
