@@ -2,6 +2,7 @@
 import numpy as np
 
 from gradc.errors import GradcError
+from gradc.ops.indexing import Slice, consumed
 from gradc.ops.registry import CLOSED, DIVIDES, RAISES
 from gradc.shapes import show
 
@@ -94,7 +95,9 @@ def _index_checks(graph, variables):
         if graph[node]["op"] != "index":
             continue
         shape = graph.shape(graph.args(node)[0])
-        for i, dim in zip(dict(graph[node]["attrs"])["index"], shape):
+        for i, dim in zip(consumed(dict(graph[node]["attrs"])["index"]), shape):
+            if isinstance(i, Slice):
+                continue  # a slice of a named dimension keeps it whole: any length will do
             need = i + 1 if i >= 0 else -i
             if isinstance(dim, str) and need > least.get(dim, (0, ""))[0]:
                 span = graph[node]["span"]
