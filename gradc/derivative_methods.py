@@ -20,7 +20,7 @@ import numpy as np
 
 from gradc.backend.numpy.emit import emit as render
 from gradc.backend.numpy.emit_derived import derive
-from gradc.backend.numpy.load import load_module
+from gradc.backend.load import load_module
 from gradc.transform.derivatives import check_kinds
 from gradc.backend.numpy.prologue import real
 from gradc.errors import DifferentiationError, GradcError, ShapeError
@@ -89,17 +89,13 @@ class Derivatives:
         """{name: df/dname} for each name in wrt, each shaped the output's shape + the input's shape (as
         `jax.jacobian(f, argnums=...)`); no value beside it.
 
-        Built row by row from vjp (one per output element) or column by column from jvp (one per input
-        element), whichever needs fewer calls.
+        Row by row by the module's `jacobian` (one backward pass per output element), or column by column
+        from jvp (one per input element) when that needs fewer passes.
         """
         arrays = self._arguments(args, arrays)
         shape = np.shape(self.forward(**arrays))  # which also checks the arrays
         if math.prod(shape) <= sum(np.size(arrays[name]) for name in self.wrt):
-            rows = {name: np.zeros(shape + np.shape(arrays[name])) for name in self.wrt}
-            for index in np.ndindex(shape):
-                for name, row in self.vjp(_basis(shape, index), **arrays)[1].items():
-                    rows[name][index] = row
-            return rows
+            return self._run("jacobian", arrays)
         columns = {name: np.zeros(shape + np.shape(arrays[name])) for name in self.wrt}
         for name in self.wrt:
             for index in np.ndindex(np.shape(arrays[name])):

@@ -67,6 +67,42 @@ def test_jacobian_matches_finite_differences(source, shapes, point, rng):
         np.testing.assert_allclose(jacobian[name], fd_jacobian(fn.forward, point, name), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("source, shapes", [
+    ("tanh(W @ x) * s", {"W": ("m", "n"), "x": ("n",)}),
+    ("softmax(Z, axis=1) * s", {"Z": ("n", "k")}),  # an output with two axes: rows indexed by pairs
+    ("A @ x + 0 * s", {"A": ("m", "n"), "x": ("n",)}),  # s does not move f: its block stays zeros
+    ("sum(w) * w[0]", {"w": ("n",)}),  # a scalar output: its gradient, without a loop
+])
+@pytest.mark.parametrize("readable", [False, True])
+def test_the_modules_jacobian_matches_finite_differences(source, shapes, readable, rng):
+    fn = gradc.compile(source, shapes=shapes, readable=readable)
+    text = fn.source_with(["jacobian"])
+    assert text == fn.source_with(["jacobian"])  # deterministic
+    jacobian = load_module(text).jacobian
+    sizes = {"m": 2, "n": 3, "k": 4}
+    graph = fn.stages.parsed
+    point = {name: rng.standard_normal(tuple(sizes[d] for d in graph.shape(node))) if graph.shape(node)
+             else float(rng.standard_normal()) for name, node in graph.inputs.items()}
+    result = jacobian(**point)
+    assert list(result) == list(fn.wrt)
+    for name in fn.wrt:
+        np.testing.assert_allclose(result[name], fd_jacobian(fn.forward, point, name), rtol=1e-6, atol=1e-8)
+    if graph.shape(graph.outputs[0]):
+        assert "for i in np.ndindex(" in text
+    else:
+        assert "np.ndindex" not in text and "cotangent" not in text
+
+
+def test_the_jacobian_runs_the_forward_pass_once_before_its_rows():
+    text = gradc.compile("tanh(W @ x)", shapes={"W": ("m", "n"), "x": ("n",)}).source_with(["jacobian"])
+    body = text[text.index("def jacobian("):]
+    computed = [line for line in body.splitlines() if not line.lstrip().startswith("#")]
+    tanh = [n for n, line in enumerate(computed) if "np.tanh(" in line]
+    loop = next(n for n, line in enumerate(computed) if "np.ndindex" in line)
+    assert len(tanh) == 1 and tanh[0] < loop  # and 1 - tanh**2, once, before the rows
+    assert next(n for n, line in enumerate(computed) if "1.0 - " in line) < loop
+
+
 def test_jacobian_by_columns_when_the_output_is_larger(rng):
     fn = gradc.compile("exp(A) * s", shapes={"A": (3, 4)})
     point = {"A": rng.standard_normal((3, 4)), "s": 0.5}

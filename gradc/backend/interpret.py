@@ -2,7 +2,7 @@
 import numpy as np
 
 from gradc.errors import ShapeError
-from gradc.backend.numpy.schedule import dimension_names
+from gradc.backend.schedule import dimension_names
 
 
 def evaluate(graph, arrays):

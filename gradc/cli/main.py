@@ -22,7 +22,7 @@ EXAMPLES = """examples:
   gradc check 'x / (x + y)' --at x=-1 --at y=2
   gradc check 'sum(softmax(z) * t)' --shape z=k --shape t=k
   gradc render '(x + y) * z' --at x=-2 --at y=5 --at z=-4 -o circuit.svg
-  gradc compile 'sum(tanh(W @ x))' --shape W=m,n --shape x=n --emit jvp,vjp,hvp,hessian
+  gradc compile 'sum(tanh(W @ x))' --shape W=m,n --shape x=n --emit jvp,vjp,jacobian,hvp,hessian
   gradc explain '0.5*sum((X@w - y)**2)' --wrt w --shape X=n,d --shape y=n --shape w=d --latex
   gradc ops
 
@@ -83,7 +83,7 @@ def build_parser():
                           help="write it the way a textbook would: no in-place writes, one operation per line, "
                                "each backward line commented with its chain-rule step (default: the fast form)")
     compile_.add_argument("--emit", action="extend", type=names, default=[], metavar="NAMES",
-                          help="also write these functions, comma-separated: jvp, vjp, hvp, hessian "
+                          help="also write these functions, comma-separated: jvp, vjp, jacobian, hvp, hessian "
                                "(default: none; value_and_grad is there for a scalar output)")
     compile_.set_defaults(run=run_compile)
 
@@ -107,14 +107,7 @@ def build_parser():
     return parser
 
 
-EMIT_JACOBIAN = ("--emit jacobian: a module cannot hold a jacobian function yet; emit vjp (its rows: "
-                 "vjp(e_i, ...) for each output element i) or jvp (its columns), or use the Python API's "
-                 "fn.jacobian(...) (gradc.compile(SOURCE, shapes=...).jacobian(**arrays))")
-
-
 def run_compile(args):
-    if "jacobian" in args.emit:
-        raise UsageError(EMIT_JACOBIAN)
     if args.output:  # before compiling: `-o model.py` must not replace the model it compiles
         check_output(args.output, "-o", [source_file(args.source)])
     fn = compile_from(args)

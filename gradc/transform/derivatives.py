@@ -1,4 +1,5 @@
-"""Graphs for the derivatives beyond the gradient: jvp, vjp, hvp and hessian, each simplified (a backend lowers them).
+"""Graphs for the derivatives beyond the gradient: jvp, vjp, jacobian, hvp and hessian, each simplified (a backend
+lowers them).
 
 Each builder starts from the simplified forward graph, adds the inputs its function takes besides the
 user's (tangents, a cotangent, Hessian directions), differentiates, and simplifies the result like any
@@ -13,7 +14,7 @@ from gradc.graph import Graph, rebuild
 from gradc.naming import Names, dimension_names
 from gradc.transform.simplify import rewriter, simplify
 
-KINDS = ("value_and_grad", "jvp", "vjp", "hvp", "hessian")  # what `--emit` accepts, in module order
+KINDS = ("value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian")  # what `--emit` accepts, in module order
 PHASES = ("canonicalize", "stabilize")
 
 
@@ -27,8 +28,10 @@ class Derived:
         wrt: the inputs it differentiates with respect to.
         param: the extra parameter (the `tangents`, `cotangent` or `vectors`), if any.
         inputs: wrt name -> the input node's identifier holding its tangent or direction (`d_x`, `v_x`).
-        blocks: (a, b) -> the name of the Hessian block d2f/da db (hessian only).
-        index: the loop index over basis vectors (hessian only).
+        blocks: (a, b) -> the name of the Hessian block d2f/da db (hessian); (a,) -> the name of the
+            Jacobian block df/da (jacobian).
+        index: the loop index over basis vectors (hessian, and the jacobian of an array output).
+        seed: the cotangent the jacobian sets to each basis vector in turn (an input of its graph, not a parameter).
     """
     kind: str
     graph: Graph
@@ -37,11 +40,12 @@ class Derived:
     inputs: dict = field(default_factory=dict)
     blocks: dict = field(default_factory=dict)
     index: str = None
+    seed: str = None
 
     @property
     def reserved(self):
         """Identifiers the function uses besides the graph's inputs and the names of its nodes."""
-        return tuple(n for n in (self.param, self.index, *self.blocks.values()) if n is not None)
+        return tuple(n for n in (self.param, self.seed, self.index, *self.blocks.values()) if n is not None)
 
 
 def check_kinds(kinds):
@@ -93,6 +97,20 @@ def vjp_graph(simplified, wrt, names):
     return Derived("vjp", _finish(graph), wrt, param)
 
 
+def jacobian_graph(simplified, wrt, names):
+    """vjp's graph, run once per element of the output with the cotangent set to that basis vector: the forward
+    lines once, the backward lines per row, each row of df/da stored in its block."""
+    graph = _copy(simplified)
+    output_shape = graph.shape(graph.outputs[0])
+    if not output_shape:  # a scalar's Jacobian is its gradient: one backward pass, seeded with 1
+        differentiate(graph, wrt)
+        return Derived("jacobian", _finish(graph), wrt)
+    seed = names.claim("cotangent")
+    differentiate(graph, wrt, seed=graph.input(seed, output_shape))
+    blocks = {(a,): names.claim(f"j_{a}") for a in wrt}
+    return Derived("jacobian", _finish(graph), wrt, blocks=blocks, index=names.claim("i"), seed=seed)
+
+
 def gradient_graph(simplified, wrt):
     """The simplified gradient graph, before lowering: what second derivatives differentiate."""
     graph = _copy(simplified)
@@ -133,4 +151,5 @@ def _finish(graph):
     return simplify(graph)
 
 
-BUILDERS = {"jvp": jvp_graph, "vjp": vjp_graph, "hvp": hvp_graph, "hessian": hessian_graph}
+BUILDERS = {"jvp": jvp_graph, "vjp": vjp_graph, "jacobian": jacobian_graph, "hvp": hvp_graph,
+            "hessian": hessian_graph}

@@ -3,6 +3,7 @@ from gradc import shapes
 from gradc.errors import DifferentiationError
 from gradc.graph import AdjointAlias, PartialAlias
 from gradc.ops import Value, call
+from gradc.ops.masks import mask_like, masked
 
 
 def differentiate(graph, wrt, seed=None):
@@ -43,10 +44,17 @@ def _propagate(graph, node, adjoint, relevant, partials):
     g = Value(graph, adjoint)
     if not (op.elementwise or op.scalar_adjoint and g.shape == ()) and g.shape != graph.shape(node):
         g = call("broadcast_to", g, shape=graph.shape(node))  # a view: nothing is materialised
+    # NOTE: an elementwise rule is linear in its adjoint, so where(c, h, 0) may pass through it as the mask of
+    # its result on h: the unchosen elements are then selected away, never 0 * inf (gradc/ops/masks.py).
+    selection = masked(graph, adjoint) if op.elementwise else None
+    if selection is not None:
+        g = Value(graph, selection[1])
     with graph.deriving(node):
         contributions = op.rule("vjp")(g, Value(graph, node), *(Value(graph, a) for a in args), **graph.attrs(node))
         for arg, contribution in zip(args, contributions):
             if contribution is not None and arg in relevant:
+                if selection is not None:
+                    contribution = mask_like(Value(graph, selection[0]), selection[2], contribution)
                 if op.elementwise and graph.shape(arg) != graph.shape(node) != contribution.shape:
                     # NOTE: an elementwise rule's result stands for one of the node's shape, even when it is
                     # smaller (a scalar adjoint from sum); an operand that was broadcast sums over the copies.
@@ -68,6 +76,13 @@ def _branch_sum(graph, node, contributions):
     partial); one that is an existing value (the multiply gate hands `z` to `t1`) is recorded as an
     alias, so the code still says `g_t1 = z`.
     """
+    selections = {masked(graph, partial)[::2] if masked(graph, partial) else None for partial, _ in contributions}
+    if len(contributions) > 1 and len(selections) == 1 and None not in selections:
+        # partials masked alike: sum what they mask, then mask the sum once, so the mask passes on
+        (cond, chosen), = selections
+        unmasked = [(masked(graph, partial)[1], consumer) for partial, consumer in contributions]
+        with graph.deriving(node):
+            return mask_like(Value(graph, cond), chosen, Value(graph, _branch_sum(graph, node, unmasked))).node
     if len(contributions) == 1:
         (total, consumer), = contributions
         if _is_new(graph, total, consumer):

@@ -14,7 +14,7 @@ import numpy as np
 from gradc.backend.numpy.prologue import real
 from gradc.errors import GradcError
 from gradc.viz.values import backward, extent, forward_nodes, point, relevant, summary
-from gradc.backend.numpy.schedule import schedule
+from gradc.backend.schedule import schedule
 
 PASSES = ("forward", "backward", "both")
 STAGES = ("parsed", "simplified", "final")

@@ -9,14 +9,17 @@ import numpy as np
 from gradc.version import __version__
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.backend.numpy import emit_derived
-from gradc.backend.numpy.prologue import checks, describe_shapes, entry, python_floats
+from gradc.backend.numpy.prologue import checks, entry, python_floats
+from gradc.backend.shape_checks import describe_shapes
 from gradc.backend.numpy.reuse import plan_reuse
-from gradc.backend.numpy.schedule import schedule
-from gradc.backend.numpy.tidy import tidy
-from gradc.backend.numpy.writer import Function, Line, Writer
+from gradc.backend.schedule import schedule
+from gradc.backend.tidy import tidy
+from gradc.backend.numpy.writer import Writer
+from gradc.backend.writer import Function, Line
 
 # The module-level helpers (templates/helpers.py.j2, one macro each), in the order a module carries them.
-HELPERS = ("_row_max", "_t_matmul", "_outer", "_sigmoid", "_softplus", "_direction")
+HELPERS = ("_row_max", "_t_matmul", "_outer", "_sigmoid", "_softplus", "_direction", "_prod_others", "_singular_direction",
+           "_erf")
 
 
 def _template_folder():
@@ -74,7 +77,7 @@ def gradient(unit):
     return Function("gradient", unit.params, "", [], f"value_and_grad({unit.params})[1]")
 
 
-# Every generated function's builder: the main graph's take the Unit, the derived ones (jvp, vjp, hvp,
+# Every generated function's builder: the main graph's take the Unit, the derived ones (jvp, vjp, jacobian, hvp,
 # hessian) a `gradc.transform.derivatives.Derived` and the user's inputs.
 BUILDERS = {"forward": forward, "value_and_grad": value_and_grad, "gradient": gradient, **emit_derived.BUILDERS}
 

@@ -1,15 +1,18 @@
-"""Derived graphs -> Function records (jvp, vjp, hvp, hessian): the derived entries of emit's builder table."""
+"""Derived graphs -> Function records (jvp, vjp, jacobian, hvp, hessian): emit's builder table's derived entries."""
 from collections import Counter
 from dataclasses import replace
 
 from gradc.transform.derivatives import build
-from gradc.backend.numpy.schedule import schedule
+from gradc.backend.schedule import schedule
 from gradc.backend.numpy.specialize import lower
-from gradc.backend.numpy.writer import Basis, Context, Function, Line, Writer
+from gradc.backend.numpy.writer import Context, Writer
+from gradc.backend.writer import Basis, Function, Line
 
 DOCS = {
     "jvp": "(value, directional derivative Df[{param}]), `{param}` holding one array per name in WRT.",
     "vjp": "(value, {{name: gradient of sum({param} * f)}}) for each name in WRT; `{param}` has f's shape.",
+    "jacobian": "{{name: df/dname}} for each name in WRT, each shaped f's shape + name's shape (row by row: one "
+                "backward pass per element of f).",
     "hvp": "{{name: (Hessian @ {param})[name]}}, `{param}` holding one direction per name in WRT.",
     "hessian": "{{a: {{b: d2f/da db}}}} for a, b in WRT, each block shaped a's shape + b's shape.",
 }
@@ -52,6 +55,26 @@ def _vjp(derived, writer, nodes):
     graph = derived.graph
     lines = writer.backward(nodes, seed=derived.param)
     return lines, f"{writer.ref(graph.outputs[0])}, {_dictionary(writer, derived.wrt)}"
+
+
+def _jacobian(derived, writer, nodes):
+    """A scalar output's gradient; an array output's rows, one backward pass per basis cotangent e_i, after the
+    forward lines and what the backward pass needs from them alone (computed once)."""
+    graph = derived.graph
+    if derived.index is None:
+        return writer.backward(nodes), _dictionary(writer, derived.wrt)
+    fixed, rows = _split(graph, nodes, {derived.seed})
+    output = _shape(writer, graph.shape(graph.outputs[0]))
+    blocks = dict(zip(derived.wrt, graph.outputs[1:]))
+    before = [Line("assign", derived.blocks[a,], f"np.zeros({_shape(writer, graph.shape(graph.outputs[0]) + graph.shape(graph.inputs[a]))})")
+              for a in derived.wrt]
+    body = [Line("assign", derived.seed, f"np.zeros({output})"),
+            Line("raw", expr=f"{derived.seed}[{derived.index}] = 1.0")]
+    body += writer.backward(rows, seed=f"e_{derived.index}")
+    body += [Line("raw", expr=f"{derived.blocks[a,]}[{derived.index}] = {writer.ref(blocks[a])}")
+             for a in derived.wrt if graph[blocks[a]]["op"] != "zeros"]
+    result = "{" + ", ".join(f'"{a}": {derived.blocks[a,]}' for a in derived.wrt) + "}"
+    return [writer.line(node) for node in fixed], result, [Basis(before, derived.index, output, body)]
 
 
 def _hvp(derived, writer, nodes):
@@ -132,5 +155,5 @@ def _shape(writer, dims):
     return Context(writer.plan.dims).shape(dims)
 
 
-EMITTERS = {"jvp": _jvp, "vjp": _vjp, "hvp": _hvp, "hessian": _hessian}
+EMITTERS = {"jvp": _jvp, "vjp": _vjp, "jacobian": _jacobian, "hvp": _hvp, "hessian": _hessian}
 BUILDERS = {kind: function for kind in EMITTERS}  # emit's builder table, for the derived kinds

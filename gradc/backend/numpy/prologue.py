@@ -1,10 +1,9 @@
 """How every generated function opens: scalars made floats, arrays converted and checked against their shapes."""
 import numpy as np
 
+from gradc.backend.shape_checks import check_shape, index_checks
 from gradc.errors import GradcError
-from gradc.ops.indexing import Slice, consumed
 from gradc.ops.registry import CLOSED, DIVIDES, RAISES
-from gradc.shapes import show
 
 # NumPy's dtype kinds of real numbers (bool, int, unsigned int, float): what the modules' _array and _scalar take.
 REAL_KINDS = "biuf"
@@ -82,72 +81,9 @@ def checks(graph, plan, dtype):
             # array that is _DTYPE already; `_array` converts the others, refusing complex numbers and text
             lines += [f"{name} = np.asarray({name})", f"if {name}.dtype is not _DTYPE:",
                       f'    {name} = _array("{name}", {name})']
-            lines += _check(name, dims, plan.dims, bound)
+            lines += check_shape(name, dims, plan.dims, bound)
             bound.update(d for d in dims if isinstance(d, str))
-    return lines + _index_checks(graph, plan.dims)
-
-
-def _index_checks(graph, variables):
-    """`x[5]` with x of shape (n,) needs n >= 6: checked on entry, as the shape checks are, not left to an
-    IndexError in the middle of the function."""
-    least = {}  # dimension -> (smallest size it may have, the indexing that needs it)
-    for node in graph.order():
-        if graph[node]["op"] != "index":
-            continue
-        shape = graph.shape(graph.args(node)[0])
-        for i, dim in zip(consumed(dict(graph[node]["attrs"])["index"]), shape):
-            if isinstance(i, Slice):
-                continue  # a slice of a named dimension keeps it whole: any length will do
-            need = i + 1 if i >= 0 else -i
-            if isinstance(dim, str) and need > least.get(dim, (0, ""))[0]:
-                span = graph[node]["span"]
-                least[dim] = (need, span.text if span is not None else f"index {i}")
-    holder = {}
-    for name, node in graph.inputs.items():
-        for dim in graph.shape(node):
-            holder.setdefault(dim, name)
-    lines = []
-    for dim, (need, text) in least.items():
-        variable, name = variables[dim], holder[dim]
-        text = text.replace("\\", "\\\\").replace('"', '\\"').replace("{", "{{").replace("}", "}}")  # f-string safe
-        lines += [f"if {variable} < {need}:",
-                  f'    raise ValueError(f"{name} has shape {{{name}.shape}}; {text} needs {dim} >= {need}")']
-    return lines
-
-
-def _check(name, dims, variables, bound):
-    declared = show(dims)
-    if all(isinstance(d, int) or d in bound for d in dims):
-        expected = "(" + ", ".join(variables.get(d, str(d)) for d in dims) + (",)" if len(dims) == 1 else ")")
-        sizes = f" = {{{expected}}}" if any(isinstance(d, str) for d in dims) else ""
-        return [f"if {name}.shape != {expected}:",
-                f"    raise ValueError(f\"{name} has shape {{{name}.shape}}; expected {declared}{sizes}\")"]
-    lines = []
-    fixed = "".join(f" or {name}.shape[{i}] != {d}" for i, d in enumerate(dims) if isinstance(d, int))
-    repeated = "".join(f" or {name}.shape[{i}] != {name}.shape[{dims.index(d)}]"
-                       for i, d in enumerate(dims) if isinstance(d, str) and dims.index(d) != i)
-    bound_here = "".join(f" or {name}.shape[{i}] != {variables[d]}" for i, d in enumerate(dims)
-                         if isinstance(d, str) and d in bound and dims.index(d) == i)
-    lines.append(f"if {name}.ndim != {len(dims)}{fixed}{repeated}{bound_here}:")
-    lines.append(f"    raise ValueError(f\"{name} has shape {{{name}.shape}}; expected {declared}\")")
-    fresh = [(i, d) for i, d in enumerate(dims) if isinstance(d, str) and d not in bound and dims.index(d) == i]
-    if len(fresh) == len(dims) > 1:
-        lines.append(", ".join(variables[d] for _, d in fresh) + f" = {name}.shape")
-    else:
-        lines.append(", ".join(variables[d] for _, d in fresh) + " = "
-                     + ", ".join(f"{name}.shape[{i}]" for i, _ in fresh))
-    return lines
-
-
-def describe_shapes(graph):
-    """`X: (n, d); w: (d,); b is a scalar`, for the module's docstring."""
-    arrays = [f"{name}: {show(graph.shape(node))}" for name, node in graph.inputs.items() if graph.shape(node)]
-    scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
-    parts = list(arrays)
-    if scalars:
-        verb = "is a scalar" if len(scalars) == 1 else "are scalars"
-        parts.append(f"{', '.join(scalars)} {verb}")
-    return "; ".join(parts) if parts else "no inputs"
+    return lines + index_checks(graph, plan.dims)
 
 
 def real(value, what):

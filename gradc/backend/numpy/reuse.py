@@ -4,7 +4,7 @@
 on large arrays, new temporaries cost as much as the arithmetic, and they set the peak memory.
 """
 from gradc.backend.numpy.lowerings import lowering_of
-from gradc.backend.numpy.schedule import computed_reads
+from gradc.backend.schedule import computed_reads
 
 
 def plan_reuse(graph, nodes, keep):
