@@ -6,10 +6,11 @@ import sys
 import threading
 
 from gradc import shapes as shape_rules
-from gradc.errors import ParseError, UnknownNameError
+from gradc.errors import ParseError, ShapeError, UnknownNameError
 from gradc.graph import Graph, Span
 from gradc.naming import RESERVED
 from gradc.ops import REGISTRY
+from gradc.ops.indexing import Slice
 from gradc.ops.masks import MASKS
 
 # The source language's names and operators, from the op entries: every op is called by its `names` (also as
@@ -333,9 +334,36 @@ class _Parser:
         raise self.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
 
     def expr_Subscript(self, node):
+        """Constant basic indexing: ints, slices, None / np.newaxis and one `...` (expanded into full slices
+        here, where the operand's rank is known)."""
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        index = tuple(self.integer(item) for item in items)
-        return self.add(node, UNARY["[]"], [self.expr(node.value)], index=index)
+        operand = self.expr(node.value)
+        index = [self.index_item(item) for item in items]
+        ellipses = [i for i, item in enumerate(index) if item is Ellipsis]
+        if len(ellipses) > 1:
+            raise self.error(node, f"'{self.segment(node)}': an index can have only one '...'", ShapeError)
+        if ellipses:
+            rest = len(self.graph.shape(operand)) - sum(1 for item in index if item not in (None, Ellipsis))
+            index[ellipses[0]:ellipses[0] + 1] = [Slice()] * max(rest, 0)
+        return self.add(node, UNARY["[]"], [operand], index=tuple(index))
+
+    def index_item(self, node):
+        """One item of a constant index: an int, a Slice, None (np.newaxis) or Ellipsis (...)."""
+        if isinstance(node, ast.Slice):
+            bounds = (node.lower, node.upper, node.step)
+            item = Slice(*(None if b is None else self.integer(b, "slice bounds") for b in bounds))
+            if item.step == 0:
+                raise self.error(node, f"'{self.segment(node)}': slice step cannot be zero", ShapeError)
+            return item
+        if isinstance(node, ast.Constant) and (node.value is None or node.value is Ellipsis):
+            return node.value
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in NUMPY \
+                and node.attr == "newaxis":
+            return None
+        if isinstance(node, ast.Compare):
+            raise self.error(node, f"boolean mask indexing '{self.segment(node)}' is not supported: its length "
+                                   "depends on the data; use where(mask, x, 0) and reduce over all elements")
+        return self.integer(node, "an index")
 
     def expr_Call(self, node):
         name = self.function_name(node.func)
@@ -455,13 +483,14 @@ class _Parser:
             node = node.operand
         return isinstance(node, ast.Constant) and type(node.value) is int
 
-    def integer(self, node):
+    def integer(self, node, what=""):
         sign = 1
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             sign, node = -1, node.operand
         if isinstance(node, ast.Constant) and type(node.value) is int:
             return sign * node.value
-        raise self.error(node, "expected an integer constant")
+        raise self.error(node, f"expected an integer constant{' in ' + what if what else ''}, got "
+                               f"'{self.segment(node)}' (gradc indexes only by constants)")
 
     def check_name(self, node, binding=False):
         name = node.id

@@ -18,6 +18,7 @@ from gradc import shapes
 from gradc.errors import GradcError
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 from gradc.ops.elementwise import SIGMOID_TAIL
+from gradc.ops.indexing import index_text
 from gradc.ops.reduce import sum_to_axes
 
 
@@ -258,10 +259,6 @@ register_lowering("transpose", "{0}.T")
 
 
 # linear algebra and indexing
-def _index_text(index):
-    return ", ".join(str(i) for i in index)
-
-
 register_lowering("matmul", "{0} @ {1}")
 # helpers measured faster (templates/helpers.py.j2) in the fast module; readable, what a textbook writes
 register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable else
@@ -269,10 +266,10 @@ register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable e
 register_lowering("outer", lambda ctx, a, b: f"np.outer({a}, {b})" if ctx.readable else
                   f"{ctx.helper('_outer')}({a}, {b})")
 register_lowering("vdot", "np.vdot({0}, {1})")
-register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]")
+register_lowering("index", lambda ctx, x, *, index: f"{x}[{index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array
 register_lowering("scatter", lambda ctx, g, *, index, shape: [f"{{target}} = np.zeros({ctx.shape(shape)})",
-                                                              f"{{target}}[{_index_text(index)}] = {g}"])
+                                                              f"{{target}}[{index_text(index)}] = {g}"])
 
 
 # arrays made from a shape alone
