@@ -1,9 +1,10 @@
 """Source text -> graph: a whitelist walk over Python's `ast`; user text is never executed."""
 import ast
-import difflib
 import math
 import sys
 import threading
+
+import numpy as np
 
 from gradc import shapes as shape_rules
 from gradc.errors import ParseError, ShapeError, UnknownNameError
@@ -30,8 +31,41 @@ LOGICAL = {"logical_and": "&", "logical_or": "|", "logical_not": "~"}  # ops who
 # What an operand written None stands for: clip(x, None, 1) has no lower bound.
 OPEN_BOUNDS = {"clip": (None, -math.inf, math.inf)}
 UNARY = {op.operator: op.name for op in REGISTRY.values() if op.arity == 1 and op.operator}  # -x, x.T, x[i]
-CONSTANTS = {"pi": math.pi}
+CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
 NUMPY = ("np", "numpy")
+# `x.sum(axis=1)` is `sum(x, axis=1)`: a method call binds its receiver first, for the names NumPy's arrays
+# have as methods (reshape and transpose also take their shape or axes as separate arguments).
+METHODS = frozenset(name for name in dir(np.ndarray) if not name.startswith("_"))
+VARARGS = {"reshape": "shape", "transpose": "axes"}
+# NumPy functions gradc does not compile, each with what to write instead.
+UNSUPPORTED_FUNCTIONS = {
+    "sort": "sort has no gradient gradc can write as straight-line code: a permutation depends on the values",
+    "argsort": "argsort gives integers, with no gradient",
+    "argmax": "argmax gives an integer, with no gradient: use max(x, axis) for the value, or softmax for a smooth "
+              "choice",
+    "argmin": "argmin gives an integer, with no gradient: use min(x, axis) for the value",
+    "split": "split gives several arrays: take each part by slicing (x[:k], x[k:])",
+    "array_split": "array_split gives several arrays: take each part by slicing",
+    "unique": "unique has a data-dependent shape; gradc's shapes are fixed at compile time",
+    "nonzero": "nonzero has a data-dependent shape: use where(cond, a, b)",
+    "argwhere": "argwhere has a data-dependent shape: use where(cond, a, b)",
+    "linalg.eig": "eigendecompositions are not supported",
+    "linalg.eigh": "eigendecompositions are not supported",
+    "linalg.svd": "the SVD is not supported",
+}
+# How each keyword's constant is read, by the keyword's name: an op with a new keyword adds its row (a keyword
+# not listed is read as a literal: a number, True/False, None, a string, or a tuple of them).
+ATTRIBUTES = {"axis": "axis", "keepdims": "boolean", "ord": "order", "ddof": "integer", "k": "integer",
+              "shape": "shape", "newshape": "shape", "axes": "axes", "approximate": "boolean",
+              "alpha": "number", "negative_slope": "number", "subscripts": "string"}
+
+
+def positional_options(op):
+    """How many of the op's keywords the source may give by position: `op.positional`, or by default the
+    first where the op takes an axis (NumPy's sum(x, 1), softmax(z, 0), norm(x, 2))."""
+    if op.positional is not None:
+        return op.positional
+    return 1 if any(keyword == "axis" for keyword, _ in op.keywords) else 0
 # Statements outside the language, with what to write instead; gradc compiles straight-line code only.
 UNSUPPORTED = {
     "For": "for loops are not supported: gradc compiles straight-line code (use sum(...), @ or broadcasting)",
@@ -141,6 +175,29 @@ def with_deep_stack(task):
     if error is not None:
         raise error
     return result["value"]
+
+
+def near_typo(name, known):
+    """The known name `name` most likely mistypes, or None: one a single edit away (two for names of six or
+    more letters), so `sigmod` -> sigmoid and `exq` -> exp, while `einsum` is no typo of `sum`."""
+    allowed = 1 if len(name) < 6 else 2
+    distances = {candidate: edits(name, candidate) for candidate in known
+                 if abs(len(candidate) - len(name)) <= allowed}
+    close = sorted((d, candidate) for candidate, d in distances.items() if d <= allowed)
+    return close[0][1] if close else None
+
+
+def edits(a, b):
+    """The optimal-string-alignment distance: insertions, deletions, substitutions and swaps of neighbours."""
+    previous, current = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        before, previous, current = previous, current, [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+    return current[-1]
 
 
 class _Parser:
@@ -317,6 +374,11 @@ class _Parser:
             return self.locals[name]
         if name in CONSTANTS:
             return self.graph.add("const", span=self.span(node), value=CONSTANTS[name])
+        if name in self.dimensions():
+            if name in self.shapes or name in self.graph.inputs:
+                raise self.error(node, f"'{name}' names both an input and a dimension of another input's "
+                                       "shape: rename one of them")
+            return self.size(node, (name,))
         if name in FUNCTIONS:
             raise self.error(node, f"{name} is a function: call it, as in {name}(x)")
         if name in RESERVED:
@@ -331,11 +393,20 @@ class _Parser:
             return self.add(node, UNARY[".T"], [self.expr(node.value)])
         if isinstance(node.value, ast.Name) and node.value.id in NUMPY and node.attr in CONSTANTS:
             return self.graph.add("const", span=self.span(node), value=CONSTANTS[node.attr])
-        raise self.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
+        if node.attr == "size":
+            return self.size(node, self.graph.shape(self.expr(node.value)))
+        if node.attr == "ndim":
+            return self.graph.add("const", span=self.span(node), value=len(self.graph.shape(self.expr(node.value))))
+        if node.attr == "shape":
+            raise self.error(node, "'.shape' is a tuple: take one size, as in x.shape[0]")
+        raise self.error(node, f"attribute access '.{node.attr}' is not supported (.T, .shape[i], .size and "
+                               ".ndim are)")
 
     def expr_Subscript(self, node):
         """Constant basic indexing: ints, slices, None / np.newaxis and one `...` (expanded into full slices
         here, where the operand's rank is known)."""
+        if isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
+            return self.dimension(node)
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         operand = self.expr(node.value)
         index = [self.index_item(item) for item in items]
@@ -346,6 +417,35 @@ class _Parser:
             rest = len(self.graph.shape(operand)) - sum(1 for item in index if item not in (None, Ellipsis))
             index[ellipses[0]:ellipses[0] + 1] = [Slice()] * max(rest, 0)
         return self.add(node, UNARY["[]"], [operand], index=tuple(index))
+
+    def dimension(self, node):
+        """`X.shape[i]`: the size of one of X's dimensions."""
+        shape = self.graph.shape(self.expr(node.value.value))
+        i = self.integer(node.slice, "x.shape[i]")
+        if not -len(shape) <= i < len(shape):
+            raise self.error(node, f"'{self.segment(node)}': index {i} is out of range for shape "
+                                   f"{shape_rules.show(shape)}", ShapeError)
+        return self.size(node, (shape[i],))
+
+    def length(self, node):
+        """`len(X)`: the size of X's first dimension, as in NumPy."""
+        if len(node.args) != 1 or node.keywords:
+            raise self.error(node, "len() takes one argument")
+        shape = self.graph.shape(self.expr(node.args[0]))
+        if not shape:
+            raise self.error(node, f"len() of '{self.segment(node.args[0])}', a scalar: it has no length",
+                             ShapeError)
+        return self.size(node, shape[:1])
+
+    def size(self, node, dims):
+        """The number of elements of `dims`: a constant where they are ints, else the module reads the sizes."""
+        if all(isinstance(d, int) for d in dims):
+            return self.graph.add("const", span=self.span(node), value=math.prod(dims))
+        return self.graph.add("size", span=self.span(node), dims=tuple(dims))
+
+    def dimensions(self):
+        """The dimension names of the declared shapes."""
+        return {d for shape in self.shapes.values() for d in shape if isinstance(d, str)}
 
     def index_item(self, node):
         """One item of a constant index: an int, a Slice, None (np.newaxis) or Ellipsis (...)."""
@@ -366,27 +466,64 @@ class _Parser:
         return self.integer(node, "an index")
 
     def expr_Call(self, node):
-        name = self.function_name(node.func)
-        if isinstance(node.func, ast.Name) and name in BUILTINS and len(node.args) == 2 and not node.keywords:
+        func = node.func
+        if self.is_method(func):
+            return self.method_call(node)
+        name = self.function_name(func)
+        if isinstance(func, ast.Name) and name == "len" and name not in self.locals:
+            return self.length(node)
+        if isinstance(func, ast.Name) and name in BUILTINS and len(node.args) == 2 and not node.keywords:
             return self.builtin_pair(node, name)
         if name not in FUNCTIONS:
-            raise self.unknown_function(node.func, name)
-        entry = FUNCTIONS[name]
+            raise self.unknown_function(func, name)
+        return self.bind(node, name, FUNCTIONS[name], list(node.args), node.keywords)
+
+    @staticmethod
+    def is_method(func):
+        """`x.sum()`, `(X @ w).dot(v)`: an attribute call on a value, not on a name in numpy (np.f, np.linalg.f)."""
+        if not isinstance(func, ast.Attribute):
+            return False
+        root = func.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return not (isinstance(root, ast.Name) and root.id in NUMPY)
+
+    def method_call(self, node):
+        """`x.name(args)` as `name(x, args)`, for NumPy's array methods that are gradc functions."""
+        func = node.func
+        name = func.attr
+        if name not in METHODS:
+            raise self.error(func, f"arrays have no method '{name}'", UnknownNameError)
+        if name not in FUNCTIONS:
+            hint = UNSUPPORTED_FUNCTIONS.get(name, "`gradc ops` lists the supported operations")
+            raise self.error(func, f"the method .{name}() is not supported: {hint}")
+        args = list(node.args)
+        if name in VARARGS and len(args) > 1:  # x.reshape(n, d) is x.reshape((n, d))
+            args = [ast.copy_location(ast.Tuple(elts=args, ctx=ast.Load()), args[0])]
+        return self.bind(node, name, FUNCTIONS[name], [func.value] + args, node.keywords)
+
+    def bind(self, node, name, entry, args, keywords):
+        """The op `entry` applied to source arguments: its operands, then its keywords (the first
+        `entry.positional` of them also by position, as NumPy takes sum(x, 1)), each read by ATTRIBUTES."""
         op, arity, defaults = entry.name, entry.arity, dict(entry.keywords)
-        starred = next((a for a in node.args if isinstance(a, ast.Starred)), None)
+        starred = next((a for a in args if isinstance(a, ast.Starred)), None)
         if starred is not None:
             raise self.error(starred, f"{name}(): starred arguments (*x) are not supported")
-        operands, options = node.args[:arity], node.args[arity:]
-        positional = list(defaults)[:1] if "axis" in defaults else []  # NumPy's f(a, axis)
-        if len(operands) < arity or len(options) > len(positional):
-            expected = f"{arity}{' or ' + str(arity + 1) if positional else ''}"
+        if entry.sequence:
+            if not args or not isinstance(args[0], (ast.Tuple, ast.List)) or not args[0].elts:
+                raise self.error(node, f"{name}() takes a sequence of arrays first, as in {name}((a, b))")
+            operands, options, arity = list(args[0].elts), args[1:], 1
+        else:
+            operands, options = args[:arity], args[arity:]
+        positional = list(defaults)[:positional_options(entry)]
+        if len(operands) < (1 if entry.sequence else arity) or len(options) > len(positional):
+            more = {0: "", 1: f" or {arity + 1}"}.get(len(positional), f" to {arity + len(positional)}")
+            expected = f"{arity}{more}"
             plural = "argument" if expected == "1" else "arguments"
-            raise self.error(node, f"{name}() takes {expected} {plural}, got {len(node.args)}")
+            raise self.error(node, f"{name}() takes {expected} {plural}, got {len(args)}")
         attrs = dict(defaults)
-        given = {}
-        for option, value in zip(positional, options):
-            given[option] = value
-        for keyword in node.keywords:
+        given = dict(zip(positional, options))
+        for keyword in keywords:
             if keyword.arg not in defaults:
                 allowed = "no keyword arguments" if not defaults else "the keyword arguments " + ", ".join(defaults)
                 raise self.error(keyword.value if keyword.arg is None else keyword,
@@ -395,18 +532,8 @@ class _Parser:
                 raise self.error(keyword, f"{name}() got {keyword.arg} twice")
             given[keyword.arg] = keyword.value
         for option, value in given.items():
-            attrs[option] = self.option(option, value, name, op)
+            attrs[option] = self.attribute(option, value, name, op)
         return self.add(node, op, [self.operand(arg, op, i) for i, arg in enumerate(operands)], **attrs)
-
-    def option(self, option, value, name, op):
-        """A keyword's value, read by what the keyword is."""
-        if option in ("keepdims", "approximate"):
-            return self.boolean(value)
-        if option == "ord":
-            return self.order(value)
-        if option in ("alpha", "negative_slope"):
-            return self.number(value)
-        return self.axis(value, name, op)
 
     def operand(self, node, op, i):
         """Operand `i` of a call to `op`; None where the op reads it as an open bound (clip)."""
@@ -415,12 +542,12 @@ class _Parser:
             return self.graph.add("const", span=self.span(node), value=OPEN_BOUNDS[op][i])
         return self.expr(node)
 
-    def number(self, node):
-        negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
-        inner = node.operand if negative else node
-        if isinstance(inner, ast.Constant) and self.is_number(inner.value):
-            return -float(inner.value) if negative else float(inner.value)
-        raise self.error(node, "expected a number, as in 0.1")
+    def attribute(self, option, node, function, op):
+        """The constant value of keyword `option`, read by its reader in ATTRIBUTES."""
+        reader = ATTRIBUTES.get(option, "literal")
+        if reader == "axis":
+            return self.axis(node, function, op)
+        return getattr(self, reader)(node)
 
     def builtin_pair(self, node, name):
         """Python's max(a, b): elementwise, except that max(X, 1) of an array could be NumPy's reduction too."""
@@ -435,17 +562,29 @@ class _Parser:
         return self.graph.add(op, args, span=self.span(node), **attrs)
 
     def function_name(self, func):
+        """The called name: `f`, `np.f`, or `np.linalg.f` for a function NumPy keeps in np.linalg."""
         if isinstance(func, ast.Name):
             return func.id
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in NUMPY:
             return func.attr
-        raise self.error(func, "only gradc's functions can be called, by name or as np.<name>")
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
+                and func.value.attr == "linalg" and isinstance(func.value.value, ast.Name)
+                and func.value.value.id in NUMPY):
+            if f"linalg.{func.attr}" in UNSUPPORTED_FUNCTIONS:
+                raise self.error(func, UNSUPPORTED_FUNCTIONS[f"linalg.{func.attr}"])
+            if not hasattr(np.linalg, func.attr):
+                raise self.error(func, f"np.linalg has no function '{func.attr}'", UnknownNameError)
+            return func.attr
+        raise self.error(func, "only gradc's functions can be called, by name, as np.<name> or as a method "
+                               "(x.sum())")
 
     def unknown_function(self, func, name):
+        if name in UNSUPPORTED_FUNCTIONS:
+            return self.error(func, UNSUPPORTED_FUNCTIONS[name])
         message = f"unknown function '{name}'"
-        close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1, cutoff=0.6)
+        close = near_typo(name, FUNCTIONS)
         if close:
-            message += f": did you mean '{close[0]}'?"
+            message += f": did you mean '{close}'?"
         else:
             message += " (`gradc ops` lists the supported operations)"
         return self.error(func, message, UnknownNameError)
@@ -472,6 +611,52 @@ class _Parser:
         if isinstance(inner, ast.Constant) and self.is_number(inner.value):
             return sign * inner.value
         raise self.error(node, "ord is None, a number, np.inf, -np.inf, 'fro' or 'nuc'")
+
+    def number(self, node):
+        """A number constant, negative or not, or np.inf."""
+        negated = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        sign, inner = (-1, node.operand) if negated else (1, node)
+        if self.is_numpy(inner, "inf"):
+            return sign * math.inf
+        if isinstance(inner, ast.Constant) and self.is_number(inner.value):
+            return sign * float(inner.value)
+        raise self.error(node, "expected a number, as in 0.1")
+
+    def string(self, node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        raise self.error(node, "expected a string constant")
+
+    def literal(self, node):
+        """A constant: a number, True/False, None, a string, or a tuple or list of them."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(self.literal(item) for item in node.elts)
+        if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, str))):
+            return node.value
+        return self.number(node)
+
+    def axes(self, node):
+        """None, an int, or a tuple of ints (transpose's axes, tensordot's)."""
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(self.axes(item) if isinstance(item, (ast.Tuple, ast.List)) else self.integer(item)
+                         for item in node.elts)
+        return self.integer(node)
+
+    def shape(self, node):
+        """A shape: an int, a dimension name, or a tuple of them (-1 for the size NumPy infers)."""
+        items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+        dims = []
+        for item in items:
+            if isinstance(item, ast.Name) and item.id in self.dimensions() and item.id not in self.locals:
+                dims.append(item.id)
+            elif self.is_integer(item):
+                dims.append(self.integer(item))
+            else:
+                raise self.error(item, "a shape is made of integer constants and dimension names (as in "
+                                       "reshape(x, (n, 3)) with x: (n, 3)); computed sizes are not supported")
+        return tuple(dims)
 
     def boolean(self, node):
         if isinstance(node, ast.Constant) and type(node.value) is bool:
@@ -500,6 +685,12 @@ class _Parser:
             raise self.error(node, f"cannot assign to '{name}': it names a function or constant")
         if binding and name in self.graph.inputs:
             raise self.error(node, f"cannot assign to '{name}': it is already used as an input")
+
+    @staticmethod
+    def is_numpy(node, attr):
+        """`np.<attr>` (or numpy.<attr>)."""
+        return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in NUMPY \
+            and node.attr == attr
 
     @staticmethod
     def is_number(value):
