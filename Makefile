@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # pip's own progress, one line per package, without its notices: a cold install takes minutes.
 PIP := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 
-.PHONY: setup graphviz chromium demo test fuzz bench clean
+.PHONY: setup graphviz chromium demo test fuzz bench bench-cluster clean
 
 setup: $(STAMP) graphviz
 
@@ -59,6 +59,12 @@ fuzz: setup
 bench: setup
 	$(BIN)/python benchmarks/install.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/cluster.py
+
+# Data-parallel training on a local Dask cluster (issue 14): ~3 GB of .npy chunks in a temporary folder, read by
+# 1 and then 2 workers of 1 GiB each; minutes, so kept out of `make test` (`make bench` ends with it).
+bench-cluster: setup
+	$(BIN)/python benchmarks/cluster.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info out

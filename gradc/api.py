@@ -13,6 +13,8 @@ import threading
 import numpy as np
 
 from gradc import pipeline
+from gradc.cluster import gradients as cluster
+from gradc.cluster.separability import separable
 from gradc.backend.load import load_module
 from gradc.derivative_methods import Derivatives, bind, boundary
 from gradc.errors import GradcError, ShapeError
@@ -173,12 +175,17 @@ class CompiledFunction(Derivatives):
 
     def value_and_grad(self, /, *args, **arrays):
         """(value, {name: gradient}), as jax.value_and_grad; each gradient has its input's shape, a float for a
-        scalar input. The inputs go positionally in `inputs` order or by keyword: `fn.value_and_grad(X, w, y)`."""
+        scalar input. The inputs go positionally in `inputs` order or by keyword: `fn.value_and_grad(X, w, y)`.
+
+        Row-chunked Dask arrays as the data (along a dimension in `separable`) run on the current
+        `distributed.Client`, chunk by chunk where they live, and give the parameters' gradients (gradc.cluster)."""
         if self._value_and_grad is None:
             raise self._no_gradient()
         try:
             if args:
                 arrays = bind(self.inputs, self.__name__, args, arrays)
+            if cluster.has_dask(arrays):  # row-chunked data on a cluster: see gradc.cluster
+                return cluster.value_and_grad(self, self._complete(arrays))
             return self._value_and_grad(**arrays)
         except (TypeError, ValueError) as error:
             raise _stripped(self._explain(error, arrays)) from None
@@ -192,11 +199,37 @@ class CompiledFunction(Derivatives):
         try:
             if args:
                 arrays = bind(self.inputs, self.__name__, args, arrays)
+            if cluster.has_dask(arrays):
+                return cluster.value_and_grad(self, self._complete(arrays))[1]
             return self._value_and_grad(**arrays)[1]
         except (TypeError, ValueError) as error:
             raise _stripped(self._explain(error, arrays)) from None
         except GradcError as error:
             raise error.with_traceback(None) from None
+
+    @property
+    def separable(self):
+        """The data dimensions the loss is a sum (or a function of sums) over, with the parameters free of them:
+        ("n",) for a mean over rows of X (n, d). Row-chunked Dask arrays along one go to a cluster (gradc.cluster)."""
+        if "_separable" not in self.__dict__:
+            params = self.wrt if set(self.wrt) != set(self.inputs) else ()
+            self._separable = separable(self.stages.parsed, params)
+        return self._separable
+
+    @boundary
+    def hessian(self, /, *args, **arrays):
+        """{a: {b: d2f/da db}} for a, b in wrt, nested as `jax.hessian` nests its blocks (see
+        `Derivatives.hessian`); with Dask data, over the parameters, summed over the chunks on the cluster."""
+        arrays = self._arguments(args, arrays)
+        if cluster.has_dask(arrays):
+            return cluster.hessian(self, self._complete(arrays))
+        return self._run("hessian", arrays)
+
+    def _complete(self, arrays):
+        """`arrays`, refused with the inputs' names where one is missing or unknown."""
+        if set(arrays) != set(self.inputs):
+            raise self._explain(TypeError("inputs"), arrays)
+        return arrays
 
     @boundary
     def render(self, at=None, pass_="both", stage="final", layout="auto", html=False):
@@ -424,7 +457,11 @@ class Gradient:
 
 def _like(value):
     """A stand-in for an argument with its shape and float type, for `example=`; what is not an array of real
-    numbers stands as a scalar, for the compiled module's checks to refuse with their own message."""
+    numbers stands as a scalar, for the compiled module's checks to refuse with their own message. A Dask array
+    stands by its shape and dtype alone: its data stays on its cluster."""
+    if cluster.is_dask(value):
+        kind = np.dtype(value.dtype).kind
+        return np.broadcast_to(np.zeros((), value.dtype if kind == "f" else np.float64), value.shape)
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):

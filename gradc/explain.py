@@ -5,6 +5,7 @@ A sub-expression used more than once (typically a forward value the derivative r
 """
 import string
 
+from gradc.cluster.separability import split
 from gradc.ops.formula import ALWAYS, ATOM, PRECEDENCE, Piece
 from gradc.transform.derivatives import gradient_graph
 
@@ -16,6 +17,21 @@ def explain(fn, latex=False):
     stages = fn.stages
     graph = gradient_graph(stages.simplified, stages.wrt)
     return formulas(graph, stages.wrt, latex)
+
+
+def separability(fn):
+    """What `fn.separable` means in a sentence (`gradc explain` prints it), or "" for a loss that is no sum over
+    rows: `separable in n: a function of sums over the rows of X, y, so Dask chunks of rows along n ...`."""
+    if not fn.separable:
+        return ""
+    graph = fn.stages.parsed
+    parts = []
+    for dim in fn.separable:
+        found = split(graph, dim)
+        kind = "a sum (or mean) over" if found.single else "a function of sums over"
+        parts.append(f"separable in {dim}: {kind} the rows of {', '.join(found.data)}, so Dask arrays of them "
+                     f"chunked along {dim} are computed chunk by chunk where they live (gradc.cluster)")
+    return "\n".join(parts)
 
 
 def formulas(graph, wrt, latex=False):

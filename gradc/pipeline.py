@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from gradc.transform.differentiate import differentiate
 from gradc.backend.numpy.emit import emit
+from gradc.backend.numpy.emit_derived import derive
 from gradc.backend.numpy.specialize import lower
 from gradc.errors import GradcError, ShapeError
 from gradc.frontend.pyfunc import Function
@@ -44,13 +45,21 @@ def run(source, wrt=None, shapes=None, command=None, dtype=None, readable=False,
     """
     parsed = parse_source(source, shapes, strict)
     wrt = tuple(parsed.inputs) if wrt is None else _check_wrt(parsed, wrt)
+    command = command or default_command(source, shapes, wrt, parsed, readable)
+    return run_graph(parsed, wrt, command, dtype=dtype, readable=readable)
+
+
+def run_graph(parsed, wrt, command, dtype=None, readable=False, derived=()):
+    """The stages after parsing, for a graph as written: one parsed here, or one that gradc.cluster builds from
+    the parts of a loss (the per-chunk kernels and what follows the sums over rows). `derived` names functions
+    to add to the module besides value_and_grad (see `gradc.transform.derivatives.KINDS`: "hessian")."""
     simplified = simplify(parsed)
     graph, _ = rebuild(simplified, rewriter(("canonicalize", "stabilize")))  # a copy to extend
     if wrt and graph.shape(graph.outputs[0]) == ():  # a vector output has vjp and jvp (see derivatives.py)
         differentiate(graph, wrt)
     final = lower(simplify(graph))
-    command = command or default_command(source, shapes, wrt, parsed, readable)
-    text = emit(final, wrt, command, dtype=dtype, readable=readable)
+    extra = derive(simplified, wrt, derived) if derived else ()
+    text = emit(final, wrt, command, extra, dtype=dtype, readable=readable)
     return Stages(parsed, simplified, final, wrt, text, command, readable)
 
 

@@ -11,7 +11,8 @@ at every point it draws (exp of bounded things, log and sqrt of things bounded a
 things bounded away from 0). It writes the forms that simplify onto existing nodes often: `2*x - x`,
 `(x + y) - y`, `x*1`, `x - 0`, `x + 0*y`, `x/1`, `--x`, `x.T.T`, statements that are such forms of
 earlier values, statements used by several later ones, values used both directly and through a statement.
-The vocabulary: sin cos tanh sigmoid exp log sqrt softplus relu abs, ** 2 3 0.5, maximum minimum,
+The vocabulary: sin cos tanh sigmoid exp log sqrt softplus relu abs, arctan arcsinh square exp2 log_sigmoid
+softsign silu gelu mish, ** 2 3 0.5, maximum minimum,
 sum/mean/logsumexp/np.max/np.min with and without axis, x - np.max(x, axis=1, keepdims=True), softmax,
 log_softmax, @, dot, .T, transpose, integer indexing; sizes n in 1..4 and m in 1..3.
 
@@ -159,14 +160,39 @@ def _unary_table():
         "scale": ("{c}*{0:MUL+}", None, MUL),  # interval by hand: c * x
         "relu": ("relu({0})", lambda x: (max(x.lo, 0.0), max(x.hi, 0.0)), ATOM),
         "abs": ("abs({0})", lambda x: (0.0 if x.lo <= 0 <= x.hi else min(abs(x.lo), abs(x.hi)), x.mag), ATOM),
+        # issue 12's smooth functions: monotone ones map the ends; a dip (silu, gelu, mish) adds its minimum
+        "arctan": ("arctan({0})", lambda x: (m.atan(x.lo), m.atan(x.hi)), ATOM),
+        "arcsinh": ("np.arcsinh({0})", lambda x: (m.asinh(x.lo), m.asinh(x.hi)), ATOM),
+        "square": ("square({0})", lambda x: square_interval(x) if x.mag <= 30 else None, ATOM),
+        "exp2": ("exp2({0})", lambda x: (2.0 ** x.lo, 2.0 ** x.hi) if x.hi <= 4 else None, ATOM),
+        "log_sigmoid": ("log_sigmoid({0})", lambda x: (-softplus(-x.lo), -softplus(-x.hi)) if x.lo >= -30 else None,
+                        ATOM),
+        "softsign": ("softsign({0})", lambda x: (x.lo / (1 + abs(x.lo)), x.hi / (1 + abs(x.hi))), ATOM),
+        "silu": ("silu({0})", lambda x: _dip(lambda v: v / (1 + m.exp(-v)), x, -1.2785, -0.2785) if x.mag <= 30
+                 else None, ATOM),
+        "gelu": ("gelu({0})", lambda x: _dip(_gelu, x, -0.7522, -0.1700) if x.mag <= 30 else None, ATOM),
+        "mish": ("mish({0})", lambda x: _dip(lambda v: v * m.tanh(softplus(v)), x, -1.1924, -0.3089) if x.mag <= 30
+                 else None, ATOM),
     }
+
+
+def _gelu(v):
+    return 0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ** 3)))
+
+
+def _dip(f, x, at, low):
+    """The interval of a function falling to its minimum `low` at `at`, then rising: ends, and the dip inside."""
+    ends = (f(x.lo), f(x.hi))
+    return (low - 1e-3 if x.lo <= at <= x.hi else min(ends)), max(ends)
 
 
 UNARY_TABLE = _unary_table()
 UNARY_WEIGHTS = {"sin": 3, "cos": 3, "np.sin": 1, "tanh": 3, "sigmoid": 2, "exp": 3, "np.exp": 1, "exp_tanh": 1,
                  "exp_neg_sq": 1, "log1p_sq": 2, "log1p_sq_p": 1, "sqrt_2_sin": 1, "log_2_cos": 1, "sqrt_1_sq": 1,
                  "softplus": 1, "softplus_form": 1, "sigmoid_form": 1, "sq": 3, "cube": 1, "pow_half": 1,
-                 "pow_sq_half": 1, "sqrt": 1, "log": 1, "recip": 1, "neg": 2, "scale": 3, "relu": 1, "abs": 1}
+                 "pow_sq_half": 1, "sqrt": 1, "log": 1, "recip": 1, "neg": 2, "scale": 3, "relu": 1, "abs": 1,
+                 "arctan": 1, "arcsinh": 1, "square": 1, "exp2": 1, "log_sigmoid": 1, "softsign": 1, "silu": 1,
+                 "gelu": 1, "mish": 1}
 SCALES = (2.0, 0.5, -1.5, 3.0, -1.0)
 
 # Forms that simplify onto one operand: x, or x with another value y that must cancel.

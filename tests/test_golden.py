@@ -18,6 +18,8 @@ CASES = {
     "softmax_xent": ("-sum(y * log(softmax(z)))", ["z"], {"z": ("k",), "y": ("k",)}),
     "softmax_regression": ("mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))", ["W"],
                            {"X": ("n", "d"), "W": ("d", "c"), "Y": ("n", "c")}),  # with module-level helpers
+    "standardize_prod": ("sum(W * (X - mean(X, axis=0, keepdims=True)) / std(X, axis=0, keepdims=True)) + prod(p)",
+                         ["X", "p"], {"X": ("n", "d"), "W": ("n", "d"), "p": ("k",)}),  # keepdims; _prod_others
 }
 
 

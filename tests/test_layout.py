@@ -23,7 +23,7 @@ FORBIDDEN = {
     ("gradc.explain", "gradc.pipeline", "gradc.api", "gradc.derivative_methods"): ("gradc.cli",),
 }
 # What may be imported inside a function: optional extras, which gradc works without.
-OPTIONAL = ("matplotlib", "scipy", "tqdm", "dask", "distributed", "array_api_compat", "cupy")
+OPTIONAL = ("matplotlib", "scipy", "tqdm", "dask", "distributed", "zarr", "array_api_compat", "cupy")
 
 
 def module_name(path):

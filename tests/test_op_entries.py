@@ -12,7 +12,7 @@ from gradc.backend.schedule import INLINE
 from gradc.backend.numpy.writer import Context
 from gradc.cli.main import run_ops
 from gradc.explain import Printer
-from gradc.frontend.parse import BINARY, FUNCTIONS, UNARY
+from gradc.frontend.parse import BINARY, COMPARE, FUNCTIONS, UNARY
 from gradc.graph import Graph
 from gradc.ops import REGISTRY, Value, call
 from gradc.ops.formula import ALWAYS, UNDER_ELEMENTWISE, Formula
@@ -67,7 +67,7 @@ def test_source_names_are_unique_and_reach_the_parser():
     assert len(names) == len(set(names))
     assert set(FUNCTIONS) == set(names)
     operators = {op.name for op in REGISTRY.values() if op.operator}
-    assert operators == set(BINARY.values()) | set(UNARY.values())
+    assert operators == set(BINARY.values()) | set(UNARY.values()) | set(COMPARE.values())
 
 
 def test_gradc_ops_lists_every_public_op(capsys):

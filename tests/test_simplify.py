@@ -145,6 +145,8 @@ CASES = {
                                        ["input", "softplus", "sub", "exp", "matmul"])],
     "mul:mask_as_bool": [(built(lambda g, x, y: g * call("gt", x, y), g=(3,), x=(3,), y=(3,)),
                           ["input", "input", "input", "is_gt", "mul"])],
+    "where:where_reads_bool": [(built(lambda a, x: call("where", call("le", x, 0.0), a, x), a=(3,), x=(3,)),
+                                ["input", "input", "const", "is_le", "where"])],
     "sum:sum_of_partial_sum": [(source("sum(sum(exp(x), axis=1))", {"x": ("n", "d")}), ["input", "exp", "sum"])],
     "sum:sum_over_terms": [(source("sum(exp(a) - sum(x * y, axis=1))", {"a": ("n",), "x": ("n", "d"), "y": ("n", "d")}),
                             ["input", "input", "input", "exp", "sum", "vdot", "sub"])],
@@ -174,20 +176,33 @@ CASES = {
     "logsumexp:lower_logsumexp": [(source("logsumexp(z)", {"z": ("n",)}),
                                    ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add"]),
                                   (built(lambda z: call("logsumexp", z, axis=1), z=(2, 3)),
-                                   ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add", "squeeze"])],
+                                   ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add", "squeeze"]),
+                                  (built(lambda z: call("logsumexp", z, axis=1, keepdims=True), z=(2, 3)),
+                                   ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add"]),
+                                  (built(lambda z: call("logsumexp", z, axis=None, keepdims=True), z=(2, 3)),
+                                   ["input", "amax", "finite_or_zero", "sub", "exp", "sum", "log", "add",
+                                    "expand_dims"])],
+    # the reductions of issue 12
+    "prod:prod_scalar": [(source("prod(x)"), ["input"])],
+    "prod_others:prod_others_scalar": [(built(lambda x: call("prod_others", x, axis=None) * x, x=()), ["input"])],
+    "pow:norm_squared": [(source("norm(v)**2", {"v": ("n",)}), ["input", "matmul"]),
+                         (source("norm(v, 2)**2", {"v": ("n",)}), ["input", "matmul"]),
+                         (source("norm(v, axis=0)**2", {"v": ("n",)}), ["input", "matmul"])],
 }
-FOLD_ARGS = (0.7, 0.4)
+FOLD_ARGS = (0.7, 0.4, 0.9)
 for _name, _op in REGISTRY.items():
-    if _op.elementwise:
-        CASES[f"fold_{_name}"] = [(built(lambda x, _n=_name, _k=_op.arity if _op.arity > 0 else 2: call(
-            _n, *(Value(x.graph, x.graph.const(c)) for c in FOLD_ARGS[:_k])) * x, x=()),
+    if _op.elementwise:  # with the op's default attributes (elu's alpha)
+        CASES[f"fold_{_name}"] = [(built(lambda x, _n=_name, _k=_op.arity if _op.arity > 0 else 2,
+                                         _a=_op.keywords: call(
+            _n, *(Value(x.graph, x.graph.const(c)) for c in FOLD_ARGS[:_k]), **dict(_a)) * x, x=()),
                                    lambda ops, _n=_name: ops.count(_n) == (_n == "mul"))]
 
 
 for _name, _op in REGISTRY.items():
     if _op.elementwise:
-        CASES[f"{_name}:on_scalars"] = [(built(lambda a, b, _n=_name, _k=_op.arity if _op.arity > 0 else 2: call(
-            _n, *(call("broadcast_to", v, shape=(3,)) for v in (a, b)[:_k])), a=(), b=()),
+        CASES[f"{_name}:on_scalars"] = [(built(lambda a, b, _n=_name, _k=_op.arity if _op.arity > 0 else 2,
+                                               _a=_op.keywords: call(
+            _n, *(call("broadcast_to", v, shape=(3,)) for v in (a, b, a)[:_k]), **dict(_a)), a=(), b=()),
                                          lambda ops, _n=_name: ops[-2:] == [_n, "broadcast_to"])]
 
 

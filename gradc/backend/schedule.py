@@ -56,7 +56,9 @@ def _branch_sums(graph, backward, ids):
     sums = {}
     for node in backward:
         of = graph[node]["adjoint"]
-        if graph[node]["op"] == "accumulate" and of in ids:
+        # a branch sum, or the where that selects the partials of both branches (transform/differentiate.py)
+        if (graph[node]["op"] == "accumulate" or graph[node]["op"] == "where" and graph[node]["origin"] == of) \
+                and of in ids:
             sums.setdefault(of, node)
     return sums
 
@@ -65,7 +67,7 @@ def _own_partials(graph, sums, backward):
     """The backward lines made as the k-th partial of a branch sum: node -> (summed node, k)."""
     own = {}
     for of, total in sums.items():
-        for k, operand in enumerate(graph.args(total), 1):
+        for k, operand in enumerate(_summed(graph, total)[1], 1):
             role = graph[operand]["partial"]
             if operand in backward and operand not in own and role is not None and role[0] == of:
                 own[operand] = (of, k)
@@ -91,13 +93,20 @@ def _partial_aliases(graph, sums, own, ids, names):
         consumers.setdefault((alias.node, alias.partial), []).append(alias.consumer)
     aliases = {}
     for of, total in sums.items():
-        for k, operand in enumerate(graph.args(total), 1):
+        offset, summed = _summed(graph, total)
+        for k, operand in enumerate(summed, 1):
             if own.get(operand) == (of, k):
                 continue
             handed = consumers.get((of, operand), [])
             consumer = handed.pop(0) if handed else None
-            aliases[total, k] = Alias(names.claim(partial_name(ids[of], k)), operand, consumer)
+            aliases[total, k + offset] = Alias(names.claim(partial_name(ids[of], k)), operand, consumer)
     return aliases
+
+
+def _summed(graph, total):
+    """(offset, partials): the partials a branch sum adds up, after `offset` operands (a where's condition)."""
+    offset = 1 if graph[total]["op"] == "where" else 0
+    return offset, graph.args(total)[offset:]
 
 
 def _reductions_early(graph, nodes):

@@ -1,5 +1,6 @@
 """The shape checks every generated module opens with, written the same for any array library: each array's
 shape against its declaration (binding the dimension names), and the sizes that indexing needs."""
+from gradc.ops.indexing import Slice, consumed
 from gradc.shapes import show
 
 
@@ -11,7 +12,9 @@ def index_checks(graph, variables):
         if graph[node]["op"] != "index":
             continue
         shape = graph.shape(graph.args(node)[0])
-        for i, dim in zip(dict(graph[node]["attrs"])["index"], shape):
+        for i, dim in zip(consumed(dict(graph[node]["attrs"])["index"]), shape):
+            if isinstance(i, Slice):
+                continue  # a slice of a named dimension keeps it whole: any length will do
             need = i + 1 if i >= 0 else -i
             if isinstance(dim, str) and need > least.get(dim, (0, ""))[0]:
                 span = graph[node]["span"]

@@ -12,6 +12,7 @@ from gradc.backend.schedule import INLINE, computed_reads
 from gradc.ops import REGISTRY
 
 # The bool masks written inside their product (g * (x > 0.0)): a product of a count and a mask stays an int.
+SELECTS = "selects"  # a where that selects a node's partials from both branches (transform/differentiate.py)
 INLINE_MASKS = frozenset(name for name, op in REGISTRY.items() if op.inline and not op.differentiable)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIMES = {2: "twice", 3: "three times"}
@@ -263,7 +264,7 @@ class Writer:
                     lines += [Line("comment", comment=self.heading(consumer, None))] + take(groups.pop(consumer))
                 group = origin
                 if not (self.readable and graph[node]["op"] == "accumulate"):  # said on the sum's line instead
-                    lines.append(Line("comment", comment=self.heading(origin, graph[node]["op"])))
+                    lines.append(Line("comment", comment=self.heading(origin, _summing(graph, node))))
             lines += take(partials.get(node, []))
             lines.append(self.chained(self.line(node, self.note(node)), node))
             unwritten.discard(node)
@@ -348,6 +349,8 @@ class Writer:
         name = self.ref(origin)
         if op == "accumulate":
             return f"{name} is used more than once: sum its partials"
+        if op == SELECTS:
+            return f"{name} is used in both branches of a where: select its partials"
         if self.graph[origin]["op"] in INLINE:
             return name
         expression = self.expression(origin)
@@ -384,3 +387,9 @@ class Writer:
         while self.graph.op(node).view:
             node = self.graph.args(node)[0]
         return node
+
+
+def _summing(graph, node):
+    """The op of `node`, or SELECTS where it is a where selecting the partials of the node it is the adjoint of."""
+    op = graph[node]["op"]
+    return SELECTS if op == "where" and graph[node]["adjoint"] == graph[node]["origin"] is not None else op

@@ -1,6 +1,6 @@
 """`gradc explain SOURCE --shape ... [--latex]`: print the simplified derivative of each input as a formula."""
 from gradc.cli.arguments import add_source_arguments, compile_from
-from gradc.explain import explain
+from gradc.explain import explain, separability
 
 
 EXAMPLES = """examples:
@@ -21,5 +21,9 @@ def add_explain_parser(commands):
 
 
 def run_explain(args):
-    print(explain(compile_from(args), latex=args.latex))
+    fn = compile_from(args)
+    print(explain(fn, latex=args.latex))
+    said = separability(fn)
+    if said and not args.latex:  # LaTeX output stays a formula to paste
+        print(said)
     return 0

@@ -5,7 +5,12 @@
 
 Inputs found in the --data file are data; every other input is a parameter to fit. A parameter's dims may
 name a data dimension (`w=d` takes d from X's columns), so shapes are written once, symbolically.
+
+Data larger than memory: `--data DIR` (a Zarr store, or one folder of .npy chunks per input) is read lazily
+by a Dask cluster, `--workers N` local worker processes or `--scheduler ADDRESS`, and stays on its workers
+(see gradc.cluster).
 """
+import contextlib
 import itertools
 import math
 import os
@@ -15,6 +20,9 @@ import zipfile
 import numpy as np
 
 from gradc.api import compile
+from gradc.cluster.chunks import is_dask
+from gradc.cluster.client import connect
+from gradc.cluster.data import is_store, open_data
 from gradc.cli.arguments import (add_shape_argument, add_source_argument, check_output, load_npy, load_npz, npz_path,
                                  number, parse_pairs, parse_shapes, parse_value, read_source, source_file)
 from gradc.errors import GradcError, ShapeError
@@ -42,8 +50,16 @@ def add_fit_parser(subparsers):
                               description=__doc__.split("\n\n")[0])
     add_source_argument(p, help="the loss: an expression, a file holding one, or path/to/model.py:name")
     add_shape_argument(p)
-    p.add_argument("--data", action="append", default=[], metavar="FILE.npz",
-                   help="arrays named after inputs; they are held fixed (repeatable)")
+    p.add_argument("--data", action="append", default=[], metavar="FILE.npz|DIR",
+                   help="arrays named after inputs; they are held fixed (repeatable). A directory (a Zarr store, "
+                        "or one folder of .npy chunks per input: DIR/X/000.npy ...) is read lazily on a Dask "
+                        "cluster, given by --workers or --scheduler")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=number(minimum=1, whole=True), metavar="N",
+                       help="run on a local Dask cluster of N worker processes (default: no cluster)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://10.0.0.5:8786 "
+                            "(default: no cluster)")
     p.add_argument("--init", action="append", default=[], metavar="NAME=VALUE",
                    help="zeros (the default), normal, normal:STD, a number, values like 1,2,3 or 1,2;3,4 "
                         "(as --at takes them), or FILE.npy")
@@ -76,8 +92,9 @@ def run_fit(args, out=None):
     lr = parse_schedule(args.lr) if args.lr is not None else None
     output, plot = _outputs(args)  # before training: a bad path must not cost the whole run
     fn, params, data = _prepare(args, out)
-    result = minimize(fn, params, data, method=args.method, lr=lr, batch_size=args.batch_size,
-                      epochs=args.epochs, max_iter=args.max_iter, tol=args.tol, gtol=args.gtol, seed=args.seed)
+    with _cluster(args, data):
+        result = minimize(fn, params, data, method=args.method, lr=lr, batch_size=args.batch_size,
+                          epochs=args.epochs, max_iter=args.max_iter, tol=args.tol, gtol=args.gtol, seed=args.seed)
     _report(result, out)
     if output:
         save_npz(output, result.params)
@@ -85,6 +102,17 @@ def run_fit(args, out=None):
     if plot:
         print(f"saved the loss curve to {result.plot(plot)}", file=out)
     return 1 if result.diverged else 0
+
+
+def _cluster(args, data):
+    """The Dask cluster the data directory needs (--workers or --scheduler), or none for data in memory."""
+    if args.workers is None and args.scheduler is None:
+        lazy = [name for name, array in data.items() if is_dask(array)]
+        if lazy:
+            raise FitError(f"--data directories are read on a Dask cluster ({', '.join(lazy)}): give --workers N "
+                           "(a local one) or --scheduler ADDRESS")
+        return contextlib.nullcontext()
+    return connect(workers=args.workers, scheduler=args.scheduler)
 
 
 def _outputs(args):
@@ -240,7 +268,7 @@ def _report(result, out):
 def _load_data(paths):
     data = {}
     for path in paths:
-        arrays = load_npz(path, "data file")
+        arrays = open_data(path) if is_store(path) else load_npz(path, "data file")
         twice = sorted(set(arrays) & set(data))
         if twice:
             raise FitError(f"{', '.join(twice)} given by more than one --data file")

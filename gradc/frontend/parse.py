@@ -6,10 +6,12 @@ import sys
 import threading
 
 from gradc import shapes as shape_rules
-from gradc.errors import ParseError, UnknownNameError
+from gradc.errors import ParseError, ShapeError, UnknownNameError
 from gradc.graph import Graph, Span
 from gradc.naming import RESERVED
 from gradc.ops import REGISTRY
+from gradc.ops.indexing import Slice
+from gradc.ops.masks import MASKS
 
 # The source language's names and operators, from the op entries: every op is called by its `names` (also as
 # np.<name>), takes its `keywords`, and is written with its `operator`.
@@ -18,8 +20,15 @@ FUNCTIONS = {name: op for op in REGISTRY.values() for name in op.names}
 BUILTINS = {op.builtin: op.name for op in REGISTRY.values() if op.builtin}
 # A reduction named like a builtin (np.max), misread as the builtin's two-operand op: amax -> maximum.
 TWINS = {FUNCTIONS[name].name: twin for name, twin in BUILTINS.items() if name in FUNCTIONS}
-_PYTHON_BINARY = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow, "@": ast.MatMult}
-BINARY = {_PYTHON_BINARY[op.operator]: op.name for op in REGISTRY.values() if op.arity == 2 and op.operator}
+_PYTHON_BINARY = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow, "@": ast.MatMult,
+                  "&": ast.BitAnd, "|": ast.BitOr}
+_PYTHON_COMPARE = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE, "==": ast.Eq, "!=": ast.NotEq}
+BINARY = {_PYTHON_BINARY[op.operator]: op.name for op in REGISTRY.values()
+          if op.arity == 2 and op.operator in _PYTHON_BINARY}
+COMPARE = {_PYTHON_COMPARE[op.operator]: op.name for op in REGISTRY.values() if op.operator in _PYTHON_COMPARE}
+LOGICAL = {"logical_and": "&", "logical_or": "|", "logical_not": "~"}  # ops whose operands must be masks
+# What an operand written None stands for: clip(x, None, 1) has no lower bound.
+OPEN_BOUNDS = {"clip": (None, -math.inf, math.inf)}
 UNARY = {op.operator: op.name for op in REGISTRY.values() if op.arity == 1 and op.operator}  # -x, x.T, x[i]
 CONSTANTS = {"pi": math.pi}
 NUMPY = ("np", "numpy")
@@ -250,8 +259,40 @@ class _Parser:
             node = node.left
         result = self.expr(node)
         for binop in reversed(chain):
-            result = self.add(binop, BINARY[type(binop.op)], [result, self.expr(binop.right)])
+            op = BINARY[type(binop.op)]
+            if op in LOGICAL:
+                self.check_mask(binop.left, result, LOGICAL[op])
+                result = self.add(binop, op, [result, self.mask_operand(binop.right, LOGICAL[op])])
+            else:
+                result = self.add(binop, op, [result, self.expr(binop.right)])
         return result
+
+    def expr_Compare(self, node):
+        """`a < b`, and a chain `a < b <= c` as Python means it: (a < b) & (b <= c), b read once."""
+        operands = [self.expr(node.left)]
+        masks = []
+        for op, right in zip(node.ops, node.comparators):
+            if type(op) not in COMPARE:
+                raise self.error(node, f"the comparison '{self.segment(node)}' is not supported: gradc compares "
+                                       "numbers with < <= > >= == != (is and in have no meaning on arrays)")
+            operands.append(self.expr(right))
+            masks.append(self.add(node, COMPARE[type(op)], operands[-2:]))
+        result = masks[0]
+        for mask in masks[1:]:
+            result = self.add(node, "logical_and", [result, mask])
+        return result
+
+    def mask_operand(self, node, operator):
+        """The operand of & | ~, which must be a mask: NumPy's bitwise operators on floats are errors."""
+        value = self.expr(node)
+        self.check_mask(node, value, operator)
+        return value
+
+    def check_mask(self, node, value, operator):
+        if self.graph[value]["op"] not in MASKS:
+            raise self.error(node, f"'{self.segment(node)}' is not a mask: {operator} combines comparisons, as in "
+                                   f"(x > 0) {'&' if operator == '~' else operator} (x < 1); for numbers write "
+                                   "logical_and/logical_or/logical_not, or * and 1 - m on 0/1 values")
 
     def expr_UnaryOp(self, node):
         if isinstance(node.op, ast.UAdd):
@@ -260,6 +301,8 @@ class _Parser:
             if isinstance(node.operand, ast.Constant) and self.is_number(node.operand.value):
                 return self.graph.add("const", span=self.span(node), value=-float(node.operand.value))
             return self.add(node, UNARY["-"], [self.expr(node.operand)])
+        if isinstance(node.op, ast.Invert):
+            return self.add(node, UNARY["~"], [self.mask_operand(node.operand, "~")])
         raise self.error(node, f"the operator {self.segment(node)[:3]!r} is not supported")
 
     def expr_Constant(self, node):
@@ -291,9 +334,36 @@ class _Parser:
         raise self.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
 
     def expr_Subscript(self, node):
+        """Constant basic indexing: ints, slices, None / np.newaxis and one `...` (expanded into full slices
+        here, where the operand's rank is known)."""
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        index = tuple(self.integer(item) for item in items)
-        return self.add(node, UNARY["[]"], [self.expr(node.value)], index=index)
+        operand = self.expr(node.value)
+        index = [self.index_item(item) for item in items]
+        ellipses = [i for i, item in enumerate(index) if item is Ellipsis]
+        if len(ellipses) > 1:
+            raise self.error(node, f"'{self.segment(node)}': an index can have only one '...'", ShapeError)
+        if ellipses:
+            rest = len(self.graph.shape(operand)) - sum(1 for item in index if item not in (None, Ellipsis))
+            index[ellipses[0]:ellipses[0] + 1] = [Slice()] * max(rest, 0)
+        return self.add(node, UNARY["[]"], [operand], index=tuple(index))
+
+    def index_item(self, node):
+        """One item of a constant index: an int, a Slice, None (np.newaxis) or Ellipsis (...)."""
+        if isinstance(node, ast.Slice):
+            bounds = (node.lower, node.upper, node.step)
+            item = Slice(*(None if b is None else self.integer(b, "slice bounds") for b in bounds))
+            if item.step == 0:
+                raise self.error(node, f"'{self.segment(node)}': slice step cannot be zero", ShapeError)
+            return item
+        if isinstance(node, ast.Constant) and (node.value is None or node.value is Ellipsis):
+            return node.value
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in NUMPY \
+                and node.attr == "newaxis":
+            return None
+        if isinstance(node, ast.Compare):
+            raise self.error(node, f"boolean mask indexing '{self.segment(node)}' is not supported: its length "
+                                   "depends on the data; use where(mask, x, 0) and reduce over all elements")
+        return self.integer(node, "an index")
 
     def expr_Call(self, node):
         name = self.function_name(node.func)
@@ -325,8 +395,32 @@ class _Parser:
                 raise self.error(keyword, f"{name}() got {keyword.arg} twice")
             given[keyword.arg] = keyword.value
         for option, value in given.items():
-            attrs[option] = self.boolean(value) if option == "keepdims" else self.axis(value, name, op)
-        return self.add(node, op, [self.expr(arg) for arg in operands], **attrs)
+            attrs[option] = self.option(option, value, name, op)
+        return self.add(node, op, [self.operand(arg, op, i) for i, arg in enumerate(operands)], **attrs)
+
+    def option(self, option, value, name, op):
+        """A keyword's value, read by what the keyword is."""
+        if option in ("keepdims", "approximate"):
+            return self.boolean(value)
+        if option == "ord":
+            return self.order(value)
+        if option in ("alpha", "negative_slope"):
+            return self.number(value)
+        return self.axis(value, name, op)
+
+    def operand(self, node, op, i):
+        """Operand `i` of a call to `op`; None where the op reads it as an open bound (clip)."""
+        if isinstance(node, ast.Constant) and node.value is None and op in OPEN_BOUNDS \
+                and OPEN_BOUNDS[op][i] is not None:
+            return self.graph.add("const", span=self.span(node), value=OPEN_BOUNDS[op][i])
+        return self.expr(node)
+
+    def number(self, node):
+        negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        inner = node.operand if negative else node
+        if isinstance(inner, ast.Constant) and self.is_number(inner.value):
+            return -float(inner.value) if negative else float(inner.value)
+        raise self.error(node, "expected a number, as in 0.1")
 
     def builtin_pair(self, node, name):
         """Python's max(a, b): elementwise, except that max(X, 1) of an array could be NumPy's reduction too."""
@@ -366,6 +460,19 @@ class _Parser:
                                    f"elementwise {TWINS[op]} of two arrays write {TWINS[op]}(a, b)")
         return self.integer(node)
 
+    def order(self, node):
+        """norm's ord: None, a number, np.inf or -np.inf, or a string ('fro', 'nuc')."""
+        negated = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        sign, inner = (-1, node.operand) if negated else (1, node)
+        if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id in NUMPY \
+                and inner.attr == "inf":
+            return sign * math.inf
+        if isinstance(inner, ast.Constant) and (inner.value is None or isinstance(inner.value, str)) and sign == 1:
+            return inner.value
+        if isinstance(inner, ast.Constant) and self.is_number(inner.value):
+            return sign * inner.value
+        raise self.error(node, "ord is None, a number, np.inf, -np.inf, 'fro' or 'nuc'")
+
     def boolean(self, node):
         if isinstance(node, ast.Constant) and type(node.value) is bool:
             return node.value
@@ -376,13 +483,14 @@ class _Parser:
             node = node.operand
         return isinstance(node, ast.Constant) and type(node.value) is int
 
-    def integer(self, node):
+    def integer(self, node, what=""):
         sign = 1
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             sign, node = -1, node.operand
         if isinstance(node, ast.Constant) and type(node.value) is int:
             return sign * node.value
-        raise self.error(node, "expected an integer constant")
+        raise self.error(node, f"expected an integer constant{' in ' + what if what else ''}, got "
+                               f"'{self.segment(node)}' (gradc indexes only by constants)")
 
     def check_name(self, node, binding=False):
         name = node.id

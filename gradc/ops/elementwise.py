@@ -66,7 +66,8 @@ def _pow_vjp(g, out, x, y):
 
 
 # NOTE: on Python floats, 1e200 ** 2 raises OverflowError and (-8.0) ** (1/3) is complex; NumPy gives inf and nan.
-POW = binary("pow", "**", np.power, _pow_vjp, "x ** y", operator="**", floats=RAISES,
+POW = binary("pow", "**", np.power, _pow_vjp, "x ** y, power(x, y) or float_power(x, y)", operator="**",
+             names=("power", "float_power"), floats=RAISES,
              domain=(Domain(0.5, 2.0, need="{} > 0 (unless the exponent is a whole number)"), Domain(-2.0, 3.0)),
              formula=Formula("{0:atom} ** {1:unary}", "{0:atom}^{{{1}}}", POWER))
 
@@ -136,7 +137,8 @@ def _sigmoid(x):
 
 
 SIGMOID = unary("sigmoid", "σ", _sigmoid,
-                lambda g, out, x: (g * out * (1 - out),), "sigmoid(x) = 1 / (1 + exp(-x))",
+                lambda g, out, x: (g * out * (1 - out),), "sigmoid(x) or expit(x) = 1 / (1 + exp(-x))",
+                names=("sigmoid", "expit"),
                 formula=function("sigmoid", r"\sigma"), domain=(Domain(-5.0, 5.0),), defined_everywhere=True)
 # softplus(x) = log(1 + exp(x)), the stable form of log(sigmoid) that the simplifier introduces.
 SOFTPLUS = unary("softplus", "softplus", lambda x: np.logaddexp(0.0, x),
@@ -155,7 +157,7 @@ RELU = unary("relu", "relu", lambda x: np.maximum(x, 0.0),
              domain=(KINKED,), defined_everywhere=True)
 ABS = unary("abs", "|x|", np.abs, lambda g, out, x: (g * call("sign", x),), "abs(x)",
             formula=Formula("abs({arguments})", r"\left|{0}\right|"), domain=(KINKED,), defined_everywhere=True)
-SIGN = unary("sign", "sign", np.sign, lambda g, out, x: (None,), "sign(x)", names=(), differentiable=False,
+SIGN = unary("sign", "sign", np.sign, lambda g, out, x: (None,), "sign(x): -1, 0 or 1, gradient 0", differentiable=False,
             domain=(KINKED,), defined_everywhere=True)
 
 # Comparisons give 0/1 masks for the derivatives of max, min and relu; they have no gradient.
@@ -168,14 +170,20 @@ def _mask(compare):
     return lambda x, y: np.where(compare(x, y), 1.0, 0.0)
 
 
-def _comparison(text, latex):
-    return {"differentiable": False, "formula": mask(text, latex), "domain": (ANY, ANY), "defined_everywhere": True}
+def _comparison(text, latex, **entry):
+    return {"differentiable": False, "formula": mask(text, latex), "domain": (ANY, ANY), "defined_everywhere": True,
+            **entry}
 
 
-GE = binary("ge", ">=", _mask(np.greater_equal), _NO_GRAD, "mask x >= y", **_comparison(">=", r"\ge"))
-GT = binary("gt", ">", _mask(np.greater), _NO_GRAD, "mask x > y", **_comparison(">", ">"))
-LE = binary("le", "<=", _mask(np.less_equal), _NO_GRAD, "mask x <= y", **_comparison("<=", r"\le"))
-LT = binary("lt", "<", _mask(np.less), _NO_GRAD, "mask x < y", **_comparison("<", "<"))
+# In the source: x >= y or greater_equal(x, y), a mask that where, sum and * take (gradc/ops/masks.py).
+GE = binary("ge", ">=", _mask(np.greater_equal), _NO_GRAD, "x >= y, greater_equal(x, y): a 0/1 mask",
+            **_comparison(">=", r"\ge", operator=">=", names=("greater_equal",)))
+GT = binary("gt", ">", _mask(np.greater), _NO_GRAD, "x > y, greater(x, y): a 0/1 mask",
+            **_comparison(">", ">", operator=">", names=("greater",)))
+LE = binary("le", "<=", _mask(np.less_equal), _NO_GRAD, "x <= y, less_equal(x, y): a 0/1 mask",
+            **_comparison("<=", r"\le", operator="<=", names=("less_equal",)))
+LT = binary("lt", "<", _mask(np.less), _NO_GRAD, "x < y, less(x, y): a 0/1 mask",
+            **_comparison("<", "<", operator="<", names=("less",)))
 
 # The same comparisons as bool arrays, written inside the product that applies them: `g * (x > 0.0)` is one
 # comparison and one multiply, no 0/1 float array. Only the last lowering pass makes them, as operands of

@@ -1,4 +1,4 @@
-"""Matrix products, transposes and indexing by constant integers."""
+"""Matrix products and transposes."""
 import numpy as np
 
 from gradc import shapes
@@ -55,38 +55,6 @@ TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1],
                      view=True, scalar_adjoint=True, inline=True, names=("transpose",), operator=".T",
                      formula=Formula("{0:atom}.T", r"{0:atom}^\top", terse=True),
                      doc="x.T or transpose(x): reverse the axes", domain=(ANY,), defined_everywhere=True))
-
-
-def _index_shape(x, *, index):
-    if len(index) > len(x):
-        raise ShapeError(f"[]: {len(index)} indices for an array of shape {shapes.show(x)}")
-    for i, dim in zip(index, x):
-        if isinstance(dim, int) and not -dim <= i < dim:
-            raise ShapeError(f"[]: index {i} is out of range for a dimension of length {dim}")
-    return x[len(index):]
-
-
-INDEX = defop(Op(name="index", arity=1, shape=_index_shape,
-                 impl=lambda x, *, index: np.asarray(x)[index],
-                 vjp=lambda g, out, x, *, index: (call("scatter", g, index=index, shape=x.shape),),
-                 jvp=linear("index"),
-                 symbol="[]", view=True, scalar_adjoint=True, operator="[]",
-                 formula=Formula("{0:atom}[{index}]", "{0:atom}_{{{index}}}", terse=True),
-                 doc="x[i] or x[i, j]: indexing by integer constants", domain=(ANY,), defined_everywhere=True))
-
-
-def _scatter_impl(g, *, index, shape):
-    result = np.zeros(shape)
-    result[index] = g
-    return result
-
-
-# The adjoint of indexing: zeros with the gradient written at the index. Two statements, one fresh array.
-SCATTER = defop(Op(name="scatter", arity=1, shape=lambda g, *, index, shape: shape,
-                   impl=_scatter_impl, vjp=lambda g, out, x, *, index, shape: (call("index", g, index=index),),
-                   jvp=linear("scatter"),
-                   symbol="[]ᵀ", formula=function("scatter"), doc="zeros with x written at an index",
-                   domain=(ANY,), defined_everywhere=True))
 
 
 def _eye_shape(*, shape):

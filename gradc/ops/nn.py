@@ -15,10 +15,10 @@ def _peak(x, axis):
     return np.where(np.isfinite(peak), peak, 0.0)
 
 
-def _logsumexp(x, *, axis):
+def _logsumexp(x, *, axis, keepdims=False):
     peak = _peak(x, axis)
     total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
-    return total.reshape(np.sum(x, axis=axis).shape) if axis is not None else total.reshape(())
+    return total if keepdims else total.reshape(np.sum(x, axis=axis).shape)
 
 
 def _softmax(x, *, axis):
@@ -54,11 +54,13 @@ LOG_SOFTMAX = defop(Op(name="log_softmax", arity=1, shape=lambda x, *, axis: _ch
                        names=("log_softmax",), keywords=(("axis", -1),), formula=function("log_softmax"),
                        domain=(ANY,), defined_everywhere=True))
 LOGSUMEXP = defop(Op(name="logsumexp", arity=1,
-                     shape=lambda x, *, axis: shapes.reduce(x, axis, False, "logsumexp"),
-                     impl=_logsumexp,
-                     vjp=lambda g, out, x, *, axis: (expand_reduced(g, x.shape, axis) * call("softmax", x, axis=axis),),
-                     jvp=lambda t, out, x, *, axis: call("sum", call("softmax", x, axis=axis) * t[0], axis=axis,
-                                                         keepdims=False),
-                     symbol="logsumexp", scalar_adjoint=True, doc="logsumexp(x, axis=None) = log(sum(exp(x), axis))",
-                     names=("logsumexp",), keywords=(("axis", None),), formula=function("logsumexp"),
-                     domain=(ANY,), defined_everywhere=True))
+                     shape=lambda x, *, axis, keepdims=False: shapes.reduce(x, axis, keepdims, "logsumexp"),
+                     impl=lambda x, *, axis, keepdims=False: _logsumexp(x, axis=axis, keepdims=keepdims),
+                     vjp=lambda g, out, x, *, axis, keepdims=False: (
+                         expand_reduced(g, x.shape, axis, keepdims) * call("softmax", x, axis=axis),),
+                     jvp=lambda t, out, x, *, axis, keepdims=False: call("sum", call("softmax", x, axis=axis) * t[0],
+                                                                         axis=axis, keepdims=keepdims),
+                     symbol="logsumexp", scalar_adjoint=True,
+                     doc="logsumexp(x, axis=None, keepdims=False) = log(sum(exp(x), axis))",
+                     names=("logsumexp",), keywords=(("axis", None), ("keepdims", False)),
+                     formula=function("logsumexp"), domain=(ANY,), defined_everywhere=True))

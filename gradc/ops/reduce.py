@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from gradc import shapes
-from gradc.ops.domain import ANY
+from gradc.ops.domain import ANY, Domain
 from gradc.ops.formula import ALWAYS, ATOM, POWER, PRODUCT, UNDER_ELEMENTWISE, Formula, Piece, function, printed
 from gradc.ops.registry import Op, Value, call, defop, linear
 
@@ -44,13 +44,15 @@ def _sum_latex(p, node, x, *, axis, keepdims):
 
 SUM = defop(Op(name="sum", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "sum"),
                impl=lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
-               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True, doc="sum(x, axis=None)",
+               vjp=_sum_vjp, jvp=linear("sum"), symbol="Σ", scalar_adjoint=True,
+               doc="sum(x, axis=None, keepdims=False)",
                names=("sum",), keywords=REDUCTION, formula=Formula("sum({arguments})", _sum_latex),
                domain=(ANY,), defined_everywhere=True))
 MEAN = defop(Op(name="mean", arity=1,
                 shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "mean"),
                 impl=lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True, doc="mean(x, axis=None)",
+                vjp=_mean_vjp, jvp=linear("mean"), symbol="mean", scalar_adjoint=True,
+                doc="mean(x, axis=None, keepdims=False)",
                 names=("mean",), keywords=REDUCTION, formula=function("mean"), domain=(ANY,),
                 defined_everywhere=True))
 
@@ -82,13 +84,83 @@ def _chooser_jvp(compare):
 AMAX = defop(Op(name="amax", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amax"),
                 impl=lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("ge"), jvp=_chooser_jvp("ge"), symbol="max", scalar_adjoint=True,
-                doc="largest element along axis", names=("max", "amax"), keywords=REDUCTION,
+                doc="max(x, axis=None, keepdims=False): largest element; tied maxima share the gradient evenly (JAX)",
+                names=("max", "amax"), keywords=REDUCTION,
                 formula=function("max", r"\max"), domain=(ANY,), defined_everywhere=True))
 AMIN = defop(Op(name="amin", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "amin"),
                 impl=lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
                 vjp=_chooser_vjp("le"), jvp=_chooser_jvp("le"), symbol="min", scalar_adjoint=True,
-                doc="smallest element along axis", names=("min", "amin"), keywords=REDUCTION,
+                doc="min(x, axis=None, keepdims=False): smallest element; tied minima share the gradient evenly",
+                names=("min", "amin"), keywords=REDUCTION,
                 formula=function("min", r"\min"), domain=(ANY,), defined_everywhere=True))
+
+
+def kept(out, x_shape, axis, keepdims):
+    """A reduction's result given back its reduced axes (as keepdims=True would), so it broadcasts against x."""
+    if keepdims or axis is None or out.shape == ():
+        return out
+    return call("expand_dims", out, axis=shapes.normalize_axes(x_shape, axis))
+
+
+def slice_rules(direction):
+    """The VJP and JVP of a reduction each of whose results depends on its own slice of x alone.
+
+    `direction(out, x, **attrs)` is d out / d x, shaped like x, given `out` with its reduced axes kept: the VJP
+    spreads the adjoint over the slice by it, the JVP sums the tangent against it over the slice.
+    """
+    def vjp(g, out, x, **attrs):
+        axis, keepdims = attrs["axis"], attrs["keepdims"]
+        return (expand_reduced(g, x.shape, axis, keepdims) * direction(kept(out, x.shape, axis, keepdims), x, **attrs),)
+
+    def jvp(tangents, out, x, **attrs):
+        axis, keepdims = attrs["axis"], attrs["keepdims"]
+        slope = direction(kept(out, x.shape, axis, keepdims), x, **attrs)
+        return call("sum", tangents[0] * slope, axis=axis, keepdims=keepdims)
+    return vjp, jvp
+
+
+def _prod_others(x, *, axis=None):
+    """Each element's product of the other elements of its slice along `axis`: exclusive products from the left
+    times those from the right, with no division, so exact where the slice holds zeros."""
+    x = np.asarray(x, dtype=float)
+    axes = shapes.normalize_axes(x.shape, axis)
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    moved = np.moveaxis(x, axes, last)
+    flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    left = np.concatenate([ones, np.cumprod(flat[..., :-1], axis=-1)], axis=-1)
+    right = np.concatenate([np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+    return np.moveaxis((left * right).reshape(moved.shape), last, axes)
+
+
+def along(x, axis, op):
+    """The shape of an op that keeps x's shape and works along `axis`, checked."""
+    shapes.normalize_axes(x, axis, op)
+    return x
+
+
+# d prod / d x_i is the product of the others: exact with zeros (with one zero, only its own partial is not 0)
+_PROD_VJP, _PROD_JVP = slice_rules(lambda out, x, *, axis, keepdims: call("prod_others", x, axis=axis))
+PROD = defop(Op(name="prod", arity=1, shape=lambda x, *, axis, keepdims: shapes.reduce(x, axis, keepdims, "prod"),
+                impl=lambda x, *, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
+                vjp=_PROD_VJP, jvp=_PROD_JVP,
+                symbol="Π", scalar_adjoint=True, names=("prod",), keywords=REDUCTION,
+                doc="prod(x, axis=None, keepdims=False): product; its gradient exact with zeros",
+                formula=function("prod", r"\prod"), domain=(ANY,), defined_everywhere=True))
+
+
+# NOTE: the derivative of the product of the others (prod's second) divides by x: nan at an element exactly 0,
+# where prod's gradient itself is exact. The rules: d/dx_j of prod_{k != i} x_k is prod_{k != i, j} x_k.
+PROD_OTHERS = defop(Op(name="prod_others", arity=1, shape=lambda x, *, axis: along(x, axis, "prod"),
+                       impl=_prod_others,
+                       vjp=lambda g, out, x, *, axis: (
+                           (call("sum", g * out, axis=axis, keepdims=True) - g * out) / x,),
+                       jvp=lambda t, out, x, *, axis: out * (
+                           call("sum", t[0] / x, axis=axis, keepdims=True) - t[0] / x),
+                       symbol="Π≠", doc="the product of the other elements of each one's slice along axis",
+                       formula=function("prod_others"), defined_everywhere=True,
+                       domain=(Domain(0.5, 2.0, signed=True,
+                                      need="{} != 0 (prod's second derivative divides by it)"),)))
 
 
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.

@@ -166,6 +166,6 @@ def linear(name):
 
 def diagonal(vjp):
     """The JVP of an elementwise op from its VJP: a diagonal Jacobian is its own transpose."""
-    def jvp(tangents, out, *args):
-        return tangent_sum(*(vjp(t, out, *args)[i] for i, t in enumerate(tangents) if t is not None))
+    def jvp(tangents, out, *args, **attrs):
+        return tangent_sum(*(vjp(t, out, *args, **attrs)[i] for i, t in enumerate(tangents) if t is not None))
     return jvp

@@ -3,6 +3,8 @@
 That includes a function from `gradc.compile` and a module gradc wrote. Parameters are updated by a
 method (plain gradient descent, heavy-ball momentum, Nesterov, Adam) with a learning rate that may follow
 a schedule; data arrays are fed whole (batch gradient descent) or as reshuffled minibatches (SGD).
+Row-chunked Dask arrays as data stay on their cluster: each step runs there (see gradc.cluster), and a
+minibatch is a draw of whole chunks.
 
 >>> class Parabola:  # f(x) = (x - 3)**2
 ...     def value_and_grad(self, x):
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from gradc.cluster.chunks import chunk_batches, is_dask
 from gradc.errors import GradcError
 from gradc.optim.updates import get_method
 from gradc.optim.newton import NewtonStep
@@ -270,6 +273,13 @@ def _real_array(kind, name, value):
     return array
 
 
+def _dask_array(name, value):
+    """A Dask array of real numbers, checked by its dtype alone: its data stays where it is."""
+    if np.dtype(value.dtype).kind not in "fiub":
+        raise DescentError(f"data {name!r} has dtype {value.dtype}: minimize takes real numbers")
+    return value
+
+
 def _whole(name, value, minimum):
     """None, or a whole number >= minimum as an int (5.0 counts; True, 2.5, nan, inf and "5" do not)."""
     if value is None:
@@ -307,7 +317,8 @@ def _generator(seed):
 def _check_data(fn, params, data, batch_size):
     if data is not None and not isinstance(data, Mapping):
         raise DescentError(f"data must be a dict of arrays, got {data!r:.80}")
-    data = {name: _real_array("data", name, value) for name, value in (data or {}).items()}
+    data = {name: _dask_array(name, value) if is_dask(value) else _real_array("data", name, value)
+            for name, value in (data or {}).items()}
     both = sorted(set(params) & set(data))
     if both:
         raise DescentError(f"{', '.join(map(repr, both))} given both as parameter and as data")
@@ -334,6 +345,9 @@ def _check_batching(data, batch_size):
 
 def _total_steps(data, batch_size, epochs, max_iter):
     per_epoch = 1 if batch_size is None else -(-len(_first(data)) // batch_size)
+    if batch_size is not None and is_dask(_first(data)):  # whole chunks per batch (see chunk_batches)
+        chunks = _first(data).chunks[0]
+        per_epoch = -(-len(chunks) // max(1, round(batch_size / chunks[0])))
     limits = [n for n in (max_iter, epochs and epochs * per_epoch) if n is not None]
     return min(limits) if limits else None
 

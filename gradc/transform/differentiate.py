@@ -3,6 +3,7 @@ from gradc import shapes
 from gradc.errors import DifferentiationError
 from gradc.graph import AdjointAlias, PartialAlias
 from gradc.ops import Value, call
+from gradc.ops.masks import mask_like, masked
 
 
 def differentiate(graph, wrt, seed=None):
@@ -43,10 +44,17 @@ def _propagate(graph, node, adjoint, relevant, partials):
     g = Value(graph, adjoint)
     if not (op.elementwise or op.scalar_adjoint and g.shape == ()) and g.shape != graph.shape(node):
         g = call("broadcast_to", g, shape=graph.shape(node))  # a view: nothing is materialised
+    # NOTE: an elementwise rule is linear in its adjoint, so where(c, h, 0) may pass through it as the mask of
+    # its result on h: the unchosen elements are then selected away, never 0 * inf (gradc/ops/masks.py).
+    selection = masked(graph, adjoint) if op.elementwise else None
+    if selection is not None:
+        g = Value(graph, selection[1])
     with graph.deriving(node):
         contributions = op.rule("vjp")(g, Value(graph, node), *(Value(graph, a) for a in args), **graph.attrs(node))
         for arg, contribution in zip(args, contributions):
             if contribution is not None and arg in relevant:
+                if selection is not None:
+                    contribution = mask_like(Value(graph, selection[0]), selection[2], contribution)
                 if op.elementwise and graph.shape(arg) != graph.shape(node) != contribution.shape:
                     # NOTE: an elementwise rule's result stands for one of the node's shape, even when it is
                     # smaller (a scalar adjoint from sum); an operand that was broadcast sums over the copies.
@@ -68,6 +76,9 @@ def _branch_sum(graph, node, contributions):
     partial); one that is an existing value (the multiply gate hands `z` to `t1`) is recorded as an
     alias, so the code still says `g_t1 = z`.
     """
+    selected = _selected_sum(graph, node, contributions)
+    if selected is not None:
+        return selected
     if len(contributions) == 1:
         (total, consumer), = contributions
         if _is_new(graph, total, consumer):
@@ -75,14 +86,45 @@ def _branch_sum(graph, node, contributions):
         else:
             graph.aliases.append(AdjointAlias(node, total, consumer))
         return total
+    _name_partials(graph, node, contributions)
+    with graph.deriving(node):
+        total = graph.add("accumulate", [partial for partial, _ in contributions])
+    return _name_total(graph, node, total, "accumulate")
+
+
+def _selected_sum(graph, node, contributions):
+    """Partials all selected by one condition, summed on each side and selected once (None if they are not):
+    where(c, a, 0) + where(c, b, 0) -> where(c, a + b, 0), so that the mask passes on through node's rule, and
+    where(c, a, 0) + where(c, 0, b) -> where(c, a, b), one selection for both branches."""
+    selections = [masked(graph, partial) for partial, _ in contributions]
+    if len(contributions) < 2 or None in selections or len({cond for cond, _, _ in selections}) != 1:
+        return None
+    cond = selections[0][0]
+    sides = {chosen: [(value, consumer) for (_, consumer), (_, value, side) in zip(contributions, selections)
+                      if side == chosen] for chosen in (True, False)}
+    if not sides[True] or not sides[False]:
+        chosen = bool(sides[True])
+        with graph.deriving(node):
+            return mask_like(Value(graph, cond), chosen, Value(graph, _branch_sum(graph, node, sides[chosen]))).node
+    _name_partials(graph, node, sides[True] + sides[False])
+    with graph.deriving(node):
+        a, b = (side[0][0] if len(side) == 1 else graph.add("accumulate", [value for value, _ in side])
+                for side in (sides[True], sides[False]))
+        total = graph.add("where", [cond, a, b])
+    return _name_total(graph, node, total, "where")
+
+
+def _name_partials(graph, node, contributions):
     for k, (partial, consumer) in enumerate(contributions, 1):
         if _is_new(graph, partial, consumer):
             graph[partial]["partial"] = (node, k)
         else:
             graph.partial_aliases.append(PartialAlias(node, partial, consumer, k))
-    with graph.deriving(node):
-        total = graph.add("accumulate", [partial for partial, _ in contributions])
-    if graph[total]["op"] == "accumulate" and graph[total]["origin"] == node:
+
+
+def _name_total(graph, node, total, op):
+    """Record `total`, made by op to sum node's partials, as node's adjoint (or an alias where it is not new)."""
+    if graph[total]["op"] == op and graph[total]["origin"] == node:
         graph[total]["adjoint"] = node
     else:
         graph.aliases.append(AdjointAlias(node, total, node))

@@ -356,6 +356,29 @@ def mean_scalar(x, *, axis, keepdims):
     return x if x.shape == () else None
 
 
+@rule("prod")
+def prod_scalar(x, *, axis, keepdims):
+    """prod(x) -> x when x is a scalar"""
+    return x if x.shape == () else None
+
+
+@rule("prod_others")
+def prod_others_scalar(x, *, axis):
+    """prod_others(x) -> 1 when x is a scalar: the product of no other elements"""
+    return const(x, 1.0) if x.shape == () else None
+
+
+@rule("pow")
+def norm_squared(x, y):
+    """norm(v)**2 -> v @ v for a vector v (ord None or 2): no square root to square again"""
+    if op_of(x) != "norm" or not is_const(y, 2) or arg(x).ndim != 1:
+        return None
+    attrs = attrs_of(x)
+    if attrs["ord"] not in (None, 2) or attrs["keepdims"]:
+        return None
+    return arg(x) @ arg(x)
+
+
 @rule("transpose")
 def transpose_simple(x):
     """x.T -> x for a vector or scalar;  x.T.T -> x"""
@@ -448,9 +471,9 @@ def log_softmax_form(x):
     log(mean(exp(z))) -> logsumexp(z) - log(n), n the number of entries averaged"""
     if op_of(x) == "softmax":
         return call("log_softmax", arg(x), **attrs_of(x))
-    if op_of(x) in ("sum", "mean") and op_of(arg(x)) == "exp" and not attrs_of(x)["keepdims"]:
+    if op_of(x) in ("sum", "mean") and op_of(arg(x)) == "exp":
         z, axis = arg(arg(x)), attrs_of(x)["axis"]
-        total = call("logsumexp", z, axis=axis)
+        total = call("logsumexp", z, axis=axis, keepdims=attrs_of(x)["keepdims"])
         if op_of(x) == "sum":
             return total
         return total - call("log", count(z, tuple(z.shape[a] for a in normalize_axes(z.shape, axis))))
@@ -490,11 +513,15 @@ def lower_log_softmax(z, *, axis):
 
 
 @rule("logsumexp", phase="lower")
-def lower_logsumexp(z, *, axis):
+def lower_logsumexp(z, *, axis, keepdims=False):
     """logsumexp(z) -> max(z) + log(sum(exp(z - max(z))))"""
     peak, _, total = _shifted(z, axis)
     result = peak + call("log", total)
-    if axis is None:
+    if axis is None and not keepdims:
+        return result
+    if axis is None:  # every axis kept: the max and sum over all of them gave a scalar
+        return call("expand_dims", result, axis=tuple(range(z.ndim)))
+    if keepdims:
         return result
     return call("squeeze", result, axis=normalize_axes(z.shape, axis))
 

@@ -16,7 +16,9 @@ import numpy as np
 
 from gradc import shapes
 from gradc.errors import GradcError
+from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 from gradc.ops.elementwise import SIGMOID_TAIL
+from gradc.ops.indexing import index_text
 from gradc.ops.reduce import sum_to_axes
 
 
@@ -118,8 +120,16 @@ register_lowering("softplus", _softplus)
 register_lowering("finite_or_zero", _finite_or_zero)
 
 # comparisons: 0/1 float masks, and the bool ones written inside the product that applies them
+def _mask(truth):
+    """`np.where(truth, 1.0, 0.0)`; of scalars the conditional expression, which stays a Python float."""
+    def lower(ctx, *operands):
+        text = truth.format(*operands)
+        return f"1.0 if {text} else 0.0" if not any(ctx.arg_shapes) else f"np.where({text}, 1.0, 0.0)"
+    return lower
+
+
 for _name, _symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-    register_lowering(_name, f"np.where({{0}} {_symbol} {{1}}, 1.0, 0.0)")
+    register_lowering(_name, _mask(f"{{0}} {_symbol} {{1}}"))
     register_lowering("is_" + _name, f"({{0}} {_symbol} {{1}})")
 
 
@@ -182,6 +192,56 @@ register_lowering("mean", lambda ctx, x, *, axis, keepdims: _reduction("mean", x
 register_lowering("amax", _amax)
 register_lowering("amin", lambda ctx, x, *, axis, keepdims: _reduction("min", x, ctx.arg_shapes[0], axis, keepdims))
 register_lowering("sum_to", _sum_to)
+register_lowering("prod", lambda ctx, x, *, axis, keepdims: _reduction("prod", x, ctx.arg_shapes[0], axis, keepdims))
+register_lowering("prod_others", lambda ctx, x, *, axis: "1.0" if not ctx.arg_shapes[0] else
+                  f"{ctx.helper('_prod_others')}({x}, {shapes.normalize_axes(ctx.arg_shapes[0], axis)!r})")
+
+
+def _spread(method):
+    """`x.var(axis=0, ddof=1)`; a scalar's `np.var(x)` (0.0, or nan where ddof >= 1, as NumPy gives)."""
+    def lower(ctx, x, *, axis, ddof, keepdims):
+        arguments = ([] if axis is None else [f"axis={_axes_text(axis)}"]) + ([f"ddof={ddof!r}"] if ddof else [])
+        arguments += ["keepdims=True"] if keepdims else []
+        if not ctx.arg_shapes[0]:
+            return f"np.{method}({', '.join([x] + arguments)})"
+        return f"{x}.{method}({', '.join(arguments)})"
+    return lower
+
+
+register_lowering("var", _spread("var"))
+register_lowering("std", _spread("std"))
+
+
+def _norm(ctx, x, *, ord, axis, keepdims):
+    """`np.linalg.norm(x, ord=np.inf, axis=1)`, naming only what is not NumPy's default."""
+    arguments = [x]
+    if ord is not None:
+        infinite = not isinstance(ord, str) and abs(ord) == float("inf")
+        arguments.append(f"ord={ctx.literal(ord)}" if infinite else f"ord={ord!r}")
+    arguments += ([] if axis is None else [f"axis={axis!r}"]) + (["keepdims=True"] if keepdims else [])
+    return f"np.linalg.norm({', '.join(arguments)})"
+
+
+register_lowering("norm", _norm)
+register_lowering("singular_direction", lambda ctx, x, *, ord: f"{ctx.helper('_singular_direction')}({x}, {ord!r})")
+
+
+def _running(function):
+    """`np.cumsum(x)` (flattened) or `np.cumsum(x, axis=1)`."""
+    return lambda ctx, x, *, axis: f"np.{function}({x})" if axis is None else f"np.{function}({x}, axis={axis})"
+
+
+def _rcumsum(ctx, g, *, axis, shape):
+    """The running sum from the end: `np.flip(np.cumsum(np.flip(g, 1), axis=1), 1)`; `g[::-1]` for a vector."""
+    if axis is None or len(shape) == 1:
+        text = f"np.cumsum({g}[::-1])[::-1]"
+        return text if len(shape) == 1 else f"{text}.reshape({ctx.shape(shape)})"
+    return f"np.flip(np.cumsum(np.flip({g}, {axis}), axis={axis}), {axis})"
+
+
+register_lowering("cumsum", _running("cumsum"))
+register_lowering("cumprod", _running("cumprod"))
+register_lowering("rcumsum", _rcumsum)
 
 
 # shape plumbing
@@ -199,10 +259,6 @@ register_lowering("transpose", "{0}.T")
 
 
 # linear algebra and indexing
-def _index_text(index):
-    return ", ".join(str(i) for i in index)
-
-
 register_lowering("matmul", "{0} @ {1}")
 # helpers measured faster (templates/helpers.py.j2) in the fast module; readable, what a textbook writes
 register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable else
@@ -210,12 +266,48 @@ register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable e
 register_lowering("outer", lambda ctx, a, b: f"np.outer({a}, {b})" if ctx.readable else
                   f"{ctx.helper('_outer')}({a}, {b})")
 register_lowering("vdot", "np.vdot({0}, {1})")
-register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]")
+register_lowering("index", lambda ctx, x, *, index: f"{x}[{index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array
 register_lowering("scatter", lambda ctx, g, *, index, shape: [f"{{target}} = np.zeros({ctx.shape(shape)})",
-                                                              f"{{target}}[{_index_text(index)}] = {g}"])
+                                                              f"{{target}}[{index_text(index)}] = {g}"])
 
 
 # arrays made from a shape alone
 register_lowering("ones", lambda ctx, *, shape: f"np.ones({ctx.shape(shape)})" if shape else "1.0")
 register_lowering("eye", lambda ctx, *, shape: f"np.eye({', '.join(ctx.dim(d) for d in shape)})")
+
+
+# issue 12's elementwise functions, masks and activations (gradc/ops/functions.py, masks.py, activations.py)
+def _select(ctx, cond, a, b):
+    """`np.where(c, a, b)`; of scalars the conditional expression, which stays a Python float."""
+    if not any(ctx.arg_shapes):
+        return f"{a} if {cond} else {b}"
+    return f"np.where({cond}, {a}, {b})"
+
+
+def _log_sigmoid(ctx, x):
+    return f"np.minimum({x}, 0.0) - np.log1p(np.exp(-np.abs({x})))"
+
+
+register_lowering("where", _select)
+register_lowering("clip", "np.clip({0}, {1}, {2})")
+register_lowering("log_sigmoid", _log_sigmoid)
+register_lowering("logit", "np.log({0}) - np.log1p(-{0})")  # NumPy's, so a float 1.0 gives inf and no raise
+for _name, _truth in (("eq", "{0} == {1}"), ("ne", "{0} != {1}"), ("logical_and", "np.logical_and({0}, {1})"),
+                      ("logical_or", "np.logical_or({0}, {1})"), ("logical_not", "np.logical_not({0})")):
+    register_lowering(_name, _mask(_truth))
+register_lowering("silu", lambda ctx, x: f"{x} * ({_sigmoid(ctx, x)})")
+register_lowering("erf", lambda ctx, x: f"{ctx.helper('_erf')}({x})")
+register_lowering("gelu", lambda ctx, x, *, approximate: (
+    f"0.5 * {x} * (1.0 + np.tanh({GELU_C!r} * ({x} + {GELU_K!r} * {x} * {x} * {x})))" if approximate else  # no ** 3
+    f"0.5 * {x} * (1.0 + {ctx.helper('_erf')}({x} * {SQRT_HALF!r}))"))
+register_lowering("elu", lambda ctx, x, *, alpha: _select(
+    ctx, f"{x} > 0.0", x, f"{ctx.literal(alpha)} * np.expm1(np.minimum({x}, 0.0))"))
+register_lowering("selu", lambda ctx, x: _select(
+    ctx, f"{x} > 0.0", f"{SELU_SCALE!r} * {x}", f"{SELU_SCALE * SELU_ALPHA!r} * np.expm1(np.minimum({x}, 0.0))"))
+register_lowering("leaky_relu", lambda ctx, x, *, negative_slope: _select(
+    ctx, f"{x} >= 0.0", x, f"{ctx.literal(negative_slope)} * {x}"))
+register_lowering("relu6", "np.minimum(np.maximum({0}, 0.0), 6.0)")
+register_lowering("hard_tanh", "np.clip({0}, -1.0, 1.0)")
+register_lowering("softsign", "{0} / (1.0 + np.abs({0}))")
+register_lowering("mish", lambda ctx, x: f"{x} * np.tanh({_softplus(ctx, x)})")

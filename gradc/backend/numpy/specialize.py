@@ -199,6 +199,14 @@ def mask_as_bool(x, y):
     return None
 
 
+@rule("where", phase="final")
+def where_reads_bool(cond, a, b):
+    """where(mask(x > y), a, b) -> where(x > y, a, b): np.where reads the comparison, no 0/1 floats are made"""
+    if op_of(cond) in COMPARISONS:
+        return call("where", call("is_" + op_of(cond), arg(cond), arg(cond, 1)), a, b)
+    return None
+
+
 @rule("add", phase="lower")
 @rule("accumulate", phase="lower")
 def collect_terms(*partials):

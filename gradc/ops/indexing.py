@@ -1,0 +1,104 @@
+"""Constant basic indexing (integers, slices, None) and its adjoint, the scatter into zeros.
+
+An index is a tuple of items, each an int (drops its dimension), `None` (a new dimension of length 1) or a
+`Slice` (start, stop, step; None where omitted). The parser expands `...` into full slices, so the ops never
+see one. A slice of a named dimension is allowed only where it keeps the whole length (`:` and `::-1`):
+gradc has no dimension arithmetic (n - 1), and a name standing for an expression could equal another name by
+accident, so `x[1:]` on (n,) is a ShapeError asking for a concrete size.
+"""
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from gradc import shapes
+from gradc.errors import ShapeError
+from gradc.ops.domain import ANY
+from gradc.ops.formula import Formula, function
+from gradc.ops.registry import Op, call, defop, linear
+
+
+class Slice(NamedTuple):
+    """`start:stop:step` with None where omitted; hashable, unlike Python 3.11's slice, so it fits a node key."""
+
+    start: Optional[int] = None
+    stop: Optional[int] = None
+    step: Optional[int] = None
+
+    def __str__(self):
+        text = ("" if self.start is None else str(self.start)) + ":" + ("" if self.stop is None else str(self.stop))
+        return text + ("" if self.step is None else f":{self.step}")
+
+    __repr__ = __str__
+
+    def keeps_whole(self):
+        """Every element, forwards or backwards, whatever the length."""
+        return self.start is None and self.stop is None and self.step in (None, 1, -1)
+
+
+def item_text(item):
+    return "None" if item is None else str(item)
+
+
+def index_text(index):
+    """The index as NumPy source: `1, ::-1, None`."""
+    return ", ".join(item_text(item) for item in index)
+
+
+def consumed(index):
+    """The items that take up a dimension of the operand (ints and slices), in order."""
+    return [item for item in index if item is not None]
+
+
+def _dim_after(item, dim):
+    if isinstance(dim, int):
+        return len(range(*slice(*item).indices(dim)))
+    if item.keeps_whole():
+        return dim
+    raise ShapeError(f"[{item}]: slicing the dimension {dim} with constant bounds gives a length gradc cannot "
+                     f"name ({dim} is symbolic): declare {dim} as a number, or slice a dimension of known size")
+
+
+def index_shape(x, *, index):
+    used = consumed(index)
+    if len(used) > len(x):
+        raise ShapeError(f"[{index_text(index)}]: {len(used)} indices for an array of shape {shapes.show(x)}")
+    result, dims = [], iter(x)
+    for item in index:
+        if item is None:
+            result.append(1)
+            continue
+        dim = next(dims)
+        if isinstance(item, Slice):
+            result.append(_dim_after(item, dim))
+        elif isinstance(dim, int) and not -dim <= item < dim:
+            raise ShapeError(f"[{index_text(index)}]: index {item} is out of range for a dimension of length {dim}")
+    return tuple(result) + tuple(dims)
+
+
+def numpy_index(index):
+    """The index as NumPy takes it: Slice -> slice."""
+    return tuple(slice(*item) if isinstance(item, Slice) else item for item in index)
+
+
+INDEX = defop(Op(name="index", arity=1, shape=index_shape,
+                 impl=lambda x, *, index: np.asarray(x)[numpy_index(index)],
+                 vjp=lambda g, out, x, *, index: (call("scatter", g, index=index, shape=x.shape),),
+                 jvp=linear("index"),
+                 symbol="[]", view=True, scalar_adjoint=True, operator="[]",
+                 formula=Formula("{0:atom}[{index}]", "{0:atom}_{{{index}}}", terse=True),
+                 doc="x[1], X[:, 0], x[::-1], X[1:-1, ::2], x[None, :], X[..., 0]: constant basic indexing",
+                 domain=(ANY,), defined_everywhere=True))
+
+
+def _scatter_impl(g, *, index, shape):
+    result = np.zeros(shape)
+    result[numpy_index(index)] = g
+    return result
+
+
+# The adjoint of indexing: zeros with the gradient written at the index. Two statements, one fresh array.
+SCATTER = defop(Op(name="scatter", arity=1, shape=lambda g, *, index, shape: shape,
+                   impl=_scatter_impl, vjp=lambda g, out, x, *, index, shape: (call("index", g, index=index),),
+                   jvp=linear("scatter"),
+                   symbol="[]ᵀ", formula=function("scatter"), doc="zeros with x written at an index",
+                   domain=(ANY,), defined_everywhere=True))
