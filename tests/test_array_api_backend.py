@@ -105,3 +105,47 @@ def test_every_op_has_a_lowering_or_a_clear_error(name):
 def test_unknown_backend_is_refused():
     with pytest.raises(GradcError, match="unknown backend 'cuda'"):
         pipeline.run("x * 2", backend="cuda")
+
+
+@pytest.mark.parametrize("function", ["exp2", "relu6", "hard_tanh", "softsign", "logit", "silu", "log_sigmoid",
+                                      "relu", "sigmoid", "softplus", "abs", "sqrt"])
+def test_activations_match_on_strict(function):
+    strict = pytest.importorskip("array_api_strict")
+    source = f"sum({function}(x * 0.4) * c)"
+    numpy_module, module, _ = _modules(source, {"x": ("n",), "c": ("n",)})
+    x, c = np.linspace(0.1, 2.4, 5), np.linspace(-1.0, 1.0, 5)
+    value, grads = numpy_module.value_and_grad(x=x, c=c)
+    got_value, got = module.value_and_grad(x=strict.asarray(x), c=strict.asarray(c))
+    np.testing.assert_allclose(float(got_value), value, rtol=1e-9)
+    for name in grads:
+        np.testing.assert_allclose(np.asarray(got[name]._array), grads[name], rtol=1e-9, atol=1e-12)
+
+
+def _unary_elementwise():
+    """Every elementwise unary op the source can call by name and this backend lowers."""
+    found = []
+    for name, op in REGISTRY.items():
+        if not (op.elementwise and op.arity == 1 and op.names and op.differentiable and op.domain):
+            continue
+        try:
+            lowering_of(op)
+        except GradcError:
+            continue
+        found.append(name)
+    return found
+
+
+@pytest.mark.parametrize("name", _unary_elementwise())
+def test_op_table_on_strict(name):
+    """The op table's unary elementwise ops: value and gradient on array-api-strict = the NumPy module's."""
+    strict = pytest.importorskip("array_api_strict")
+    op = REGISTRY[name]
+    source = f"sum({op.names[0]}(x) * c)"
+    numpy_module, module, _ = _modules(source, {"x": ("n",), "c": ("n",)})
+    rng = np.random.default_rng(1)
+    x, c = op.domain[0].sample(rng, (6,)), rng.uniform(-1.0, 1.0, 6)
+    value, grads = numpy_module.value_and_grad(x=x, c=c)
+    got_value, got = module.value_and_grad(x=strict.asarray(x), c=strict.asarray(c))
+    np.testing.assert_allclose(float(got_value), value, rtol=1e-9)
+    for key in grads:
+        np.testing.assert_allclose(np.asarray(got[key]._array), grads[key], rtol=1e-9, atol=1e-12)

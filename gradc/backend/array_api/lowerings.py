@@ -168,3 +168,13 @@ register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]"
 # the adjoint of indexing: zeros with g written at the index, in place where the namespace allows it
 register_lowering("scatter", lambda ctx, g, *, index, shape:
                   f"_scatter({ctx.filled('zeros', shape)}, ({_index_text(index)},), {g})", helpers=("_scatter",))
+
+# activations written with the standard's functions (Python floats where the 2024.12 standard takes scalars)
+register_lowering("exp2", "2.0 ** {0}")
+register_lowering("relu6", "{xp}.minimum({xp}.maximum({0}, 0.0), 6.0)")
+register_lowering("hard_tanh", "{xp}.clip({0}, min=-1.0, max=1.0)")
+register_lowering("softsign", "{0} / (1.0 + {xp}.abs({0}))")
+register_lowering("logit", "{xp}.log({0}) - {xp}.log1p(-{0})")
+register_lowering("silu", "{0} * _sigmoid({xp}, {0})", helpers=("_sigmoid",))
+# log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow either side
+register_lowering("log_sigmoid", "{xp}.minimum({0}, 0.0) - {xp}.log1p({xp}.exp(-{xp}.abs({0})))")
