@@ -152,7 +152,7 @@ def without_return(x):
 
 
 def with_attribute_call(x):
-    return x.sum()  # <-
+    return x.tolist()  # <-
 
 
 def with_shape_mismatch(X, w):
@@ -168,14 +168,14 @@ def marked_line(func):
     (with_loop, ParseError, "for loops are not supported"),
     (with_if, ParseError, "if statements are not supported"),
     (with_while, ParseError, "while loops are not supported"),
-    (with_unknown_call, UnknownNameError, "unknown function 'sort'"),
+    (with_unknown_call, ParseError, "sort has no gradient"),
     (with_helper, UnknownNameError, "unknown function 'helper'"),
     (with_global, UnknownNameError, "'SCALE' is neither a parameter"),
     (with_conditional_expression, ParseError, "conditional expression"),
     (with_nested_def, ParseError, "function definitions are not supported"),
     (with_default, ParseError, "default values"),
     (without_return, ParseError, "must end with `return expr`"),
-    (with_attribute_call, ParseError, "np.<name>"),
+    (with_attribute_call, ParseError, "the method .tolist() is not supported"),
     (with_shape_mismatch, ShapeError, "do not align"),
 ])
 def test_errors_point_at_the_users_file_and_line(func, kind, words):

@@ -50,7 +50,7 @@ METHODS = [
     ("np.linalg.norm(x)", np.linalg.norm(x)),
     ("numpy.linalg.norm(X, 'fro')", np.linalg.norm(X, "fro")),
     ("np.e ** x", np.e ** x),
-    ("e * x", math.e * x),
+    ("np.pi * x + np.e", np.pi * x + math.e),
 ]
 
 
@@ -130,6 +130,12 @@ def test_unsupported_forms_get_one_line_with_a_hint(source, words, column):
     assert words in caught.value.message, caught.value.message
     assert caught.value.column == column
     assert "\n" not in caught.value.message
+
+
+def test_e_stays_a_name_for_an_input_while_np_e_is_the_constant():
+    fn = gradc.compile("e * np.e")
+    assert fn.inputs == ("e",)
+    assert fn.forward(e=2.0) == pytest.approx(2 * math.e)
 
 
 def test_a_name_that_is_both_an_input_and_a_dimension_is_an_error_that_says_so():

@@ -31,7 +31,8 @@ LOGICAL = {"logical_and": "&", "logical_or": "|", "logical_not": "~"}  # ops who
 # What an operand written None stands for: clip(x, None, 1) has no lower bound.
 OPEN_BOUNDS = {"clip": (None, -math.inf, math.inf)}
 UNARY = {op.operator: op.name for op in REGISTRY.values() if op.arity == 1 and op.operator}  # -x, x.T, x[i]
-CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
+CONSTANTS = {"pi": math.pi}  # by bare name; e, a common input name, only as np.e
+NUMPY_CONSTANTS = {**CONSTANTS, "e": math.e, "inf": math.inf}  # np.pi, np.e, np.inf
 NUMPY = ("np", "numpy")
 # `x.sum(axis=1)` is `sum(x, axis=1)`: a method call binds its receiver first, for the names NumPy's arrays
 # have as methods (reshape and transpose also take their shape or axes as separate arguments).
@@ -391,8 +392,8 @@ class _Parser:
     def expr_Attribute(self, node):
         if node.attr == "T":
             return self.add(node, UNARY[".T"], [self.expr(node.value)])
-        if isinstance(node.value, ast.Name) and node.value.id in NUMPY and node.attr in CONSTANTS:
-            return self.graph.add("const", span=self.span(node), value=CONSTANTS[node.attr])
+        if isinstance(node.value, ast.Name) and node.value.id in NUMPY and node.attr in NUMPY_CONSTANTS:
+            return self.graph.add("const", span=self.span(node), value=NUMPY_CONSTANTS[node.attr])
         if node.attr == "size":
             return self.size(node, self.graph.shape(self.expr(node.value)))
         if node.attr == "ndim":
