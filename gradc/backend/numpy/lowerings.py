@@ -311,3 +311,10 @@ register_lowering("relu6", "np.minimum(np.maximum({0}, 0.0), 6.0)")
 register_lowering("hard_tanh", "np.clip({0}, -1.0, 1.0)")
 register_lowering("softsign", "{0} / (1.0 + np.abs({0}))")
 register_lowering("mish", lambda ctx, x: f"{x} * np.tanh({_softplus(ctx, x)})")
+
+
+# gathers by integer indices (gradc/ops/gathers.py); the adjoint adds with np.add.at, so repeats add up
+register_lowering("take", lambda ctx, x, indices, *, axis: f"np.take({x}, {indices}, axis={axis})")
+register_lowering("take_add", lambda ctx, g, indices, *, axis, shape: [
+    f"{{target}} = np.zeros({ctx.shape(shape)})",
+    f"np.add.at({{target}}, ({'slice(None), ' * (axis % len(shape))}{indices},), {g})"])
