@@ -265,6 +265,7 @@ register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable e
                   f"{ctx.helper('_t_matmul')}({a}, {b})")
 register_lowering("outer", lambda ctx, a, b: f"np.outer({a}, {b})" if ctx.readable else
                   f"{ctx.helper('_outer')}({a}, {b})")
+register_lowering("trace", "np.trace({0})")
 register_lowering("vdot", "np.vdot({0}, {1})")
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array
