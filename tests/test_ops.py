@@ -95,6 +95,7 @@ SPECIAL = {
     "squeeze": [((1, 3), dict(axis=(0,))), ((2, 1), dict(axis=(1,))), ((1, 3, 1), dict(axis=(0, 2)))],
     "matmul": [(((2, 3), (3, 4)), {}), (((2, 3), (3,)), {}), (((3,), (3, 2)), {}), (((3,), (3,)), {})],
     "outer": [(((3,), (2,)), {})],
+    "trace": [((3, 3), {}), ((1, 1), {})],
     "vdot": [(((3,), (3,)), {}), (((2, 3), (2, 3)), {})],
     "t_matmul": [(((4, 3), (4, 2)), {})],
     "accumulate": [(shapes, {}) for shapes in BINARY_SHAPES] + [(((2, 3), (3,), ()), {})],
@@ -114,6 +115,10 @@ SPECIAL = {
     "logsumexp": [((3,), dict(axis=None)), ((2, 3), dict(axis=None)), ((2, 3), dict(axis=0)),
                   ((2, 3), dict(axis=-1)), ((2, 3), dict(axis=(0, 1))), ((2, 3), dict(axis=1, keepdims=True)),
                   ((2, 3), dict(axis=None, keepdims=True))],
+    "take": [(((3,), (4,)), dict(axis=0)), (((2, 3), (5,)), dict(axis=1)), (((3, 2), (2, 2)), dict(axis=0)),
+             (((2, 3), ()), dict(axis=-1))],
+    "take_add": [(((4,), (4,)), dict(axis=0, shape=(3,))), (((2, 5), (5,)), dict(axis=1, shape=(2, 3))),
+                 (((2, 2, 2), (2, 2)), dict(axis=0, shape=(3, 2)))],
     **REDUCTION_CASES,
     **ELEMENTWISE_CASES,
 }
@@ -231,7 +236,7 @@ def test_impl_agrees_with_shape_rule_and_reference(name, shapes, attrs, rng):
 def test_vjp_matches_central_differences(name, shapes, attrs, rng):
     assert shapes is not None, f"op {name} needs shape cases in SPECIAL"
     graph, out = build(name, shapes, attrs)
-    wrt = [f"a{i}" for i in range(len(shapes))]
+    wrt = [f"a{i}" for i, d in zip(range(len(shapes)), domains(name)) if not d.integer]  # indices: never
     loss = graph.outputs[0]
     if name in ONCE:
         with pytest.raises(DifferentiationError, match=r"differentiated once"):
@@ -268,7 +273,8 @@ def test_masks_are_zero_one(name, rng):
 @pytest.mark.parametrize("name, shapes, attrs", [case for case in cases() if REGISTRY[case.values[0]].defined_everywhere])
 def test_defined_everywhere_is_finite_far_outside_the_domain(name, shapes, attrs, rng):
     graph, out = build(name, shapes, attrs)
-    arrays = {f"a{i}": rng.uniform(-30.0, 30.0, size=shape) for i, shape in enumerate(shapes)}
+    arrays = {f"a{i}": domain.sample(rng, shape) if domain.integer else rng.uniform(-30.0, 30.0, size=shape)
+              for i, (domain, shape) in enumerate(zip(domains(name), shapes))}
     arrays["W"] = np.ones(out.shape)
     with np.errstate(all="raise"):
         assert np.all(np.isfinite(evaluate(graph, arrays)[out.node]))

@@ -11,11 +11,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Domain:
-    """Operands drawn uniformly from (lo, hi), or from ±(lo, hi) with `signed` (clear of a point at 0)."""
+    """Operands drawn uniformly from (lo, hi), or from ±(lo, hi) with `signed` (clear of a point at 0);
+    with `integer`, integers from lo up to hi (excluded): an index operand, never differentiated."""
     lo: float
     hi: float
     signed: bool = False
     need: str = ""
+    integer: bool = False
 
     @property
     def restricted(self):
@@ -27,6 +29,8 @@ class Domain:
         return ((-self.hi, -self.lo), (self.lo, self.hi)) if self.signed else ((self.lo, self.hi),)
 
     def sample(self, rng, shape):
+        if self.integer:
+            return rng.integers(int(self.lo), int(self.hi), size=shape)
         x = rng.uniform(self.lo, self.hi, size=shape)
         if self.signed:
             x = x * rng.choice([-1.0, 1.0], size=shape)
@@ -40,6 +44,7 @@ class Domain:
 ANY = Domain(-2.0, 2.0)
 POSITIVE = Domain(0.5, 2.0, need="{} > 0")
 NONZERO = Domain(0.3, 2.0, signed=True, need="{} != 0")
+INDICES = Domain(0, 2, integer=True, need="{} integers in range")  # test shapes keep the gathered axis >= 2
 KINKED = Domain(0.3, 2.0, signed=True, need="{} != 0 (a kink at 0)")
 
 

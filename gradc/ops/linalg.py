@@ -66,3 +66,17 @@ def _eye_shape(*, shape):
 # The identity as a leaf: what the derivative of trace(X) is made of (g * eye(n, n)).
 EYE = defop(Op(name="eye", arity=0, shape=_eye_shape, impl=lambda *, shape: np.eye(*shape), symbol="I",
                formula=Formula("eye({shape})", "I"), doc="ones on the diagonal of a matrix of the shape, else zeros"))
+
+
+def _trace_shape(x):
+    if len(x) != 2 or x[0] != x[1]:
+        raise ShapeError(f"trace: the operand must be a square matrix, got shape {shapes.show(x)} "
+                         "(give both dimensions the same name: X (n, n))")
+    return ()
+
+
+# d trace(X) = I: the adjoint g (a scalar) times the identity (Matrix Cookbook (100)).
+TRACE = defop(Op(name="trace", arity=1, shape=_trace_shape, impl=np.trace,
+                 vjp=lambda g, out, x: (g * call("eye", shape=x.shape, like=x),), jvp=linear("trace"),
+                 symbol="tr", doc="sum of the diagonal of a square matrix", names=("trace",),
+                 formula=function("trace", r"\operatorname{tr}"), domain=(ANY,), defined_everywhere=True))

@@ -265,6 +265,7 @@ register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable e
                   f"{ctx.helper('_t_matmul')}({a}, {b})")
 register_lowering("outer", lambda ctx, a, b: f"np.outer({a}, {b})" if ctx.readable else
                   f"{ctx.helper('_outer')}({a}, {b})")
+register_lowering("trace", "np.trace({0})")
 register_lowering("vdot", "np.vdot({0}, {1})")
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array
@@ -311,3 +312,10 @@ register_lowering("relu6", "np.minimum(np.maximum({0}, 0.0), 6.0)")
 register_lowering("hard_tanh", "np.clip({0}, -1.0, 1.0)")
 register_lowering("softsign", "{0} / (1.0 + np.abs({0}))")
 register_lowering("mish", lambda ctx, x: f"{x} * np.tanh({_softplus(ctx, x)})")
+
+
+# gathers by integer indices (gradc/ops/gathers.py); the adjoint adds with np.add.at, so repeats add up
+register_lowering("take", lambda ctx, x, indices, *, axis: f"np.take({x}, {indices}, axis={axis})")
+register_lowering("take_add", lambda ctx, g, indices, *, axis, shape: [
+    f"{{target}} = np.zeros({ctx.shape(shape)})",
+    f"np.add.at({{target}}, ({'slice(None), ' * (axis % len(shape))}{indices},), {g})"])
