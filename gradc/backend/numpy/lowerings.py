@@ -311,3 +311,13 @@ register_lowering("relu6", "np.minimum(np.maximum({0}, 0.0), 6.0)")
 register_lowering("hard_tanh", "np.clip({0}, -1.0, 1.0)")
 register_lowering("softsign", "{0} / (1.0 + np.abs({0}))")
 register_lowering("mish", lambda ctx, x: f"{x} * np.tanh({_softplus(ctx, x)})")
+
+
+def _flip(ctx, x, *, axis):
+    """`x[::-1]` for a vector, else `np.flip(x)` or `np.flip(x, axis=1)`."""
+    if len(ctx.arg_shapes[0]) == 1:
+        return f"{x}[::-1]"
+    return f"np.flip({x})" if axis is None else f"np.flip({x}, axis={axis!r})"
+
+
+register_lowering("flip", _flip)
