@@ -35,7 +35,7 @@ REPR_SOURCE = 60  # characters of the source a repr shows
 
 
 @boundary
-def compile(source, wrt=None, shapes=None, example=None, readable=False, strict=True):  # noqa: A001 - the promised name
+def compile(source, wrt=None, shapes=None, example=None, readable=False, strict=True, backend="numpy"):  # noqa: A001 - the promised name
     """Compile `source` into a CompiledFunction; compiling the same thing twice returns the cached one.
 
     Args:
@@ -51,6 +51,8 @@ def compile(source, wrt=None, shapes=None, example=None, readable=False, strict=
             commented with its chain-rule step), not the fast default; the values are the same.
         strict: refuse a shape for a name that is not an input (most often a typo: a did-you-mean says which);
             strict=False ignores such shapes, so that one dict of shapes can serve several models.
+        backend: "numpy" (the default), or "array-api": a module for any Array API namespace (NumPy, CuPy,
+            PyTorch, JAX, array-api-strict) that takes its namespace, dtype and device from its inputs.
     """
     dtype, origin = None, {}
     if not isinstance(source, str):
@@ -64,13 +66,14 @@ def compile(source, wrt=None, shapes=None, example=None, readable=False, strict=
     readable = bool(readable)
     # The example's sizes are in the key only for what they say in errors (which sizes tied which axes).
     key = (source, _wrt_names(wrt), tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype), readable,
-           tuple(sorted(origin.items())))
+           tuple(sorted(origin.items())), backend)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
     if cached is None:
         with _no_cycle_collection():
             try:
-                stages = pipeline.run(source, key[1], shapes, dtype=dtype, readable=readable, strict=strict)
+                stages = pipeline.run(source, key[1], shapes, dtype=dtype, readable=readable, strict=strict,
+                                      backend=backend)
             except pipeline.UnusedShapeError as error:
                 raise _strict_hint(error) from None
             compiled = CompiledFunction(stages, shapes, dtype, origin, source)

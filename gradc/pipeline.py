@@ -5,6 +5,7 @@ import shlex
 from dataclasses import dataclass
 
 from gradc.transform.differentiate import differentiate
+from gradc.backend.array_api import emit as array_api
 from gradc.backend.numpy.emit import emit
 from gradc.backend.numpy.emit_derived import derive
 from gradc.backend.numpy.specialize import lower
@@ -28,6 +29,8 @@ class Stages:
     readable: bool = False  # emitted as a textbook prints it (see emit), not the fast default
 
 
+# backend name -> its emit (gradc.compile(..., backend=...), gradc compile --backend)
+EMITTERS = {"numpy": emit, "array-api": array_api.emit}
 SEARCH_SOURCE = 4000  # characters: past this an undeclared input's hint does not try shapes for it
 
 
@@ -35,7 +38,7 @@ class UnusedShapeError(ShapeError):
     """`shapes=` (or --shape) names something that is not an input of the source: a typo, most often."""
 
 
-def run(source, wrt=None, shapes=None, command=None, dtype=None, readable=False, strict=False):
+def run(source, wrt=None, shapes=None, command=None, dtype=None, readable=False, strict=False, backend="numpy"):
     """Compile `source` (text or a `functions.Function`) through every stage; `wrt` defaults to every input.
 
     `wrt` holds input names, or positions in the inputs' order (`INPUTS`: a function's parameters, or a source's
@@ -46,10 +49,10 @@ def run(source, wrt=None, shapes=None, command=None, dtype=None, readable=False,
     parsed = parse_source(source, shapes, strict)
     wrt = tuple(parsed.inputs) if wrt is None else _check_wrt(parsed, wrt)
     command = command or default_command(source, shapes, wrt, parsed, readable)
-    return run_graph(parsed, wrt, command, dtype=dtype, readable=readable)
+    return run_graph(parsed, wrt, command, dtype=dtype, readable=readable, backend=backend)
 
 
-def run_graph(parsed, wrt, command, dtype=None, readable=False, derived=()):
+def run_graph(parsed, wrt, command, dtype=None, readable=False, derived=(), backend="numpy"):
     """The stages after parsing, for a graph as written: one parsed here, or one that gradc.cluster builds from
     the parts of a loss (the per-chunk kernels and what follows the sums over rows). `derived` names functions
     to add to the module besides value_and_grad (see `gradc.transform.derivatives.KINDS`: "hessian")."""
@@ -59,7 +62,9 @@ def run_graph(parsed, wrt, command, dtype=None, readable=False, derived=()):
         differentiate(graph, wrt)
     final = lower(simplify(graph))
     extra = derive(simplified, wrt, derived) if derived else ()
-    text = emit(final, wrt, command, extra, dtype=dtype, readable=readable)
+    if backend not in EMITTERS:
+        raise GradcError(f"unknown backend {backend!r}: one of {', '.join(EMITTERS)}")
+    text = EMITTERS[backend](final, wrt, command, extra, dtype=dtype, readable=readable)
     return Stages(parsed, simplified, final, wrt, text, command, readable)
 
 

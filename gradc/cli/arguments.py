@@ -273,6 +273,7 @@ def compile_from(args):
     source = read_source(args.source)
     shapes = parse_shapes(args.shape)
     # NOTE: strict here, in the command line's words: a --shape for a name the source does not use is refused
-    fn = compile(source, wrt=args.wrt, shapes=shapes, readable=getattr(args, "readable", False), strict=False)
+    fn = compile(source, wrt=args.wrt, shapes=shapes, readable=getattr(args, "readable", False), strict=False,
+                 backend=getattr(args, "backend", "numpy"))
     check_shapes_used(fn.inputs, shapes)
     return fn

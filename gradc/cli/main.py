@@ -82,6 +82,9 @@ def build_parser():
     compile_.add_argument("--readable", action="store_true",
                           help="write it the way a textbook would: no in-place writes, one operation per line, "
                                "each backward line commented with its chain-rule step (default: the fast form)")
+    compile_.add_argument("--backend", choices=("numpy", "array-api"), default="numpy",
+                          help="numpy (default), or array-api: a module for any Array API namespace (NumPy, "
+                               "CuPy, PyTorch, JAX), taking its namespace from its inputs")
     compile_.add_argument("--emit", action="extend", type=names, default=[], metavar="NAMES",
                           help="also write these functions, comma-separated: jvp, vjp, jacobian, hvp, hessian "
                                "(default: none; value_and_grad is there for a scalar output)")

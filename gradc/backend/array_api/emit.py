@@ -1,0 +1,73 @@
+"""Scheduled graph -> the text of a module written against the Python Array API standard.
+
+Every function takes its namespace from its inputs (`array_api_compat.array_namespace`, through the module's
+`_inputs`), so one module runs on NumPy, CuPy, PyTorch, JAX and dask.array arrays; its results keep the
+inputs' float dtype and device. The module imports only array_api_compat, and no line writes into an array
+but a scatter into one that the namespace says is writeable: `jax.jit` traces it as it stands.
+"""
+from gradc.backend.array_api.lowerings import BACKEND
+from gradc.backend.array_api.writer import Spelling, Writer
+from gradc.backend.emit_text import docstring_safe, render
+from gradc.backend.schedule import schedule
+from gradc.backend.shape_checks import check_shape, describe_shapes, index_checks
+from gradc.backend.tidy import tidy
+from gradc.backend.writer import Function, Line
+from gradc.errors import GradcError
+from gradc.naming import dimension_names
+
+# The module-level helpers its lines may call (templates/array_api_helpers.py.j2), in the order it carries them.
+HELPERS = ("_sigmoid", "_scatter")
+TEMPLATE = "array_api_module.py.j2"
+
+
+def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
+    """Render the Array API module computing `graph`'s outputs (the value, then one gradient per name in `wrt`).
+
+    `dtype` is unused: the functions compute in their inputs' float dtype. `derived` functions (jvp, vjp,
+    hessian, ...) are the NumPy backend's alone for now.
+    """
+    if derived:
+        kinds = ", ".join(d.kind for d in derived)
+        raise GradcError(f"the {BACKEND} backend writes forward, value_and_grad and gradient; {kinds} is "
+                         "written by the numpy backend only (compile with backend='numpy')")
+    arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
+    scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
+    spelling = Spelling.avoiding(set(graph.inputs) | set(dimension_names(graph).values()))
+    plan = schedule(graph, reserved=(spelling.xp, spelling.dtype, spelling.device))
+    params = ", ".join(graph.inputs)
+    opened = [spelling.xp, spelling.dtype, spelling.device, *graph.inputs, *plan.dims.values()]
+    entry = [Line("raw", expr=f"{', '.join(opened)} = _inputs({params})")]
+    writer = Writer(graph, plan, spelling, readable)
+    value = graph.outputs[0]
+    gradient_ = graph.shape(value) == ()
+    functions = [Function("forward", params, "", entry + [writer.line(n) for n in plan.forward], writer.value(value))]
+    if gradient_:
+        body = entry + [writer.line(node) for node in plan.forward]
+        body += writer.backward(plan.backward) if wrt else []
+        gradients = ", ".join(f'"{name}": {text}' for name, text in writer.gradients(wrt))
+        functions.append(Function("value_and_grad", params, "", body, f"{writer.value(value)}, {{{gradients}}}"))
+        functions.append(Function("gradient", params, "", [], f"value_and_grad({params})[1]"))
+    functions = [tidy(function) for function in functions]
+    return render(TEMPLATE, HELPERS, functions,
+                  title=docstring_safe(graph.source), source=docstring_safe(graph.source), params=params,
+                  shapes=describe_shapes(graph), command=docstring_safe(command), inputs=repr(tuple(graph.inputs)),
+                  wrt_tuple=repr(tuple(wrt)), gradient=gradient_, spelling=spelling, arrays=arrays,
+                  scalars=scalars, checks=_checks(graph, plan, arrays), opened=", ".join(opened),
+                  dims=", ".join(plan.dims.values()))
+
+
+def _checks(graph, plan, arrays):
+    """The shape checks of `_inputs`, naming a shape as a tuple in their messages (a torch.Size is not one)."""
+    bound, lines = set(), []
+    for name in arrays:
+        dims = graph.shape(graph.inputs[name])
+        lines += check_shape(name, dims, plan.dims, bound)
+        bound.update(d for d in dims if isinstance(d, str))
+    lines += index_checks(graph, plan.dims)
+    return [_tuple_shapes(line, arrays) for line in lines]
+
+
+def _tuple_shapes(line, names):
+    for name in names:
+        line = line.replace(f"{{{name}.shape}}", f"{{tuple({name}.shape)}}")
+    return line

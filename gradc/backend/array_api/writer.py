@@ -1,0 +1,101 @@
+"""How the Array API backend's lines write what a namespace decides: the function's `xp`, `dtype` and
+`device` in every array it makes, no line writing into an operand's buffer, and values returned as arrays
+of the inputs' namespace that alias no input."""
+import re
+from dataclasses import dataclass, replace
+
+from gradc.backend import writer
+from gradc.backend.array_api.lowerings import lowering_of
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """The identifiers every generated function binds on entry: its namespace, float dtype and device."""
+    xp: str = "xp"
+    dtype: str = "dtype"
+    device: str = "device"
+
+    @classmethod
+    def avoiding(cls, taken):
+        """`xp`, `dtype`, `device`, each with underscores appended where an input or size has its name."""
+        spelled = {}
+        for field in ("xp", "dtype", "device"):
+            name = field
+            while name in taken:
+                name += "_"
+            spelled[field] = name
+        return cls(**spelled)
+
+
+class ArrayContext(writer.Context):
+    """A Context that also writes the function's namespace, dtype and device into the arrays it makes."""
+
+    SPECIAL = {"nan": 'float("nan")', "inf": 'float("inf")', "-inf": '-float("inf")'}
+
+    def __init__(self, dims, arg_shapes=(), readable=False, spelling=Spelling()):
+        super().__init__(dims, arg_shapes, readable)
+        self.xp, self.dtype, self.device = spelling.xp, spelling.dtype, spelling.device
+
+    def filled(self, function, shape):
+        """`xp.zeros((n,), dtype=dtype, device=device)`: a new array in the function's dtype and device."""
+        return f"{self.xp}.{function}({self.shape(shape)}, dtype={self.dtype}, device={self.device})"
+
+    def array(self, text):
+        """`text` as an array: as it is where it reads an array, `xp.asarray(...)` where it is a Python number
+        (a constant or a size), which the standard's functions do not take."""
+        if any(name not in self.dims.values() and name != "float" for name in _NAME.findall(text)):
+            return text
+        return f"{self.xp}.asarray({text}, dtype={self.dtype}, device={self.device})"
+
+
+class Writer(writer.Writer):
+    def __init__(self, graph, plan, spelling, readable=False):
+        super().__init__(graph, plan, readable=readable)
+        self.spelling = spelling
+
+    def context(self, dims, arg_shapes, readable):
+        return ArrayContext(dims, arg_shapes, readable, self.spelling)
+
+    def lowering(self, op):
+        """The op's Lowering, a format string made a function that also fills in `{xp}`, `{dtype}`, `{device}`."""
+        found = lowering_of(op)
+        if not isinstance(found.text, str):
+            return found
+        text = found.text
+        return replace(found, text=lambda ctx, *operands, **attrs: text.format(
+            *operands, **attrs, xp=ctx.xp, dtype=ctx.dtype, device=ctx.device))
+
+    def value(self, node):
+        """The value as returned: a fresh array where it would be the caller's own (`x`, `x.T`, `X[0]`), an
+        array of the namespace where it is a Python number."""
+        name = self.ref(node)
+        if self.graph.shape(node) and self.graph[self.memory(node)]["op"] == "input":
+            return f"{self.spelling.xp}.asarray({name}, copy=True)"
+        return self.as_array(node, name)
+
+    def returned(self, node, of, roots):
+        """A gradient as returned: an array of the inputs' namespace, dtype and device that aliases no input
+        or other gradient (every line makes a new array, so only inputs, views of them and shared values copy).
+
+        Args:
+            of: the input whose gradient `node` is, or None.
+            roots: how many outputs share each memory root (see `memory`).
+        """
+        alias = self.plan.aliases.get(of)
+        name = alias.name if alias is not None and alias.value == node else self.ref(node)
+        if self.graph.shape(node) == ():
+            return self.as_array(node, name)
+        root = self.memory(node)
+        if self.graph[node]["op"] == "broadcast_to" or self.graph[root]["op"] == "input" or roots[root] > 1:
+            return f"{self.spelling.xp}.asarray({name}, copy=True)"
+        return name
+
+    def as_array(self, node, name):
+        """`name`, or `xp.asarray(name, ...)` where the node is a Python number: a constant, a size, or
+        arithmetic of them (no input reaches it)."""
+        if any(self.graph[n]["op"] == "input" for n in self.graph.order([node])):
+            return name
+        spelled = self.spelling
+        return f"{spelled.xp}.asarray({name}, dtype={spelled.dtype}, device={spelled.device})"

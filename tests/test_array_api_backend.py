@@ -1,0 +1,151 @@
+"""The array-api backend: one module, the NumPy module's values on numpy, array-api-strict, torch and jax."""
+import numpy as np
+import pytest
+
+from gradc import pipeline
+from gradc.backend.array_api.lowerings import lowering_of
+from gradc.backend.load import load_module
+from gradc.errors import GradcError
+from gradc.ops import REGISTRY
+
+CASES = [
+    ("sum((X @ w - y) ** 2)", {"X": ("n", "d"), "w": ("d",), "y": ("n",)}),
+    ("mean(log(1 + exp(-y * (X @ w))))", {"X": ("n", "d"), "w": ("d",), "y": ("n",)}),
+    ("sum(tanh(X @ W1) @ w2)", {"X": ("n", "d"), "W1": ("d", "h"), "w2": ("h",)}),
+    ("(x + y) * z", {}),
+    ("x / (x + y)", {}),
+]
+SIZES = {"n": 5, "d": 3, "h": 4}
+
+
+def _modules(source, shapes):
+    numpy_module = load_module(pipeline.run(source, shapes=shapes).source)
+    text = pipeline.run(source, shapes=shapes, backend="array-api").source
+    return numpy_module, load_module(text), text
+
+
+def _inputs(source, shapes):
+    rng = np.random.default_rng(0)
+    graph = pipeline.parse_source(source, shapes)
+    return {name: rng.uniform(0.5, 1.5, tuple(SIZES[d] for d in shapes.get(name, ()))) if shapes.get(name)
+            else float(rng.uniform(0.5, 1.5)) for name in graph.inputs}
+
+
+def _check(source, shapes, convert, back):
+    numpy_module, module, _ = _modules(source, shapes)
+    inputs = _inputs(source, shapes)
+    value, grads = numpy_module.value_and_grad(**inputs)
+    got_value, got = module.value_and_grad(**{k: convert(v) if shapes.get(k) else v for k, v in inputs.items()})
+    np.testing.assert_allclose(back(got_value), value, rtol=1e-9)
+    for name in grads:
+        np.testing.assert_allclose(back(got[name]), grads[name], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("source, shapes", CASES)
+def test_numpy_and_strict_match_the_numpy_module(source, shapes):
+    strict = pytest.importorskip("array_api_strict")
+    _check(source, shapes, np.asarray, np.asarray)
+    _check(source, shapes, strict.asarray, lambda x: np.asarray(x) if not hasattr(x, "__array_namespace__")
+           else np.asarray(strict.asarray(x, copy=True)._array))
+
+
+@pytest.mark.parametrize("source, shapes", CASES)
+def test_torch_matches_the_numpy_module(source, shapes):
+    torch = pytest.importorskip("torch")
+    _check(source, shapes, torch.from_numpy, lambda x: x.numpy() if hasattr(x, "numpy") else x)
+
+
+@pytest.mark.parametrize("source, shapes", CASES[:3])
+def test_jax_jit_matches_the_numpy_module(source, shapes):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    numpy_module, module, _ = _modules(source, shapes)
+    inputs = _inputs(source, shapes)
+    value, grads = numpy_module.value_and_grad(**inputs)
+    got_value, got = jax.jit(module.value_and_grad)(**{k: jax.numpy.asarray(v) for k, v in inputs.items()})
+    np.testing.assert_allclose(np.asarray(got_value), value, rtol=1e-9)
+    for name in grads:
+        np.testing.assert_allclose(np.asarray(got[name]), grads[name], rtol=1e-9, atol=1e-12)
+
+
+def test_float32_stays_float32():
+    torch = pytest.importorskip("torch")
+    _, module, _ = _modules(*CASES[0])
+    inputs = {k: torch.from_numpy(v.astype(np.float32)) for k, v in _inputs(*CASES[0]).items()}
+    value, grads = module.value_and_grad(**inputs)
+    assert value.dtype == torch.float32 and all(g.dtype == torch.float32 for g in grads.values())
+
+
+def test_mixed_namespaces_name_the_inputs():
+    torch = pytest.importorskip("torch")
+    _, module, _ = _modules(*CASES[0])
+    inputs = _inputs(*CASES[0])
+    inputs["X"] = torch.from_numpy(inputs["X"])
+    with pytest.raises(TypeError, match=r"\(X, w, y\) must be arrays of one namespace"):
+        module.value_and_grad(**inputs)
+
+
+def test_module_imports_only_array_api_compat():
+    import ast
+    _, _, text = _modules(*CASES[0])
+    imported = {alias.name for node in ast.walk(ast.parse(text)) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in getattr(node, "names", [])}
+    assert imported == {"array_api_compat"}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_has_a_lowering_or_a_clear_error(name):
+    op = REGISTRY[name]
+    try:
+        lowering_of(op)
+    except GradcError as error:
+        assert name in str(error) and "array-api" in str(error)
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(GradcError, match="unknown backend 'cuda'"):
+        pipeline.run("x * 2", backend="cuda")
+
+
+@pytest.mark.parametrize("function", ["exp2", "relu6", "hard_tanh", "softsign", "logit", "silu", "log_sigmoid",
+                                      "relu", "sigmoid", "softplus", "abs", "sqrt"])
+def test_activations_match_on_strict(function):
+    strict = pytest.importorskip("array_api_strict")
+    source = f"sum({function}(x * 0.4) * c)"
+    numpy_module, module, _ = _modules(source, {"x": ("n",), "c": ("n",)})
+    x, c = np.linspace(0.1, 2.4, 5), np.linspace(-1.0, 1.0, 5)
+    value, grads = numpy_module.value_and_grad(x=x, c=c)
+    got_value, got = module.value_and_grad(x=strict.asarray(x), c=strict.asarray(c))
+    np.testing.assert_allclose(float(got_value), value, rtol=1e-9)
+    for name in grads:
+        np.testing.assert_allclose(np.asarray(got[name]._array), grads[name], rtol=1e-9, atol=1e-12)
+
+
+def _unary_elementwise():
+    """Every elementwise unary op the source can call by name and this backend lowers."""
+    found = []
+    for name, op in REGISTRY.items():
+        if not (op.elementwise and op.arity == 1 and op.names and op.differentiable and op.domain):
+            continue
+        try:
+            lowering_of(op)
+        except GradcError:
+            continue
+        found.append(name)
+    return found
+
+
+@pytest.mark.parametrize("name", _unary_elementwise())
+def test_op_table_on_strict(name):
+    """The op table's unary elementwise ops: value and gradient on array-api-strict = the NumPy module's."""
+    strict = pytest.importorskip("array_api_strict")
+    op = REGISTRY[name]
+    source = f"sum({op.names[0]}(x) * c)"
+    numpy_module, module, _ = _modules(source, {"x": ("n",), "c": ("n",)})
+    rng = np.random.default_rng(1)
+    x, c = op.domain[0].sample(rng, (6,)), rng.uniform(-1.0, 1.0, 6)
+    value, grads = numpy_module.value_and_grad(x=x, c=c)
+    got_value, got = module.value_and_grad(x=strict.asarray(x), c=strict.asarray(c))
+    np.testing.assert_allclose(float(got_value), value, rtol=1e-9)
+    for key in grads:
+        np.testing.assert_allclose(np.asarray(got[key]._array), grads[key], rtol=1e-9, atol=1e-12)
