@@ -121,6 +121,9 @@ SPECIAL = {
                  (((2, 2, 2), (2, 2)), dict(axis=0, shape=(3, 2)))],
     **REDUCTION_CASES,
     **ELEMENTWISE_CASES,
+    # The shaping engineer's rows (issue 12).
+    "flip": [((3,), dict(axis=None)), ((3,), dict(axis=0)), ((2, 3), dict(axis=None)), ((2, 3), dict(axis=1)),
+             ((2, 3), dict(axis=-2)), ((2, 3, 2), dict(axis=(0, 2))), ((), dict(axis=None))],
 }
 
 

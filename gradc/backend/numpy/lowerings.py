@@ -319,3 +319,13 @@ register_lowering("take", lambda ctx, x, indices, *, axis: f"np.take({x}, {indic
 register_lowering("take_add", lambda ctx, g, indices, *, axis, shape: [
     f"{{target}} = np.zeros({ctx.shape(shape)})",
     f"np.add.at({{target}}, ({'slice(None), ' * (axis % len(shape))}{indices},), {g})"])
+
+
+def _flip(ctx, x, *, axis):
+    """`x[::-1]` for a vector, else `np.flip(x)` or `np.flip(x, axis=1)`."""
+    if len(ctx.arg_shapes[0]) == 1:
+        return f"{x}[::-1]"
+    return f"np.flip({x})" if axis is None else f"np.flip({x}, axis={axis!r})"
+
+
+register_lowering("flip", _flip)
