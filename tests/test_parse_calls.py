@@ -97,13 +97,6 @@ def test_method_forms_differentiate(source):
     assert_grad_matches(fn.forward, grads, arrays, fn.inputs, RNG)
 
 
-def test_a_reshape_method_takes_its_shape_as_separate_arguments_too():
-    source = "x.reshape(3, 1)" if "reshape" in FUNCTIONS else None
-    if source is None:
-        pytest.skip("reshape is not an op yet")
-    np.testing.assert_allclose(value(source), x.reshape(3, 1))
-
-
 REJECTED = [
     ("x.sort()", "sort", 0),
     ("sort(x)", "permutation", 0),

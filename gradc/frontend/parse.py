@@ -35,9 +35,8 @@ CONSTANTS = {"pi": math.pi}  # by bare name; e, a common input name, only as np.
 NUMPY_CONSTANTS = {**CONSTANTS, "e": math.e, "inf": math.inf}  # np.pi, np.e, np.inf
 NUMPY = ("np", "numpy")
 # `x.sum(axis=1)` is `sum(x, axis=1)`: a method call binds its receiver first, for the names NumPy's arrays
-# have as methods (reshape and transpose also take their shape or axes as separate arguments).
+# have as methods.
 METHODS = frozenset(name for name in dir(np.ndarray) if not name.startswith("_"))
-VARARGS = {"reshape": "shape", "transpose": "axes"}
 # NumPy functions gradc does not compile, each with what to write instead.
 UNSUPPORTED_FUNCTIONS = {
     "sort": "sort has no gradient gradc can write as straight-line code: a permutation depends on the values",
@@ -56,9 +55,8 @@ UNSUPPORTED_FUNCTIONS = {
 }
 # How each keyword's constant is read, by the keyword's name: an op with a new keyword adds its row (a keyword
 # not listed is read as a literal: a number, True/False, None, a string, or a tuple of them).
-ATTRIBUTES = {"axis": "axis", "keepdims": "boolean", "ord": "order", "ddof": "integer", "k": "integer",
-              "shape": "shape", "newshape": "shape", "axes": "axes", "approximate": "boolean",
-              "alpha": "number", "negative_slope": "number", "subscripts": "string"}
+ATTRIBUTES = {"axis": "axis", "keepdims": "boolean", "ord": "order", "ddof": "integer", "approximate": "boolean",
+              "alpha": "number", "negative_slope": "number"}
 
 
 def positional_options(op):
@@ -498,10 +496,7 @@ class _Parser:
         if name not in FUNCTIONS:
             hint = UNSUPPORTED_FUNCTIONS.get(name, "`gradc ops` lists the supported operations")
             raise self.error(func, f"the method .{name}() is not supported: {hint}")
-        args = list(node.args)
-        if name in VARARGS and len(args) > 1:  # x.reshape(n, d) is x.reshape((n, d))
-            args = [ast.copy_location(ast.Tuple(elts=args, ctx=ast.Load()), args[0])]
-        return self.bind(node, name, FUNCTIONS[name], [func.value] + args, node.keywords)
+        return self.bind(node, name, FUNCTIONS[name], [func.value] + list(node.args), node.keywords)
 
     def bind(self, node, name, entry, args, keywords):
         """The op `entry` applied to source arguments: its operands, then its keywords (the first
@@ -510,14 +505,9 @@ class _Parser:
         starred = next((a for a in args if isinstance(a, ast.Starred)), None)
         if starred is not None:
             raise self.error(starred, f"{name}(): starred arguments (*x) are not supported")
-        if entry.sequence:
-            if not args or not isinstance(args[0], (ast.Tuple, ast.List)) or not args[0].elts:
-                raise self.error(node, f"{name}() takes a sequence of arrays first, as in {name}((a, b))")
-            operands, options, arity = list(args[0].elts), args[1:], 1
-        else:
-            operands, options = args[:arity], args[arity:]
+        operands, options = args[:arity], args[arity:]
         positional = list(defaults)[:positional_options(entry)]
-        if len(operands) < (1 if entry.sequence else arity) or len(options) > len(positional):
+        if len(operands) < arity or len(options) > len(positional):
             more = {0: "", 1: f" or {arity + 1}"}.get(len(positional), f" to {arity + len(positional)}")
             expected = f"{arity}{more}"
             plural = "argument" if expected == "1" else "arguments"
@@ -623,11 +613,6 @@ class _Parser:
             return sign * float(inner.value)
         raise self.error(node, "expected a number, as in 0.1")
 
-    def string(self, node):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value
-        raise self.error(node, "expected a string constant")
-
     def literal(self, node):
         """A constant: a number, True/False, None, a string, or a tuple or list of them."""
         if isinstance(node, (ast.Tuple, ast.List)):
@@ -635,29 +620,6 @@ class _Parser:
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, str))):
             return node.value
         return self.number(node)
-
-    def axes(self, node):
-        """None, an int, or a tuple of ints (transpose's axes, tensordot's)."""
-        if isinstance(node, ast.Constant) and node.value is None:
-            return None
-        if isinstance(node, (ast.Tuple, ast.List)):
-            return tuple(self.axes(item) if isinstance(item, (ast.Tuple, ast.List)) else self.integer(item)
-                         for item in node.elts)
-        return self.integer(node)
-
-    def shape(self, node):
-        """A shape: an int, a dimension name, or a tuple of them (-1 for the size NumPy infers)."""
-        items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
-        dims = []
-        for item in items:
-            if isinstance(item, ast.Name) and item.id in self.dimensions() and item.id not in self.locals:
-                dims.append(item.id)
-            elif self.is_integer(item):
-                dims.append(self.integer(item))
-            else:
-                raise self.error(item, "a shape is made of integer constants and dimension names (as in "
-                                       "reshape(x, (n, 3)) with x: (n, 3)); computed sizes are not supported")
-        return tuple(dims)
 
     def boolean(self, node):
         if isinstance(node, ast.Constant) and type(node.value) is bool:
