@@ -30,7 +30,9 @@ _CACHE = {}
 _CACHE_LOCK = threading.Lock()
 # What the generated modules' checks on entry raise (see gradc.backend.numpy.prologue): a shape, or a value that is not real.
 _SHAPE_MESSAGE = re.compile(r"^(\w+) has shape ")
-_REAL_MESSAGE = re.compile(r"^\w+ must (be a real number|hold real numbers), not ")
+# What a module refuses about its inputs' types, said as a GradcError (a mixed namespace: the array-api backend).
+_REAL_MESSAGE = re.compile(r"^(\w+ must (be a real number|hold real numbers), not |the array inputs \(.*\) must be "
+                           r"arrays of one namespace)")
 REPR_SOURCE = 60  # characters of the source a repr shows
 
 

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import gradc
 from gradc import pipeline
 from gradc.backend.array_api.lowerings import lowering_of
 from gradc.backend.load import load_module
@@ -83,6 +84,14 @@ def test_mixed_namespaces_name_the_inputs():
     inputs["X"] = torch.from_numpy(inputs["X"])
     with pytest.raises(TypeError, match=r"\(X, w, y\) must be arrays of one namespace"):
         module.value_and_grad(**inputs)
+
+
+def test_mixed_namespaces_through_the_api_are_a_gradc_error_naming_the_inputs():
+    strict = pytest.importorskip("array_api_strict")
+    fn = gradc.compile("sum((X @ w - y) ** 2)", shapes={"X": ("n", "d"), "w": ("d",), "y": ("n",)},
+                       backend="array-api")
+    with pytest.raises(gradc.GradcError, match=r"\(X, w, y\) must be arrays of one namespace"):
+        fn.value_and_grad(X=strict.ones((3, 2)), w=np.ones(2), y=strict.zeros(3))
 
 
 def test_module_imports_only_array_api_compat():
