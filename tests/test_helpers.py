@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.backend.numpy.emit import HELPERS, _environment
+from gradc.backend.emit_text import _environment
+from gradc.backend.numpy.emit import HELPERS
 from gradc.backend.numpy.lowerings import LOWERINGS
 
 

@@ -23,13 +23,21 @@ def _environment():
 def render(template, order, functions, **fields):
     """The module text: `template` over `functions` and the helpers their lines call (in `order`), checked
     to be valid Python before anyone sees it."""
-    used = {name for function in functions for line in function.body for name in line.helpers}
+    used = {name for function in functions for line in _all_lines(function) for name in line.helpers}
     assert used <= set(order), used - set(order)
     helpers = [name for name in order if name in used]
     text = _environment().get_template(template).render(version=__version__, helpers=helpers,
                                                         functions=functions, **fields)
     compile(text, "<generated module>", "exec")
     return text
+
+
+def _all_lines(function):
+    """A function's lines, those of its loops included (a jacobian's basis loop)."""
+    yield from function.body
+    for basis in function.loops:
+        yield from basis.before
+        yield from basis.body
 
 
 def docstring_safe(text, limit=300):

@@ -5,6 +5,7 @@ namespace decides (its lowerings, how a value is returned, how a line writes in 
 gradc/backend/numpy/writer.py, gradc/backend/array_api/writer.py.
 """
 import re
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -103,11 +104,12 @@ class Context:
         return str(axes[0]) if len(axes) == 1 else "(" + ", ".join(str(a) for a in axes) + ")"
 
 
-class Writer:
+class Writer(ABC):
     """Writes the lines of one generated function of `graph`, named and ordered by `plan` (a Schedule).
 
-    A backend's subclass says how its namespace writes an op (`lowering`, `context`), a line into a dying
-    buffer (`in_place`), the value (`value`) and a gradient (`returned`) as returned.
+    A backend's subclass says how its namespace writes an op (`lowering`, `context`), the value (`value`) and
+    a gradient (`returned`) as returned, and, where it passes a `reuse` plan, a line into a dying buffer
+    (`in_place`).
     """
 
     context = Context  # what the lowerings are handed: the backend's subclass of Context
@@ -168,13 +170,9 @@ class Writer:
             return operands
         return [f"float({text})" if i in counts else text for i, text in enumerate(operands)]
 
+    @abstractmethod
     def lowering(self, op):
         """The backend's Lowering record of `op`."""
-        raise NotImplementedError
-
-    def in_place(self, node, buffer):
-        """The line of `node` writing its result into `buffer`, an operand that dies there."""
-        raise NotImplementedError
 
     def partial_names(self, node, operands):
         """A branch sum's operands, written `g_x_k` where the k-th partial is an existing value."""
@@ -367,9 +365,9 @@ class Writer:
             return "summed over the broadcast axes"
         return ""
 
+    @abstractmethod
     def value(self, node):
         """The value as returned by the generated function."""
-        raise NotImplementedError
 
     def gradients(self, wrt):
         """(input name, returned expression) for each gradient output."""
@@ -378,9 +376,9 @@ class Writer:
         return [(name, self.returned(node, self.graph.inputs[name], roots))
                 for name, node in zip(wrt, outputs[1:])]
 
+    @abstractmethod
     def returned(self, node, of, roots):
         """A gradient as returned (see the backends' writers)."""
-        raise NotImplementedError
 
     def memory(self, node):
         """The node whose array `node` may be a view of."""

@@ -1,15 +1,11 @@
 """Scheduled graph -> module text: every generated function is a Function record from one builder table,
 rendered by one template (templates/module.py.j2) that loops over the module's helpers and functions."""
-import functools
-from pathlib import Path
-
-import jinja2
 import numpy as np
 
-from gradc.version import __version__
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.backend.numpy import emit_derived
 from gradc.backend.numpy.prologue import checks, entry, python_floats
+from gradc.backend.emit_text import docstring_safe, render
 from gradc.backend.shape_checks import describe_shapes
 from gradc.backend.numpy.reuse import plan_reuse
 from gradc.backend.schedule import schedule
@@ -20,18 +16,6 @@ from gradc.backend.writer import Function, Line
 # The module-level helpers (templates/helpers.py.j2, one macro each), in the order a module carries them.
 HELPERS = ("_row_max", "_t_matmul", "_outer", "_sigmoid", "_softplus", "_direction", "_prod_others", "_singular_direction",
            "_erf")
-
-
-def _template_folder():
-    """gradc/templates: in a wheel the folder itself, in a checkout a link to the top-level templates/."""
-    return str(Path(__file__).parents[2] / "templates")
-
-
-@functools.lru_cache(maxsize=1)
-def _environment():
-    loader = jinja2.FileSystemLoader(_template_folder())
-    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
 
 
 class Unit:
@@ -97,38 +81,11 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
     functions = [BUILDERS[kind](unit) for kind in kinds]
     functions += [BUILDERS[d.kind](d, graph.inputs, unit.entry, readable) for d in derived]
     functions = [tidy(function) for function in functions]
-    text = _environment().get_template("module.py.j2").render(
-        title=_docstring_safe(graph.source), source=_docstring_safe(graph.source), params=unit.params,
-        version=__version__, shapes=describe_shapes(graph), command=_docstring_safe(command),
+    return render(
+        "module.py.j2", HELPERS, functions,
+        title=docstring_safe(graph.source), source=docstring_safe(graph.source), params=unit.params,
+        shapes=describe_shapes(graph), command=docstring_safe(command),
         inputs=repr(tuple(graph.inputs)), wrt_tuple=repr(tuple(wrt)), gradient=gradient_,
         checks=checks(graph, unit.plan, unit.dtype), array_params=", ".join(unit.arrays),
         returned_inputs=", ".join(unit.arrays + list(unit.plan.dims.values())), dtype=unit.dtype,
-        dims=", ".join(unit.plan.dims.values()), helpers=_helpers(functions), functions=functions,
-        sigmoid_tail=repr(SIGMOID_TAIL))
-    compile(text, "<generated module>", "exec")  # valid Python before anyone sees it (3x faster than ast.parse)
-    return text
-
-
-def _helpers(functions):
-    """The helpers the functions' lines call, in HELPERS order."""
-    used = set()
-    for function in functions:
-        for line in _all_lines(function):
-            used.update(line.helpers)
-    assert used <= set(HELPERS), used - set(HELPERS)
-    return [name for name in HELPERS if name in used]
-
-
-def _all_lines(function):
-    yield from function.body
-    for basis in function.loops:
-        yield from basis.before
-        yield from basis.body
-
-
-def _docstring_safe(text, limit=300):
-    """`text` on one line, shortened past `limit` characters, with nothing that could end the docstring."""
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[:limit - 5] + " ..."
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+        dims=", ".join(unit.plan.dims.values()), sigmoid_tail=repr(SIGMOID_TAIL))
