@@ -53,6 +53,33 @@ def normalize_axes(shape, axis, op="sum"):
     return tuple(sorted(result))
 
 
+def inserted_axes(ndim, axis, op="expand_dims"):
+    """expand_dims' `axis` (an int or a tuple, negatives from the end) as the sorted positions of the new
+    axes in a result of `ndim + len(axis)` dimensions."""
+    if axis is None:
+        raise ShapeError(f"{op}: give the position of the new axis, as in {op}(x, 0)")
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    ndim += len(axes)
+    if any(not -ndim <= a < ndim for a in axes):
+        raise ShapeError(f"{op}: axis {axis} is out of range for a result of {ndim} dimensions")
+    result = tuple(sorted(a % ndim for a in axes))
+    if len(set(result)) != len(result):
+        raise ShapeError(f"{op}: axis {axis} names one position twice")
+    return result
+
+
+def permutation(shape, axes, op="transpose"):
+    """`axes` as a permutation of range(len(shape)) (None: the axes reversed), negatives counted from the end."""
+    ndim = len(shape)
+    if axes is None:
+        return tuple(range(ndim))[::-1]
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    if len(axes) != ndim or any(not -ndim <= a < ndim for a in axes) \
+            or len({a % ndim for a in axes}) != ndim:
+        raise ShapeError(f"{op}: axes {axes} are not a permutation of the {ndim} axes of shape {show(shape)}")
+    return tuple(a % ndim for a in axes)
+
+
 def is_broadcastable(small, big):
     """True when an array of shape `small` broadcasts to `big` without changing it."""
     if len(small) > len(big):

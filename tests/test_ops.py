@@ -91,15 +91,19 @@ SPECIAL = {
     "broadcast_to": [((), dict(shape=(2, 3))), ((3,), dict(shape=(2, 3))), ((1, 3), dict(shape=(2, 3))),
                      ((2, 1), dict(shape=(2, 3)))],
     "expand_dims": [((), dict(axis=(0,))), ((3,), dict(axis=(0,))), ((3,), dict(axis=(1,))),
-                    ((2, 3), dict(axis=(1,))), ((3,), dict(axis=(0, 2)))],
-    "squeeze": [((1, 3), dict(axis=(0,))), ((2, 1), dict(axis=(1,))), ((1, 3, 1), dict(axis=(0, 2)))],
+                    ((2, 3), dict(axis=(1,))), ((3,), dict(axis=(0, 2))), ((2, 3), dict(axis=-1)),
+                    ((2, 3), dict(axis=0)), ((3,), dict(axis=(-1, 0)))],
+    "squeeze": [((1, 3), dict(axis=(0,))), ((2, 1), dict(axis=(1,))), ((1, 3, 1), dict(axis=(0, 2))),
+                ((1, 3, 1), dict(axis=None)), ((2, 1), dict(axis=-1)), ((1, 1), dict(axis=None))],
     "matmul": [(((2, 3), (3, 4)), {}), (((2, 3), (3,)), {}), (((3,), (3, 2)), {}), (((3,), (3,)), {})],
     "outer": [(((3,), (2,)), {})],
     "trace": [((3, 3), {}), ((1, 1), {})],
     "vdot": [(((3,), (3,)), {}), (((2, 3), (2, 3)), {})],
     "t_matmul": [(((4, 3), (4, 2)), {})],
     "accumulate": [(shapes, {}) for shapes in BINARY_SHAPES] + [(((2, 3), (3,), ()), {})],
-    "transpose": [((2, 3), {}), ((3,), {}), ((), {})],
+    "transpose": [((2, 3), dict(axes=None)), ((3,), dict(axes=None)), ((), dict(axes=None)),
+                  ((2, 3, 4), dict(axes=None)), ((2, 3, 4), dict(axes=(1, 0, 2))), ((2, 3, 4), dict(axes=(2, 0, 1))),
+                  ((2, 3, 4), dict(axes=(-1, 0, 1))), ((2, 3), dict(axes=(0, 1)))],
     "index": [((3,), dict(index=(1,))), ((3,), dict(index=(-1,))), ((2, 3), dict(index=(1,))),
               ((2, 3), dict(index=(1, 2))), ((2, 3), dict(index=(0, -2))),
               ((4,), dict(index=(Slice(1),))), ((4,), dict(index=(Slice(None, None, -1),))),
@@ -124,6 +128,22 @@ SPECIAL = {
     # The shaping engineer's rows (issue 12).
     "flip": [((3,), dict(axis=None)), ((3,), dict(axis=0)), ((2, 3), dict(axis=None)), ((2, 3), dict(axis=1)),
              ((2, 3), dict(axis=-2)), ((2, 3, 2), dict(axis=(0, 2))), ((), dict(axis=None))],
+    "swapaxes": [((2, 3), dict(axis1=0, axis2=1)), ((2, 3, 4), dict(axis1=0, axis2=2)),
+                 ((2, 3, 4), dict(axis1=-1, axis2=1)), ((3,), dict(axis1=0, axis2=0))],
+    "moveaxis": [((2, 3, 4), dict(source=0, destination=-1)), ((2, 3, 4), dict(source=-1, destination=0)),
+                 ((2, 3, 4), dict(source=(0, 1), destination=(2, 0))), ((2, 3), dict(source=1, destination=0))],
+    "roll": [((4,), dict(shift=1, axis=None)), ((4,), dict(shift=-3, axis=0)), ((2, 3), dict(shift=2, axis=None)),
+             ((2, 3), dict(shift=-1, axis=1)), ((2, 3), dict(shift=(1, 2), axis=(0, 1))),
+             ((2, 3, 2), dict(shift=(1, -1), axis=(2, 1))), ((2, 3), dict(shift=(1, 1), axis=1)), ((), dict(shift=1, axis=None))],
+    "repeat": [((3,), dict(repeats=2, axis=None)), ((2, 3), dict(repeats=2, axis=None)), ((2, 3), dict(repeats=3, axis=1)),
+               ((2, 3), dict(repeats=2, axis=-2)), ((), dict(repeats=3, axis=None)), ((2, 3), dict(repeats=1, axis=0)),
+               ((2, 3), dict(repeats=0, axis=0))],
+    "repeat_sum": [((6,), dict(repeats=2, axis=None, shape=(3,))), ((12,), dict(repeats=2, axis=None, shape=(2, 3))),
+                   ((2, 9), dict(repeats=3, axis=1, shape=(2, 3))), ((3,), dict(repeats=3, axis=None, shape=()))],
+    "tile": [((3,), dict(reps=2)), ((2, 3), dict(reps=(2, 1))), ((2, 3), dict(reps=(1, 3))), ((3,), dict(reps=(2, 2))),
+             ((2, 3), dict(reps=2)), ((), dict(reps=(2, 3))), ((2, 1, 3), dict(reps=(1, 2, 1, 2)))],
+    "tile_sum": [((6,), dict(reps=(2,), shape=(3,))), ((4, 6), dict(reps=(2, 2), shape=(2, 3))),
+                 ((2, 6), dict(reps=(2, 2), shape=(3,))), ((2, 3), dict(reps=(1, 1), shape=(2, 3)))],
 }
 
 
@@ -218,6 +238,13 @@ REFERENCE = {  # independent NumPy meanings where the op's impl is not a plain N
     "relu6": lambda x: np.clip(x, 0, 6), "hard_tanh": lambda x: np.clip(x, -1, 1),
     "softsign": lambda x: x / (1 + np.abs(x)),
     "mish": lambda x: x * np.tanh(np.log1p(np.exp(x))),
+    # the copies summed one slice at a time: g[k::repeats] holds the k-th copy of each element
+    "repeat_sum": lambda g, repeats, axis, shape: sum(
+        (np.moveaxis(g, 0 if axis is None else axis, 0)[k::repeats] for k in range(repeats))
+        ).reshape(shape) if axis is None else np.moveaxis(sum(np.moveaxis(g, axis, 0)[k::repeats]
+                                                                for k in range(repeats)), 0, axis),
+    "tile_sum": lambda g, reps, shape: sum(g[tuple(slice(i * d, (i + 1) * d) for i, d in zip(corner, (1,) * (len(reps) - len(shape)) + shape))]
+                                           for corner in np.ndindex(*reps)).reshape(shape),
 }
 
 
@@ -316,6 +343,11 @@ def _slices_a_length(attrs):
     return any(isinstance(item, Slice) and not item.keeps_whole() for item in attrs.get("index", ()))
 
 
+def _needs_sizes(name, attrs):
+    """A slice that cuts, or copies of an axis (repeat, tile), need concrete sizes."""
+    return _slices_a_length(attrs) or name in ("repeat", "tile", "repeat_sum", "tile_sum")
+
+
 def public_cases():
     for name, op in REGISTRY.items():
         if not op.public:
@@ -337,7 +369,7 @@ def _literal(value):
 
 
 def source_for(name, attrs):
-    if name in TEMPLATES:
+    if name in TEMPLATES and not attrs.get("axes"):
         text = TEMPLATES[name].format("a0", "a1")
     elif name == "index":
         text = "a0[" + ", ".join(map(str, attrs["index"])) + "]"
@@ -352,7 +384,7 @@ def source_for(name, attrs):
 @pytest.mark.parametrize("name, shapes, attrs", list(public_cases()))
 def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng):
     _, out = build(name, shapes, attrs)
-    sized = named if not _slices_a_length(attrs) else tuple  # a slice that cuts needs concrete sizes
+    sized = named if not _needs_sizes(name, attrs) else tuple
     symbolic = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
     symbolic["W"] = sized(out.shape)
     fn = gradc.compile(source_for(name, attrs), shapes={k: v for k, v in symbolic.items() if v})

@@ -35,8 +35,9 @@ CONSTANTS = {"pi": math.pi}  # by bare name; e, a common input name, only as np.
 NUMPY_CONSTANTS = {**CONSTANTS, "e": math.e, "inf": math.inf}  # np.pi, np.e, np.inf
 NUMPY = ("np", "numpy")
 # `x.sum(axis=1)` is `sum(x, axis=1)`: a method call binds its receiver first, for the names NumPy's arrays
-# have as methods.
+# have as methods (transpose also takes its axes as separate arguments: x.transpose(1, 0, 2)).
 METHODS = frozenset(name for name in dir(np.ndarray) if not name.startswith("_"))
+VARARGS = {"transpose": "axes"}
 # NumPy functions gradc does not compile, each with what to write instead.
 UNSUPPORTED_FUNCTIONS = {
     "sort": "sort has no gradient gradc can write as straight-line code: a permutation depends on the values",
@@ -56,7 +57,9 @@ UNSUPPORTED_FUNCTIONS = {
 # How each keyword's constant is read, by the keyword's name: an op with a new keyword adds its row (a keyword
 # not listed is read as a literal: a number, True/False, None, a string, or a tuple of them).
 ATTRIBUTES = {"axis": "axis", "keepdims": "boolean", "ord": "order", "ddof": "integer", "approximate": "boolean",
-              "alpha": "number", "negative_slope": "number"}
+              "alpha": "number", "negative_slope": "number",
+              "axes": "axes", "axis1": "integer", "axis2": "integer", "source": "axes", "destination": "axes",
+              "shift": "integers", "repeats": "count", "reps": "integers"}
 
 
 def positional_options(op):
@@ -389,7 +392,7 @@ class _Parser:
 
     def expr_Attribute(self, node):
         if node.attr == "T":
-            return self.add(node, UNARY[".T"], [self.expr(node.value)])
+            return self.add(node, UNARY[".T"], [self.expr(node.value)], axes=None)  # as transpose(x) reads
         if isinstance(node.value, ast.Name) and node.value.id in NUMPY and node.attr in NUMPY_CONSTANTS:
             return self.graph.add("const", span=self.span(node), value=NUMPY_CONSTANTS[node.attr])
         if node.attr == "size":
@@ -496,7 +499,10 @@ class _Parser:
         if name not in FUNCTIONS:
             hint = UNSUPPORTED_FUNCTIONS.get(name, "`gradc ops` lists the supported operations")
             raise self.error(func, f"the method .{name}() is not supported: {hint}")
-        return self.bind(node, name, FUNCTIONS[name], [func.value] + list(node.args), node.keywords)
+        args = list(node.args)
+        if name in VARARGS and len(args) > 1:  # x.transpose(1, 0) is x.transpose((1, 0))
+            args = [ast.copy_location(ast.Tuple(elts=args, ctx=ast.Load()), args[0])]
+        return self.bind(node, name, FUNCTIONS[name], [func.value] + args, node.keywords)
 
     def bind(self, node, name, entry, args, keywords):
         """The op `entry` applied to source arguments: its operands, then its keywords (the first
@@ -620,6 +626,31 @@ class _Parser:
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, str))):
             return node.value
         return self.number(node)
+
+    def axes(self, node):
+        """None, an int, or a tuple of ints (transpose's axes)."""
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(self.axes(item) if isinstance(item, (ast.Tuple, ast.List)) else self.integer(item)
+                         for item in node.elts)
+        return self.integer(node)
+
+    def count(self, node):
+        """repeat's repeats: one non-negative integer constant."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            raise self.error(node, f"repeats '{self.segment(node)}' gives each element its own count, which is not "
+                                   "supported: repeats is one integer (slice the parts and repeat each)")
+        count = self.integer(node, "repeats")
+        if count < 0:
+            raise self.error(node, f"repeats must not be negative, got {count}", ShapeError)
+        return count
+
+    def integers(self, node):
+        """An int or a tuple of ints, negative or not (roll's shift, tile's reps)."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(self.integer(item) for item in node.elts)
+        return self.integer(node)
 
     def boolean(self, node):
         if isinstance(node, ast.Constant) and type(node.value) is bool:
