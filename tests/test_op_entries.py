@@ -11,6 +11,7 @@ from gradc.backend.numpy.lowerings import lowering_of
 from gradc.backend.schedule import INLINE
 from gradc.backend.numpy.writer import Context
 from gradc.cli.main import run_ops
+from gradc.ops.catalog import SECTIONS, op_modules, sections
 from gradc.explain import Printer
 from gradc.frontend.parse import BINARY, COMPARE, FUNCTIONS, UNARY
 from gradc.graph import Graph
@@ -76,6 +77,20 @@ def test_gradc_ops_lists_every_public_op(capsys):
     for op in REGISTRY.values():
         if op.public:
             assert (", ".join(op.names) if op.names else op.doc) in listing, op.name
+
+
+def test_every_op_module_has_a_section_and_every_named_op_one_place():
+    placed = [module for _, modules in SECTIONS for module in modules]
+    assert sorted(placed) == op_modules(), "a new gradc/ops module joins a heading in gradc/ops/catalog.py SECTIONS"
+    listed = [op.name for _, ops in sections() for op in ops]
+    assert sorted(listed) == sorted(name for name, op in REGISTRY.items() if op.names)
+
+
+def test_gradc_ops_groups_functions_under_their_sections(capsys):
+    run_ops(None)
+    listing = capsys.readouterr().out
+    assert listing.index("Reductions:") < listing.index("    cumsum") < listing.index("Linear algebra:")
+    assert listing.index("Activations and softmax:") < listing.index("    softmax") < listing.index("Reductions:")
 
 
 def test_the_inline_names_are_the_flagged_entries():

@@ -120,6 +120,11 @@ CASES = {
     "matmul:matmul_zero": [(built(lambda A: call("sum", A @ zeros(A, (3,)), axis=None, keepdims=False), A=(2, 3)),
                             ["zeros"]),
                            (built(lambda v: zeros(v, (2,)) @ v, v=(2,)), ["zeros"])],
+    "matmul:matmul_identity": [
+        (built(lambda A: call("sum", A.T @ call("eye", shape=(3, 3), like=A), axis=None, keepdims=False), A=(3, 3)),
+         ["input", "transpose", "sum"]),
+        (built(lambda x: call("eye", shape=(3, 3), like=x) @ x, x=(3,)), ["input"]),
+        (built(lambda c, X: X @ (call("eye", shape=(3, 3), like=X) * c), c=(), X=(2, 3)), ["input", "input", "mul"])],
     "sum_to:sum_to_nothing": [(built(lambda x: call("sum_to", x, shape=(2, 3)), x=(2, 3)), ["input"])],
     "broadcast_to:broadcast_nothing": [(built(lambda x: call("broadcast_to", x, shape=(2, 3)), x=(2, 3)), ["input"])],
     "scatter:scatter_zero": [(built(lambda x: call("scatter", zeros(x, ()), index=(1,), shape=(3,)) * x, x=(3,)),
@@ -216,6 +221,15 @@ for _name, _op in REGISTRY.items():
                                                _a=_op.keywords: call(
             _n, *(call("broadcast_to", v, shape=(3,)) for v in (a, b, a)[:_k]), **dict(_a)), a=(), b=()),
                                          lambda ops, _n=_name: ops[-2:] == [_n, "broadcast_to"])]
+
+
+def test_the_gradient_of_a_trace_of_a_product_forms_no_identity(rng):
+    fn = gradc.compile("trace(A @ X) * c", shapes={"A": ("n", "n"), "X": ("n", "n")})
+    assert "eye" not in fn.source
+    A, X = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    _, grads = fn.value_and_grad(A=A, X=X, c=2.0)
+    np.testing.assert_allclose(grads["X"], 2.0 * A.T, rtol=1e-13)
+    np.testing.assert_allclose(grads["A"], 2.0 * X.T, rtol=1e-13)
 
 
 def test_every_rule_has_a_case():

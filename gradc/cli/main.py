@@ -13,7 +13,9 @@ from gradc.cli.fit import add_fit_parser
 from gradc.cli.render import add_render_parser
 from gradc.errors import GradcError
 from gradc.gradcheck import check as check_point, finite_draw, draw, limit_differences
+from gradc.frontend.parse import CONSTANTS, NUMPY_CONSTANTS
 from gradc.ops import REGISTRY
+from gradc.ops.catalog import sections
 
 EXAMPLES = """examples:
   gradc compile '(x + y) * z'
@@ -183,16 +185,20 @@ def _short(value):
 
 
 def run_ops(args):
-    """The source language, from the op entries: each operator (its doc shows it) and each function by its names."""
+    """The source language, from the op entries: each operator (its doc shows it), then each function by its
+    names, grouped by section."""
     print("Operators:")
     for op in REGISTRY.values():
         if op.operator:
             print(f"  {op.doc}")
-    print("Functions (also as np.<name> or numpy.<name>):")
-    for op in REGISTRY.values():
-        if op.names:
-            print(f"  {', '.join(op.names):<24}{op.doc}")
-    print("Constants: pi")
+    print("Functions (also as np.<name> or numpy.<name>; methods x.<name>(...) where NumPy has them):")
+    for heading, ops in sections():
+        if not ops:
+            continue
+        print(f"  {heading}:")
+        for op in ops:
+            print(f"    {', '.join(op.names):<24}{op.doc}")
+    print(f"Constants: {', '.join(CONSTANTS)}, {', '.join('np.' + name for name in NUMPY_CONSTANTS)}")
     return 0
 
 

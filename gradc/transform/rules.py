@@ -420,6 +420,30 @@ def matmul_zero(a, b):
     return None
 
 
+def identity_scale(x):
+    """The scalar c where x is the identity eye(n, n) (c = 1) or c * eye(n, n) with c a scalar, else None."""
+    if op_of(x) == "eye":
+        shape, offset = attrs_of(x)["shape"], attrs_of(x).get("k", 0)
+        return const(x, 1.0) if shape[0] == shape[1] and offset == 0 else None
+    if op_of(x) == "mul":
+        for i in (0, 1):
+            scale, other = arg(x, i), arg(x, 1 - i)
+            if scale.shape == () and defined_everywhere(scale) and identity_scale(other) is not None:
+                return scale * identity_scale(other)
+    return None
+
+
+@rule("matmul")
+def matmul_identity(a, b):
+    """eye(n, n) @ b -> b;  a @ eye(n, n) -> a;  (c * eye) @ b -> c * b, where the other operand is defined
+    everywhere (a nan in b would spread through eye's zeros to every element of eye @ b)"""
+    for scaled, other in ((a, b), (b, a)):
+        scale = identity_scale(scaled)
+        if scale is not None and defined_everywhere(other) and other.ndim >= 1:
+            return other if is_const(scale, 1.0) else scale * other
+    return None
+
+
 @rule("sum_to")
 def sum_to_nothing(x, *, shape):
     """sum_to(x, shape) -> x when there is nothing to sum"""
