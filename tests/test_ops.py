@@ -150,6 +150,10 @@ SPECIAL = {
                    ((2, 9), dict(repeats=3, axis=1, shape=(2, 3))), ((3,), dict(repeats=3, axis=None, shape=()))],
     "tile": [((3,), dict(reps=2)), ((2, 3), dict(reps=(2, 1))), ((2, 3), dict(reps=(1, 3))), ((3,), dict(reps=(2, 2))),
              ((2, 3), dict(reps=2)), ((), dict(reps=(2, 3))), ((2, 1, 3), dict(reps=(1, 2, 1, 2)))],
+    "reshape": [((2, 3), dict(shape=(6,))), ((2, 3), dict(shape=(3, 2))), ((6,), dict(shape=(2, -1))),
+                ((2, 3, 2), dict(shape=(-1, 2))), ((), dict(shape=(1, 1))), ((1, 3), dict(shape=(3,))),
+                ((2, 3), dict(shape=(2, 3)))],
+    "ravel": [((2, 3), {}), ((3,), {}), ((), {}), ((2, 1, 2), {})],
     "tile_sum": [((6,), dict(reps=(2,), shape=(3,))), ((4, 6), dict(reps=(2, 2), shape=(2, 3))),
                  ((2, 6), dict(reps=(2, 2), shape=(3,))), ((2, 3), dict(reps=(1, 1), shape=(2, 3)))],
 }
@@ -352,8 +356,9 @@ def _slices_a_length(attrs):
 
 
 def _needs_sizes(name, attrs):
-    """A slice that cuts, or copies of an axis (repeat, tile), need concrete sizes."""
-    return _slices_a_length(attrs) or name in ("repeat", "tile", "repeat_sum", "tile_sum")
+    """A slice that cuts, copies of an axis (repeat, tile) or a reshape need concrete sizes (their results'
+    lengths are products, which a declared shape cannot name; tests/test_vocab_shaping.py compiles them)."""
+    return _slices_a_length(attrs) or name in ("repeat", "tile", "repeat_sum", "tile_sum", "reshape", "ravel")
 
 
 def public_cases():

@@ -5,6 +5,7 @@ import pytest
 import gradc
 from gradc.errors import ShapeError
 from gradc.frontend.parse import parse
+from gradc.shapes import quotient, reshaped
 
 
 def test_flip_follows_numpys_documentation():
@@ -254,3 +255,125 @@ def test_tile_follows_numpys_documentation(source, x, expected, reference):
 def test_tile_of_new_leading_axes_keeps_a_named_dimension():
     fn = check("tile(x, (3, 1))", TILE_A, np.tile(TILE_A, (3, 1)), lambda x: np.tile(x, (3, 1)), names=("n",))
     assert ".sum(axis=0)" in fn.source
+
+
+RESHAPE_A = np.arange(6.0).reshape((3, 2))  # numpy.reshape's example: a = np.arange(6).reshape((3, 2))
+
+
+@pytest.mark.parametrize("source, expected, reference", [
+    ("np.reshape(x, (2, 3))", [[0, 1, 2], [3, 4, 5]], lambda x: np.reshape(x, (2, 3))),
+    ("np.reshape(x, (3, -1))", [[0, 1], [2, 3], [4, 5]], lambda x: np.reshape(x, (3, -1))),
+    ("x.reshape(-1)", [0, 1, 2, 3, 4, 5], lambda x: x.reshape(-1)),
+    ("x.reshape(2, 3)", [[0, 1, 2], [3, 4, 5]], lambda x: x.reshape(2, 3)),
+    ("reshape(x, shape=6)", [0, 1, 2, 3, 4, 5], lambda x: np.reshape(x, 6)),
+    ("np.ravel(x)", [0, 1, 2, 3, 4, 5], np.ravel),
+    ("x.ravel()", [0, 1, 2, 3, 4, 5], np.ravel),
+    ("x.flatten()", [0, 1, 2, 3, 4, 5], lambda x: x.flatten()),
+    ("x.T.reshape(6)", [0, 2, 4, 1, 3, 5], lambda x: x.T.reshape(6)),  # row-major order of the transposed view
+])
+def test_reshape_and_ravel_follow_numpys_documentation(source, expected, reference):
+    check(source, RESHAPE_A, expected, reference)
+
+
+@pytest.mark.parametrize("source, shape", [
+    ("reshape(x, (n*d,))", ("d*n",)), ("x.reshape(n, d)", ("n", "d")), ("x.reshape(-1)", ("d*n",)),
+    ("x.reshape(d, n)", ("d", "n")), ("x.reshape(d*n, 1)", ("d*n", 1)), ("x.reshape(-1, d)", ("n", "d")),
+    ("ravel(x)", ("d*n",)), ("x.flatten()", ("d*n",)), ("x.reshape(x.shape)", ("n", "d")),
+    ("x.reshape(x.shape[1], len(x))", ("d", "n")), ("x.reshape(1, n, 1, d)", (1, "n", 1, "d")),
+])
+def test_reshape_with_symbolic_sizes(source, shape):
+    graph = parse(source, {"x": ("n", "d")})
+    assert graph.shape(graph.outputs[0]) == shape
+    X = np.arange(12.0).reshape((3, 4))
+    fn = gradc.compile(f"sum({source} ** 3)", shapes={"x": ("n", "d")})
+    expected = eval(source, {"reshape": np.reshape, "ravel": np.ravel, "n": 3, "d": 4, "x": X})  # noqa: S307
+    assert fn.forward(x=X) == pytest.approx(np.sum(expected ** 3))
+    np.testing.assert_allclose(fn.grad(x=X)["x"], 3 * X ** 2, rtol=1e-12)  # a view: the gradient keeps its place
+    assert "reshape(" in fn.source or "ravel()" in fn.source
+
+
+def test_reshape_of_three_names_infers_the_product():
+    graph = parse("X.reshape(-1, k)", {"X": ("n", "d", "k")})
+    assert graph.shape(graph.outputs[0]) == ("d*n", "k")
+    graph = parse("X.reshape(n*d*k)", {"X": ("n", "d", "k")})
+    assert graph.shape(graph.outputs[0]) == ("d*k*n",)
+    graph = parse("repeat(x, 3).reshape(-1, 3)", {"x": ("n",)})
+    assert graph.shape(graph.outputs[0]) == ("n", 3)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("reshape(X, (n,))", r"reshape: shape \(n, d\) has d\*n elements and \(n,\) has n"),
+    ("X.reshape(2, -1)", r"cannot infer the -1 in \(2, -1\) for shape \(n, d\)"),
+    ("X.reshape(-1, -1)", "at most one is -1"),
+    ("X.reshape(n, -2)", "at most one is -1"),
+])
+def test_reshape_to_a_different_size_is_a_shape_error(source, message):
+    with pytest.raises(ShapeError, match=message):
+        gradc.compile(f"sum({source})", shapes={"X": ("n", "d")})
+
+
+@pytest.mark.parametrize("source", ["X.reshape(k)", "X.reshape(X.size)", "reshape(X, (k, 2))", "X.reshape(n + d)",
+                                    "X.reshape(-1 * n)"])
+def test_reshape_with_a_shape_computed_at_run_time_has_a_hint(source):
+    with pytest.raises(gradc.GradcError, match="a length is not negative|not a constant length: a shape is made of"):
+        gradc.compile(f"sum({source}) * k", shapes={"X": ("n", "d")})
+
+
+def test_a_patches_loss_through_reshape():
+    # non-overlapping 2-sample patches of a signal, each scored against a filter: no convolution op needed
+    fn = gradc.compile("P = x.reshape(-1, 2); sum(log(1 + exp(-(P @ w))))", shapes={"x": (8,), "w": (2,)})
+    x = np.linspace(-1.0, 1.5, 8)
+    w = np.array([0.5, -2.0])
+    P = x.reshape(4, 2)
+    margin = 1 / (1 + np.exp(P @ w))  # d/dz log(1 + exp(-z)) = -sigmoid(-z)
+    assert fn.forward(x=x, w=w) == pytest.approx(np.sum(np.log1p(np.exp(-(P @ w)))))
+    grads = fn.grad(x=x, w=w)
+    np.testing.assert_allclose(grads["w"], -(margin @ P), rtol=1e-12)
+    np.testing.assert_allclose(grads["x"], -np.outer(margin, w).ravel(), rtol=1e-12)
+    with pytest.raises(ShapeError, match="not a known multiple of 2"):  # n samples need not pair up
+        gradc.compile("sum(x.reshape(-1, 2) @ w)", shapes={"x": ("n",), "w": (2,)})
+
+
+def test_repeat_and_tile_of_named_dimensions_give_products():
+    graph = parse("repeat(x, 3)", {"x": ("n",)})
+    assert graph.shape(graph.outputs[0]) == ("3*n",)
+    graph = parse("tile(X, (2, 1, 3))", {"X": ("n", "d")})
+    assert graph.shape(graph.outputs[0]) == (2, "n", "3*d")
+    graph = parse("repeat(X, 2)", {"X": ("n", "d")})
+    assert graph.shape(graph.outputs[0]) == ("2*d*n",)
+    fn = gradc.compile("sum(repeat(x, 3) * tile(y, 3))", shapes={"x": ("n",), "y": ("n",)})
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    assert fn.forward(x=x, y=y) == pytest.approx(np.sum(np.repeat(x, 3) * np.tile(y, 3)))
+    grads = fn.grad(x=x, y=y)
+    np.testing.assert_allclose(grads["x"], np.tile(y, 3).reshape(2, 3).sum(axis=1))
+    np.testing.assert_allclose(grads["y"], np.repeat(x, 3).reshape(3, 2).sum(axis=0))
+    fn = gradc.compile("sum(repeat(X, 2, axis=0) ** 2) + sum(tile(X, (2, 2)) ** 2)", shapes={"X": ("n", "d")})
+    X = np.arange(6.0).reshape((2, 3))
+    np.testing.assert_allclose(fn.grad(X=X)["X"], 4 * X + 8 * X)
+
+
+def test_a_product_dimension_is_checked_like_any_other():
+    # repeat(x, 2) has 2*n elements, reshape(x, (n*2,)) too: one dimension however it is written
+    fn = gradc.compile("sum(repeat(x, 2) * reshape(tile(x, (2, 1)).T, (n*2,)))", shapes={"x": ("n",)})
+    x = np.array([1.0, 2.0, 3.0])
+    assert fn.forward(x=x) == pytest.approx(np.sum(np.repeat(x, 2) * np.tile(x, (2, 1)).T.reshape(6)))
+    np.testing.assert_allclose(fn.grad(x=x)["x"], 4 * x)
+    with pytest.raises(ShapeError, match="do not broadcast"):
+        gradc.compile("sum(repeat(x, 2) * repeat(x, 3))", shapes={"x": ("n",)})
+
+
+@pytest.mark.parametrize("total, part, expected", [
+    ("d*n", "n", "d"), ("6*d*n", "3*n", "2*d"), ("d*k*n", "d*k", "n"), ("n", 1, "n"), (12, 4, 3),
+    ("d*n", "k", None), ("3*n", 2, None), ("n", "d*n", None), ("m + n", "m + n", 1), ("m + n", "n", None),
+    ("2*d*n + 4*n", "2*n", "d + 2"), ("d*n", 0, None),
+])
+def test_exact_quotients_of_dimensions(total, part, expected):
+    assert quotient(total, part) == expected
+
+
+def test_reshaped_checks_sizes_whatever_the_names_are():
+    assert reshaped(("n", "d"), ("d", "n")) == ("d", "n")  # the same count, d*n, though not the same shape
+    assert reshaped(("n", 3, "d"), (-1, "d")) == ("3*n", "d")
+    assert reshaped((), (1, -1)) == (1, 1)
+    with pytest.raises(ShapeError, match=r"has n elements and \(m,\) has m"):
+        reshaped(("n",), ("m",))

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 
+from gradc import dimensions
 from gradc import shapes as shape_rules
 from gradc.errors import ParseError, ShapeError, UnknownNameError
 from gradc.graph import Graph, Span
@@ -35,9 +36,9 @@ CONSTANTS = {"pi": math.pi}  # by bare name; e, a common input name, only as np.
 NUMPY_CONSTANTS = {**CONSTANTS, "e": math.e, "inf": math.inf}  # np.pi, np.e, np.inf
 NUMPY = ("np", "numpy")
 # `x.sum(axis=1)` is `sum(x, axis=1)`: a method call binds its receiver first, for the names NumPy's arrays
-# have as methods (transpose also takes its axes as separate arguments: x.transpose(1, 0, 2)).
+# have as methods (reshape and transpose also take their shape or axes as separate arguments: x.reshape(n, d)).
 METHODS = frozenset(name for name in dir(np.ndarray) if not name.startswith("_"))
-VARARGS = {"transpose": "axes"}
+VARARGS = frozenset({"reshape", "transpose"})
 # NumPy functions gradc does not compile, each with what to write instead.
 UNSUPPORTED_FUNCTIONS = {
     "sort": "sort has no gradient gradc can write as straight-line code: a permutation depends on the values",
@@ -59,7 +60,7 @@ UNSUPPORTED_FUNCTIONS = {
 ATTRIBUTES = {"axis": "axis", "keepdims": "boolean", "ord": "order", "ddof": "integer", "approximate": "boolean",
               "alpha": "number", "negative_slope": "number",
               "axes": "axes", "axis1": "integer", "axis2": "integer", "source": "axes", "destination": "axes",
-              "shift": "integers", "repeats": "count", "reps": "integers"}
+              "shift": "integers", "repeats": "count", "reps": "integers", "shape": "shape"}
 
 
 def positional_options(op):
@@ -503,7 +504,7 @@ class _Parser:
             hint = UNSUPPORTED_FUNCTIONS.get(name, "`gradc ops` lists the supported operations")
             raise self.error(func, f"the method .{name}() is not supported: {hint}")
         args = list(node.args)
-        if name in VARARGS and len(args) > 1:  # x.transpose(1, 0) is x.transpose((1, 0))
+        if name in VARARGS and len(args) > 1:  # x.reshape(n, d) is x.reshape((n, d))
             args = [ast.copy_location(ast.Tuple(elts=args, ctx=ast.Load()), args[0])]
         return self.bind(node, name, FUNCTIONS[name], [func.value] + args, node.keywords)
 
@@ -643,6 +644,37 @@ class _Parser:
             return tuple(self.axes(item) if isinstance(item, (ast.Tuple, ast.List)) else self.integer(item)
                          for item in node.elts)
         return self.integer(node)
+
+    def shape(self, node):
+        """reshape's shape: a tuple (or one) of lengths, or `X.shape`; see `shape_length`."""
+        if isinstance(node, ast.Attribute) and node.attr == "shape":
+            return self.graph.shape(self.expr(node.value))
+        items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+        return tuple(self.shape_length(item) for item in items)
+
+    def shape_length(self, node):
+        """One length of a shape: an int (-1: inferred), a dimension name, `X.shape[i]`, `len(X)`, or a product
+        of them (n*d, 3*n): sizes known when the module is compiled, read from its inputs' shapes."""
+        if self.is_integer(node):
+            return self.integer(node)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            factors = [self.shape_length(node.left), self.shape_length(node.right)]
+            if any(isinstance(f, int) and f < 0 for f in factors):
+                raise self.error(node, f"'{self.segment(node)}': a length is not negative (-1 stands alone)",
+                                 ShapeError)
+            return dimensions.multiply(*factors)
+        if isinstance(node, ast.Name) and node.id in self.dimensions() and node.id not in self.locals:
+            return shape_rules.identifier(node.id)
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
+            shape, i = self.graph.shape(self.expr(node.value.value)), self.integer(node.slice, "x.shape[i]")
+            if -len(shape) <= i < len(shape):
+                return shape[i]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
+                and len(node.args) == 1 and self.graph.shape(self.expr(node.args[0])):
+            return self.graph.shape(self.expr(node.args[0]))[0]
+        raise self.error(node, f"'{self.segment(node)}' is not a constant length: a shape is made of ints, "
+                               "dimension names and their products (x.reshape(n, d), reshape(x, (n*d,)), -1, "
+                               "X.shape), fixed when the module is compiled")
 
     def count(self, node):
         """repeat's repeats: one non-negative integer constant."""

@@ -1,4 +1,5 @@
-"""Rearranging or copying an array's elements without changing them: flip, swapaxes, moveaxis, roll, repeat, tile.
+"""Rearranging or copying an array's elements without changing them: reshape, ravel, flip, swapaxes, moveaxis,
+roll, repeat, tile.
 
 (transpose lives with the matrix products in linalg.py, expand_dims and squeeze with the reductions' plumbing.)
 The adjoint of a rearrangement is the inverse rearrangement; the adjoint of a copy sums the copies back
@@ -8,10 +9,10 @@ import math
 
 import numpy as np
 
-from gradc import shapes
+from gradc import dimensions, shapes
 from gradc.errors import ShapeError
 from gradc.ops.domain import ANY
-from gradc.ops.formula import function
+from gradc.ops.formula import ATOM, Piece, function, printed
 from gradc.ops.registry import Op, call, defop, linear
 
 
@@ -106,26 +107,13 @@ ROLL = defop(Op(name="roll", arity=1, shape=_roll_shape,
                 formula=function("roll"), domain=(ANY,), defined_everywhere=True))
 
 
-def _times(dim, count, op):
-    """A dimension `count` times as long; a named dimension stays as it is only when count is 1."""
-    if count == 1 or isinstance(dim, int):
-        return dim * count
-    raise ShapeError(f"{op}: a named dimension {dim} repeated {count} times is not supported: declare its size "
-                     f"as an int, or repeat along an axis of int size")
-
-
 def _repeat_shape(x, *, repeats, axis):
     if not isinstance(repeats, int) or repeats < 0:
         raise ShapeError(f"repeat: repeats must be a non-negative integer constant, got {repeats!r}")
     if axis is None:
-        size = math.prod(d for d in x if isinstance(d, int))
-        named = [d for d in x if not isinstance(d, int)]
-        if named and (len(named) > 1 or size != 1):
-            raise ShapeError(f"repeat: with axis=None the result has {shapes.show(x)} elements times "
-                             f"{repeats}, a product of named dimensions: give the axis, as in repeat(x, 2, axis=0)")
-        return (_times(named[0], repeats, "repeat") if named else size * repeats,)
+        return (dimensions.multiply(*x, repeats),)
     a = _axis(x, axis, "repeat")
-    return x[:a] + (_times(x[a], repeats, "repeat"),) + x[a + 1:]
+    return x[:a] + (dimensions.multiply(x[a], repeats),) + x[a + 1:]
 
 
 def _repeat_vjp(g, out, x, *, repeats, axis):
@@ -145,7 +133,7 @@ REPEAT = defop(Op(name="repeat", arity=1, shape=_repeat_shape,
 
 def repeat_split(shape, repeats, axis):
     """The shape that puts each run of repeat's copies on an axis of its own, right after the axis it copied
-    (a flattened one where axis is None): summing that axis adds the copies up."""
+    (a flattened one where axis is None): summing that axis adds the copies up. Sizes, not names."""
     if axis is None:
         return (math.prod(shape), repeats)
     return shape[:axis] + (shape[axis], repeats) + shape[axis + 1:]
@@ -175,7 +163,7 @@ def _tile_shape(x, *, reps):
     if reps is None or any(not isinstance(r, int) or r < 0 for r in (reps if isinstance(reps, tuple) else (reps,))):
         raise ShapeError(f"tile: reps must be a non-negative int or a tuple of them, got {reps!r}")
     reps, lead = tile_layout(len(x), reps)
-    return tuple(_times(d, r, "tile") for d, r in zip((1,) * lead + x, reps))
+    return tuple(dimensions.multiply(d, r) for d, r in zip((1,) * lead + x, reps))
 
 
 def _tile_vjp(g, out, x, *, reps):
@@ -189,15 +177,16 @@ TILE = defop(Op(name="tile", arity=1, shape=_tile_shape, impl=lambda x, *, reps:
 
 
 def tile_split(shape, reps):
-    """The gradient's shape with each tiled axis split into (copies, length): summing the copies' axes
-    (the even positions of the split ones) adds the tiles back up. Returns (split shape, the copies' axes)."""
+    """The gradient's shape with each tiled axis split into (copies, length), a new leading axis into its copies
+    alone: summing the copies' axes adds the tiles back up into `shape`. Returns (split shape, the copies' axes)."""
     reps, lead = tile_layout(len(shape), reps)
     split, copies = [], []
-    for r, d in zip(reps, (1,) * lead + tuple(shape)):
+    for i, r in enumerate(reps):
         if r != 1:
             copies.append(len(split))
             split.append(r)
-        split.append(d)
+        if i >= lead:
+            split.append(shape[i - lead])
     return tuple(split), tuple(copies)
 
 
@@ -210,3 +199,25 @@ TILE_SUM = defop(Op(name="tile_sum", arity=1, shape=lambda g, *, reps, shape: sh
                     vjp=lambda g, out, x, *, reps, shape: (call("tile", g, reps=reps),), jvp=linear("tile_sum"),
                     symbol="Σtile", doc="the adjoint of tile: the tiles summed back to one",
                     formula=function("tile_sum"), domain=(ANY,), defined_everywhere=True))
+
+
+def _reshape_form(p, node, x, *, shape):
+    """reshape(x, (n, d)): the shape as the user writes it, names unquoted."""
+    head = r"\operatorname{reshape}" if p.latex else "reshape"
+    return Piece(f"{head}({x.text}, {shapes.show(shape)})", ATOM)
+
+
+# A view of the same elements in row-major order under another shape: the adjoint views the gradient back.
+RESHAPE = defop(Op(name="reshape", arity=1, shape=lambda x, *, shape: shapes.reshaped(x, shape),
+                   impl=lambda x, *, shape: np.reshape(x, shape),
+                   vjp=lambda g, out, x, *, shape: (call("reshape", g, shape=x.shape),), jvp=linear("reshape"),
+                   symbol="reshape", names=("reshape",), keywords=(("shape", None),), positional=1, view=True,
+                   doc="reshape(x, shape) or x.reshape(n, d): the elements in row-major order under a new shape "
+                       "(ints, dimension names, products such as n*d, one -1 inferred)",
+                   formula=printed(_reshape_form), domain=(ANY,), defined_everywhere=True))
+# NOTE: NumPy has ravel as a function and a method, flatten as a method only (x.flatten() copies; gradc's
+# values are never written to, so a view serves both).
+RAVEL = defop(Op(name="ravel", arity=1, shape=lambda x: (dimensions.multiply(*x),), impl=np.ravel,
+                 vjp=lambda g, out, x: (call("reshape", g, shape=x.shape),), jvp=linear("ravel"), symbol="ravel",
+                 names=("ravel", "flatten"), view=True, doc="ravel(x) or x.flatten(): the elements in row-major order",
+                 formula=function("ravel"), domain=(ANY,), defined_everywhere=True))

@@ -12,7 +12,7 @@ import numpy as np
 from gradc.ops import REGISTRY, Value, call
 from gradc.ops.linalg import matmul_shape
 from gradc.ops.reduce import count, squeezed_axes, sum_to_axes
-from gradc.shapes import broadcast, inserted_axes, normalize_axes, permutation, reduce
+from gradc.shapes import broadcast, inserted_axes, normalize_axes, permutation, reduce, reshaped
 
 class RuleTable(dict):
     """op name -> [(phase, rule)], in definition order; a backend keeps its own table of cost rules."""
@@ -410,6 +410,26 @@ def expand_dims_canonical(x, *, axis):
     """expand_dims(x, -1) -> expand_dims(x, (k,)): one spelling per result"""
     axes = inserted_axes(x.ndim, axis)
     return call("expand_dims", x, axis=axes) if axes != axis else None
+
+
+@rule("reshape")
+def reshape_simple(x, *, shape):
+    """reshape(x, x.shape) -> x;  reshape(reshape(x, s), t) -> reshape(x, t);  reshape(ravel(x), t) -> reshape(x, t)"""
+    if reshaped(x.shape, shape) == x.shape:
+        return x
+    if op_of(x) in ("reshape", "ravel"):
+        return call("reshape", arg(x), shape=shape)
+    return None
+
+
+@rule("ravel")
+def ravel_simple(x):
+    """ravel(v) -> v for a vector;  ravel(reshape(x, s)) -> ravel(x)"""
+    if x.ndim == 1:
+        return x
+    if op_of(x) == "reshape":
+        return call("ravel", arg(x))
+    return None
 
 
 @rule("matmul")

@@ -21,7 +21,7 @@ from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_H
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.ops.indexing import index_text
 from gradc.ops.reduce import squeezed_axes, sum_to_axes
-from gradc.ops.shaping import tile_layout, tile_split
+from gradc.ops.shaping import tile_split
 
 
 @dataclass(frozen=True)
@@ -358,10 +358,9 @@ def _repeat_sum(ctx, g, *, repeats, axis, shape):
 def _tile_sum(ctx, g, *, reps, shape):
     """`g.reshape(2, n, 3, d).sum(axis=(0, 2))`: each tiled axis split into (copies, length), the copies summed."""
     split, copies = tile_split(shape, reps)
-    if not copies:
-        return g if len(split) == len(shape) else f"{g}.reshape({ctx.shape(shape)})"
-    summed = f"{g}.reshape({', '.join(ctx.dim(d) for d in split)}).sum(axis={ctx.axes(copies)})"
-    return summed if tile_layout(len(shape), reps)[1] == 0 else f"{summed}.reshape({ctx.shape(shape)})"
+    if not copies:  # every reps 1: only new leading axes of length 1 to drop
+        return f"{g}.reshape({ctx.shape(shape)})"
+    return f"{g}.reshape({', '.join(ctx.dim(d) for d in split)}).sum(axis={ctx.axes(copies)})"
 
 
 register_lowering("repeat_sum", _repeat_sum)
@@ -378,3 +377,6 @@ def _join(function):
 
 for _name in ("concatenate", "stack", "hstack", "vstack", "column_stack"):
     register_lowering(_name, _join(_name))
+register_lowering("reshape", lambda ctx, x, *, shape: f"{x}.reshape({ctx.shape(shape)})" if ctx.arg_shapes[0] else
+                  f"np.reshape({x}, {ctx.shape(shape)})")  # a scalar may be a Python float, with no methods
+register_lowering("ravel", lambda ctx, x: f"{x}.ravel()" if ctx.arg_shapes[0] else f"np.ravel({x})")
