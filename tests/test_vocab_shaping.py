@@ -305,7 +305,6 @@ def test_reshape_of_three_names_infers_the_product():
     ("reshape(X, (n,))", r"reshape: shape \(n, d\) has d\*n elements and \(n,\) has n"),
     ("X.reshape(2, -1)", r"cannot infer the -1 in \(2, -1\) for shape \(n, d\)"),
     ("X.reshape(-1, -1)", "at most one is -1"),
-    ("X.reshape(n, -2)", "at most one is -1"),
 ])
 def test_reshape_to_a_different_size_is_a_shape_error(source, message):
     with pytest.raises(ShapeError, match=message):
@@ -313,9 +312,9 @@ def test_reshape_to_a_different_size_is_a_shape_error(source, message):
 
 
 @pytest.mark.parametrize("source", ["X.reshape(k)", "X.reshape(X.size)", "reshape(X, (k, 2))", "X.reshape(n + d)",
-                                    "X.reshape(-1 * n)"])
+                                    "X.reshape(-1 * n)", "X.reshape(n, -2)"])
 def test_reshape_with_a_shape_computed_at_run_time_has_a_hint(source):
-    with pytest.raises(gradc.GradcError, match="a length is not negative|not a constant length: a shape is made of"):
+    with pytest.raises(gradc.errors.ParseError, match="non-negative|a shape is made of"):
         gradc.compile(f"sum({source}) * k", shapes={"X": ("n", "d")})
 
 
