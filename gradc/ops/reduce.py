@@ -1,12 +1,11 @@
-"""Reductions, the shape plumbing that differentiation inserts (sum_to, broadcast_to, expand_dims), and arrays made
-from a shape alone (zeros, ones)."""
+"""Reductions, and the shape plumbing that differentiation inserts (sum_to, broadcast_to, expand_dims, squeeze)."""
 import math
 
 import numpy as np
 
-from gradc import shapes
+from gradc import dimensions, shapes
 from gradc.ops.domain import ANY, Domain
-from gradc.ops.formula import ALWAYS, ATOM, POWER, PRODUCT, UNDER_ELEMENTWISE, Formula, Piece, function, printed
+from gradc.ops.formula import ALWAYS, ATOM, POWER, PRECEDENCE, PRODUCT, UNDER_ELEMENTWISE, Formula, Piece, function, printed
 from gradc.ops.registry import Op, Value, call, defop, linear
 
 # NumPy's reductions' keywords, as the source may give them: sum(x, axis=None, keepdims=False).
@@ -163,11 +162,17 @@ PROD_OTHERS = defop(Op(name="prod_others", arity=1, shape=lambda x, *, axis: alo
                                       need="{} != 0 (prod's second derivative divides by it)"),)))
 
 
+def _count_precedence(dims):
+    if len(dims) == 1 and dimensions.is_composite(dims[0]):
+        return PRECEDENCE["sum"]  # n - 1, d*n: parenthesized under a product or a division
+    return ATOM if len(dims) < 2 else PRODUCT
+
+
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.
 # NOTE: written in place, so a product `n * d` needs parentheses (`1.0 / (n * d)`, not `1.0 / n * d`).
 SIZE = defop(Op(name="size", arity=0, shape=lambda *, dims: (), impl=lambda *, dims: float(math.prod(dims)),
                 symbol="size", inline=True, doc="number of elements", defined_everywhere=True,
-                formula=printed(lambda p, node, *, dims: Piece(p.dims(dims), ATOM if len(dims) < 2 else PRODUCT))))
+                formula=printed(lambda p, node, *, dims: Piece(p.dims(dims), _count_precedence(dims)))))
 
 
 def _sum_to_shape(x, *, shape):
@@ -223,14 +228,6 @@ EXPAND_DIMS = defop(Op(name="expand_dims", arity=1, shape=_expand_dims_shape,
                        jvp=linear("expand_dims"), view=True, inline=True, symbol="expand_dims",
                        formula=function("expand_dims", transparent=ALWAYS), doc="insert axes of length 1",
                        domain=(ANY,), defined_everywhere=True))
-
-# Arrays made from their shape alone: leaves with no operands, built with `call(name, shape=..., like=value)`.
-ZEROS = defop(Op(name="zeros", arity=0, shape=lambda *, shape: shape, impl=lambda *, shape: np.zeros(shape),
-                 symbol="zeros", formula=Formula("0", "0"),
-                 doc="the gradient of an input the output does not depend on", defined_everywhere=True))
-ONES = defop(Op(name="ones", arity=0, shape=lambda *, shape: shape, impl=lambda *, shape: np.ones(shape),
-                symbol="1", formula=Formula("1", "1"), doc="an array of ones"))
-
 
 def _squeeze_shape(x, *, axis):
     return tuple(d for i, d in enumerate(x) if i not in axis)
