@@ -17,6 +17,7 @@ import numpy as np
 from gradc.errors import GradcError
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 from gradc.ops.indexing import Slice, consumed
+from gradc.ops.joins import LAYOUTS
 from gradc.ops.norms import classify
 from gradc.ops.reduce import sum_to_axes
 from gradc.shapes import normalize_axes
@@ -327,3 +328,22 @@ register_lowering("take", _take)
 # the standard has no scatter-add: the module's `_take_add` multiplies by a one-hot matrix, so repeats add up
 register_lowering("take_add", lambda ctx, g, indices, *, axis, shape:
                   f"{ctx.helper('_take_add')}({ctx.xp}, {g}, {indices}, {axis % len(shape)}, {ctx.dim(shape[axis])})")
+
+
+def _join(name):
+    """`xp.concat([a, b[None, :]], axis=0)`: each operand raised to the result's rank as the join's layout says
+    (vstack makes a vector a row, stack adds the new axis), then the standard's concat."""
+    def lower(ctx, *arrays, **attrs):
+        raised, axis = LAYOUTS[name](ctx.arg_shapes, **attrs)
+        rank = len(raised[0][0])
+        parts = []
+        for x, (_, inserted) in zip(arrays, raised):
+            x = ctx.array(x)
+            inserted = {i % rank for i in inserted}
+            parts.append(f"{x}[{', '.join('None' if i in inserted else ':' for i in range(rank))}]" if inserted else x)
+        return f"{ctx.xp}.concat([{', '.join(parts)}], axis={axis % rank})"
+    return lower
+
+
+for _name in LAYOUTS:
+    register_lowering(_name, _join(_name))
