@@ -155,15 +155,21 @@ register_lowering("transpose", _transpose)
 
 
 # linear algebra and indexing
-def _index_text(index, ndim, spelled=str):
+def _index_text(ctx, index, ndim, in_tuple=False):
     """`1, ::-1, None`, with a trailing `...` where it names fewer axes than the array has: the standard indexes
-    no array by fewer (NumPy fills them with `:`). `spelled` writes each item (`slice(1, None, None)` in a tuple)."""
-    items = [spelled(item) for item in index]
-    return ", ".join(items + (["..."] if len(consumed(index)) < ndim else []))
+    no array by fewer (NumPy fills them with `:`). A bound may be a dimension (a join's block, `g[n:]`); in a
+    tuple (a helper's argument, where `1:` is no syntax) a slice is `slice(1, None, None)`."""
+    def bound(value):
+        return ctx.dim(value, operand=True) if isinstance(value, str) else "" if value is None else str(value)
 
-
-def _slice_call(item):
-    return f"slice{tuple(item)!r}" if isinstance(item, Slice) else repr(item)
+    def spelled(item):
+        if not isinstance(item, Slice):
+            return str(item)
+        if in_tuple:
+            return f"slice({', '.join(bound(b) or 'None' for b in item)})"
+        text = f"{bound(item.start)}:{bound(item.stop)}"
+        return text + ("" if item.step is None else f":{item.step}")
+    return ", ".join([spelled(item) for item in index] + (["..."] if len(consumed(index)) < ndim else []))
 
 
 def _vdot(ctx, a, b):
@@ -175,7 +181,7 @@ register_lowering("matmul", "{0} @ {1}")
 register_lowering("t_matmul", lambda ctx, a, b: f"{_transpose(ctx, a)} @ {b}")
 register_lowering("outer", "{0}[:, None] * {1}")
 register_lowering("vdot", _vdot)
-register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index, len(ctx.arg_shapes[0]))}]")
+register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(ctx, index, len(ctx.arg_shapes[0]))}]")
 # the adjoint of indexing: zeros with g written at the index, in place where the namespace allows it
 def _scatter(ctx, g, *, index, shape):
     """`_scatter(zeros, (1, slice(None, None, -1)), g)`; the standard writes through no `None` of an index, so
@@ -188,7 +194,8 @@ def _scatter(ctx, g, *, index, shape):
     if made:
         g = f"{ctx.xp}.squeeze({g}, axis={ctx.axes(tuple(made))})"
         index = tuple(item for item in index if item is not None)
-    return f"{ctx.helper('_scatter')}({ctx.filled('zeros', shape)}, ({_index_text(index, len(shape), _slice_call)},), {g})"
+    index = _index_text(ctx, index, len(shape), in_tuple=True)
+    return f"{ctx.helper('_scatter')}({ctx.filled('zeros', shape)}, ({index},), {g})"
 
 
 register_lowering("scatter", _scatter)
