@@ -13,7 +13,7 @@ import numpy as np
 
 from gradc.errors import GradcError, ShapeError
 from gradc.ops.domain import Domain, intersect, sample_pieces
-from gradc.ops.gathers import index_reads
+from gradc.ops.gathers import index_reads, indices
 
 MAX_DIFFERENCED = 100_000  # entries `gradc check` differences: each costs two evaluations of the whole function
 MAX_JACOBIAN = 1_000_000  # entries of a Jacobian `check` compares
@@ -99,7 +99,8 @@ def draw(fn, at=None, seed=0, size=3, attempt=0):
         if name in integers and name not in at:
             continue  # drawn below, once the sizes of the axes they index are known
         if name in at:
-            point[name] = at[name] if np.ndim(at[name]) else float(at[name])
+            given = indices(at[name], f"the value of {name}") if name in integers else at[name]
+            point[name] = given if np.ndim(given) else float(given)
             continue
         shape = tuple(d if isinstance(d, int) else sizes.setdefault(d, size + len(sizes)) for d in graph.shape(node))
         restricted = domains[name]

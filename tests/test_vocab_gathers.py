@@ -1,8 +1,14 @@
-"""Gathers by integer indices (gradc/ops/gathers.py) at the Value level: NumPy's meaning, repeated indices
-adding up in the adjoint, and the cross-entropy of integer labels against its closed-form gradient."""
+"""Integer inputs and gathers (gradc/ops/gathers.py, issue 12): NumPy's meaning from its docs, repeated indices
+adding up in the adjoints, the cross-entropy people write against its closed form, the entry checks, the
+declarations (gradc.Int, --shape labels=int:n, labels: int[n]) and the tools that draw or take values."""
 import numpy as np
+import pytest
 
+import gradc
 from gradc.backend.interpret import evaluate
+from gradc.cli.arguments import parse_shapes
+from gradc.cli.main import main
+from gradc.gradcheck import random_point
 from gradc.graph import Graph
 from gradc.ops import Value, call
 from gradc.transform.differentiate import differentiate
@@ -48,13 +54,7 @@ def test_cross_entropy_of_integer_labels_matches_its_closed_form(rng):
     np.testing.assert_allclose(values[graph.outputs[1]], (p - np.eye(c)[label_value]) / n, atol=1e-12)
 
 
-# --- integer inputs and gathers in the language (issue 12) ---
-
-import pytest  # noqa: E402
-
-import gradc  # noqa: E402
-from gradc.cli.arguments import parse_shapes  # noqa: E402
-from gradc.gradcheck import random_point  # noqa: E402
+# --- integer inputs and gathers in the language ---
 
 CE_SHAPES = {"Z": ("n", "c"), "labels": gradc.Int("n")}
 
@@ -223,3 +223,19 @@ def test_gradcheck_draws_indices_in_range():
         c = point["Z"].shape[1]
         assert point["labels"].dtype.kind == "i" and 0 <= point["labels"].min() and point["labels"].max() < c
         fn.value_and_grad(**point)
+
+
+def test_pictures_mark_integer_inputs_and_take_their_values():
+    fn = gradc.compile("-mean(log_softmax(Z, axis=1)[arange(n), labels])", shapes=CE_SHAPES)
+    picture = fn.render(at={"Z": np.zeros((2, 3)), "labels": [0, 2]})
+    assert "int n" in picture.source
+    with pytest.raises(gradc.GradcError, match="the value of labels holds indices"):
+        fn.render(at={"Z": np.zeros((2, 3)), "labels": [0.5, 2]})
+
+
+def test_the_command_line_compiles_and_checks_with_integer_labels(capsys):
+    source = "-mean(log_softmax(Z, axis=1)[arange(n), labels])"
+    assert main(["check", source, "--shape", "Z=n,c", "--shape", "labels=int:n", "--at", "labels=0,2,2"]) == 0
+    assert "OK" in capsys.readouterr().out
+    assert main(["compile", source, "--shape", "Z=n,c", "--shape", "labels=int:n"]) == 0
+    assert "WRT = ('Z',)" in capsys.readouterr().out

@@ -37,10 +37,11 @@ class Gathers:
             raise self.error(node, f"'{self.segment(node)}' is not a gather gradc compiles: index one axis by an "
                                    "integer array with ':' for the others (x[labels], X[:, labels]), or take one "
                                    "element per row with Z[arange(n), labels]; take_along_axis does the rest")
+        indices = self.indices(items[arrays[0]], node)
         if arrays[0] >= len(shape):
             raise self.error(node, f"'{self.segment(node)}': too many indices for an array of shape {show(shape)}",
                              ShapeError)
-        return self.add(node, "take", [operand, self.indices(items[arrays[0]], node)], axis=arrays[0])
+        return self.add(node, "take", [operand, indices], axis=arrays[0])
 
     def is_arange(self, item):
         return isinstance(item, ast.Call) and (isinstance(item.func, ast.Name) and item.func.id == "arange"

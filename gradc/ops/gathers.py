@@ -10,7 +10,7 @@ are distinct, so its pairs (i, labels[i]) never repeat and its adjoint may assig
 import numpy as np
 
 from gradc import shapes
-from gradc.errors import ShapeError
+from gradc.errors import GradcError, ShapeError
 from gradc.ops.domain import ANY, INDICES
 from gradc.ops.formula import Formula, function
 from gradc.ops.registry import Op, call, defop
@@ -192,3 +192,19 @@ def index_reads(graph):
             indices = graph.args(indices)[0]
         if graph.is_integer(indices):
             yield node, graph[indices]["name"], graph.shape(x)[axis]
+
+
+def indices(value, what):
+    """`value` as an array of integers, or a GradcError naming `what`: the values gradc itself takes for an
+    integer input (the points of pictures and checks). Whole numbers written as floats (the command line's
+    `--at labels=0,2`) become integers; any other number is refused rather than cut."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # a ragged list
+        raise GradcError(f"{what} is not an array of integers: {error}") from None
+    if array.dtype.kind == "f" and array.ndim and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        return array.astype(np.int64)
+    if array.dtype.kind not in "iu" or array.ndim == 0:
+        raise GradcError(f"{what} holds indices: it must be an array of integers, not {array.dtype}"
+                         + (" (a scalar)" if array.ndim == 0 else ""))
+    return array

@@ -126,3 +126,4 @@ def real(value, what):
         given = f"{value!r:.40}" if array.ndim == 0 else f"an array of {array.dtype}"
         raise GradcError(f"{what} must be a real number or an array of real numbers, not {given}")
     return float(array) if array.ndim == 0 else array.astype(np.float64)
+
