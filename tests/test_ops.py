@@ -131,9 +131,6 @@ SPECIAL = {
     "hstack": [(((3,), (2,)), {}), (((2, 3), (2, 1)), {}), (((), (3,), ()), {})],
     "vstack": [(((3,), (3,)), {}), (((2, 3), (3,), (1, 3)), {}), (((), ()), {}), (((2, 3),), {})],
     "column_stack": [(((3,), (3,)), {}), (((3, 2), (3,), (3, 1)), {}), (((), ()), {}), (((2,), (2, 3)), {})],
-    "block": [((5,), dict(axis=0, bounds=(1, 3), drop=False)), ((2, 4), dict(axis=1, bounds=(1, 4), drop=False)),
-              ((3, 2), dict(axis=0, bounds=(2, 3), drop=True)), ((2, 3), dict(axis=1, bounds=(0, 1), drop=True)),
-              ((3,), dict(axis=0, bounds=(0, 2), drop=False))],
     "zeros_like": [(s, {}) for s in UNARY_SHAPES], "ones_like": [(s, {}) for s in UNARY_SHAPES],
     "full_like": [(s, dict(fill_value=2.5)) for s in UNARY_SHAPES],
     "tril": [((3, 3), dict(k=0)), ((2, 3), dict(k=-1)), ((3, 2), dict(k=1)), ((2, 3, 3), dict(k=0))],
@@ -221,7 +218,6 @@ def _undiagonal(g, offset, shape):
 
 REFERENCE = {  # independent NumPy meanings where the op's impl is not a plain NumPy function
     "undiagonal": _undiagonal,
-    "block": lambda g, axis, bounds, drop: np.take(g, bounds[0] if drop else range(*bounds), axis=axis),
     "zeros_like": lambda a: np.zeros(np.shape(a)), "ones_like": lambda a: np.ones(np.shape(a)),
     "full_like": lambda a, fill_value: fill_value + 0.0 * np.asarray(a),
     "prod_others": _others,

@@ -125,6 +125,7 @@ def test_the_hessian_through_a_join_with_a_fixed_operand(rng):
 
 
 JOIN_ERRORS = [
+    ("concatenate((a, b)) * c", {"a": ("n",), "b": ("m",), "c": ("n",)}, ShapeError, r"\(m \+ n,\) and \(n,\)"),
     ("concatenate((a, b), axis=1)", {"a": ("n", 2), "b": ("m", 3)}, ShapeError, "differ in axis 0"),
     ("concatenate((a, b))", {}, ShapeError, "zero-dimensional .* stack"),
     ("concatenate((A, B), axis=None)", {"A": (2, 2), "B": (2, 2)}, ShapeError, r"axis=None\) flattens"),

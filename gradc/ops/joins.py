@@ -1,9 +1,12 @@
 """Joining arrays: concatenate, stack, hstack, vstack, column_stack (variadic: the source's sequence of arrays).
 
 Each join first gives every operand the rank of the result, as NumPy does (vstack makes a vector a row,
-column_stack a column, stack adds the new axis), then concatenates along one axis: joining n and m rows gives
-n + m (gradc/dimensions.py). The adjoint cuts the gradient back into the operands' blocks (`block`: g[:, n:],
-g[n], with symbolic bounds), so the backward pass is plain slicing; the JVP joins the tangents the same way.
+column_stack a column, stack adds the new axis), then concatenates along one axis. The adjoint cuts the
+gradient back into the operands' blocks with the index op (an int where the operand had no such axis, a
+slice where it had), so the backward pass is plain slicing; the JVP joins the tangents the same way.
+
+Lengths add as dimensions do (gradc/dimensions.py): joining n and m rows gives m + n, and the blocks are cut at
+symbolic bounds (`g[:n]`, `g[n:]`), which the generated module computes from its size variables.
 """
 import numpy as np
 
@@ -12,7 +15,7 @@ from gradc.errors import ShapeError
 from gradc.ops.domain import ANY
 from gradc.ops.formula import ATOM, Piece, printed
 from gradc.ops.indexing import Slice
-from gradc.ops.registry import Op, call, defop, linear
+from gradc.ops.registry import Op, call, defop
 
 
 def _raise_to(shape, rank, where):
@@ -89,31 +92,38 @@ def _joined(name, arg_shapes, attrs):
 def join_shape(name):
     def shape(*arg_shapes, **attrs):
         raised, axis = _joined(name, arg_shapes, attrs)
-        total = dimensions.add(*(s[axis] for s, _ in raised))
+        lengths = [s[axis] for s, _ in raised]
+        total = dimensions.add(*lengths)
         return raised[0][0][:axis] + (total,) + raised[0][0][axis + 1:]
     return shape
 
 
-def _cut(g, shape, inserted, axis, start):
-    """The operand's block of the adjoint g: its bounds along the joined axis (the one element at `start`
-    where the operand had no such axis), then element 0 of each other axis it was given."""
-    whole = start == 0 and shape[axis] == g.shape[axis] and axis not in inserted  # one operand: all of g
-    if not whole:
-        g = call("block", g, axis=axis, bounds=(start, dimensions.add(start, shape[axis])), drop=axis in inserted)
-    others = [i - (i > axis) for i in inserted if i != axis]  # positions after the joined axis was dropped
-    if others:
-        g = call("index", g, index=tuple(0 if i in others else Slice() for i in range(max(others) + 1)))
-    return g
+def blocks(name, arg_shapes, attrs):
+    """For each operand, the index of the result that is exactly that operand: an int at each axis the operand
+    was given (a vector's row in vstack), a slice of its length along the joined axis."""
+    raised, axis = _joined(name, arg_shapes, attrs)
+    result, start = [], 0
+    for k, (shape, inserted) in enumerate(raised):
+        stop = None if k == len(raised) - 1 else dimensions.add(start, shape[axis])
+        items = []
+        for i in range(len(shape)):
+            if i in inserted:
+                items.append(start if i == axis else 0)
+            elif i == axis and len(raised) > 1:
+                items.append(Slice(start or None, stop))
+            else:
+                items.append(Slice())
+        while items and items[-1] == Slice():
+            items.pop()  # x[1:3, :] is x[1:3]
+        result.append(tuple(items))
+        start = stop
+    return result
 
 
 def _join_vjp(name):
     def vjp(g, out, *args, **attrs):
-        raised, axis = _joined(name, [a.shape for a in args], attrs)
-        parts, start = [], 0
-        for shape, inserted in raised:
-            parts.append(_cut(g, shape, inserted, axis, start))
-            start = dimensions.add(start, shape[axis])
-        return tuple(parts)
+        return tuple(call("index", g, index=index) if index else g
+                     for index in blocks(name, [a.shape for a in args], attrs))
     return vjp
 
 
@@ -155,39 +165,3 @@ VSTACK = _join("vstack", lambda *arrays: np.vstack(arrays),
                "vstack((a, b)): stack rows: vectors become rows, matrices join along axis 0")
 COLUMN_STACK = _join("column_stack", lambda *arrays: np.column_stack(arrays),
                      "column_stack((a, b)): vectors become columns, joined side by side with matrices")
-
-
-def _block_shape(x, *, axis, bounds, drop):
-    start, stop = bounds
-    return x[:axis] + (() if drop else (dimensions.subtract(stop, start),)) + x[axis + 1:]
-
-
-def _block_impl(g, *, axis, bounds, drop):
-    start, stop = bounds
-    return np.asarray(g)[(slice(None),) * axis + (start if drop else slice(start, stop),)]
-
-
-def _block_vjp(g, out, x, *, axis, bounds, drop):
-    """Zeros around g along the axis: the block put back where it was cut from."""
-    start, stop = bounds
-    g = call("expand_dims", g, axis=(axis,)) if drop else g
-    before, after = x.shape[:axis] + (start,) + x.shape[axis + 1:], \
-        x.shape[:axis] + (dimensions.subtract(x.shape[axis], stop),) + x.shape[axis + 1:]
-    pieces = ([call("zeros", shape=before, like=g)] if start != 0 else []) + [g] + \
-        ([call("zeros", shape=after, like=g)] if after[axis] != 0 else [])
-    return (call("concatenate", *pieces, axis=axis) if len(pieces) > 1 else g,)
-
-
-def _block_form(p, node, g, *, axis, bounds, drop):
-    start, stop = bounds
-    total = p.graph.shape(p.graph.args(node)[0])[axis]
-    cut = str(start) if drop else ("" if start == 0 else str(start)) + ":" + ("" if stop == total else str(stop))
-    return Piece(f"{p.wrap(g, ATOM)}[{':, ' * axis}{cut}]", ATOM)
-
-
-# One operand's block of a join's adjoint: the elements from `start` to `stop` along `axis` (with drop, the one
-# element at `start`, the axis dropped), bounds symbolic where the operands' lengths are (g[:n], g[n:]).
-BLOCK = defop(Op(name="block", arity=1, shape=_block_shape, impl=_block_impl, vjp=_block_vjp, jvp=linear("block"),
-                 symbol="[:]", view=True, formula=printed(_block_form),
-                 doc="the elements of x from start to stop along an axis (a join's adjoint, cut back)",
-                 domain=(ANY,), defined_everywhere=True))

@@ -356,17 +356,6 @@ for _name in ("concatenate", "stack", "hstack", "vstack", "column_stack"):
     register_lowering(_name, _join(_name))
 
 
-def _block(ctx, g, *, axis, bounds, drop):
-    """`g[:, 2:5]`, `g[n:]`, `g[n]`: the bounds only where they are not the ends."""
-    start, stop = bounds
-    cut = ctx.dim(start) if drop else (("" if start == 0 else ctx.dim(start)) + ":"
-                                       + ("" if stop == ctx.arg_shapes[0][axis] else ctx.dim(stop)))
-    return f"{g}[{':, ' * axis}{cut}]"
-
-
-register_lowering("block", _block)
-
-
 # arrays shaped like another, triangles and diagonals (gradc/ops/construction.py)
 def _like(function, fill):
     """`np.zeros_like(x)`; of a scalar, the number itself."""
