@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from gradc.ops import REGISTRY, Value, call
-from gradc.ops.linalg import matmul_shape
+from gradc.ops.contractions import matmul_shape
 from gradc.ops.reduce import count, sum_to_axes
 from gradc.shapes import broadcast, normalize_axes, reduce
 
@@ -417,6 +417,22 @@ def matmul_identity(a, b):
         if scale is not None and defined_everywhere(other) and other.ndim >= 1:
             return other if is_const(scale, 1.0) else scale * other
     return None
+
+
+@rule("dot")
+def dot_as_product(a, b):
+    """dot(a, b) -> a * b where one is a scalar;  dot(a, b) -> a @ b for vectors and matrices"""
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return a @ b if a.ndim <= 2 and b.ndim <= 2 else None
+
+
+@rule("inner")
+def inner_as_product(a, b):
+    """inner(a, b) -> a * b where one is a scalar;  inner(a, b) -> a @ b where a has at most two axes and b one"""
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return a @ b if a.ndim <= 2 and b.ndim == 1 else None
 
 
 @rule("sum_to")
