@@ -201,3 +201,38 @@ def test_einsum_hessian_matches_closed_form(rng):
     fn = gradc.compile("einsum('i,ij,j->', x, A, x)", shapes={"x": ("n",), "A": ("n", "n")})
     x, A = rng.standard_normal(3), rng.standard_normal((3, 3))
     np.testing.assert_allclose(fn.hessian(x=x, A=A)["x"]["x"], A + A.T, rtol=1e-12)
+
+
+@pytest.mark.parametrize("source, shapes, written", [
+    ("einsum('i,ij,j', x, A, y)", {"x": ("n",), "A": ("n", "d"), "y": ("d",)}, ["x @ A", "_outer(x, y)"]),
+    ("sum(einsum('ij,jk,kl->il', A, B, C))", {"A": ("n", "n"), "B": ("n", "n"), "C": ("n", "n")}, ["A @ B"]),
+    ("einsum('ii', X) + sum(einsum('ii->i', X))", {"X": ("n", "n")}, ["np.trace(X)", "X.diagonal()"]),
+    ("sum(einsum('ij,kj->ik', A, B))", {"A": ("n", "d"), "B": ("m", "d")}, ["A @ B.T"]),
+])
+def test_einsums_that_are_products_are_written_as_products(source, shapes, written):
+    # NumPy's einsum runs one loop over every letter unless it optimizes (n^4 for a chain of three): pairs
+    # that are matrix products become @, one-operand specs sums, traces or diagonals
+    fn = gradc.compile(source, shapes=shapes)
+    assert "np.einsum('" not in fn.source
+    for text in written:
+        assert text in fn.source
+
+
+def test_an_einsum_left_as_einsum_is_one_readable_line(rng):
+    fn = gradc.compile("sum(W * einsum('bij,bjk->bik', A, B))",
+                       shapes={"A": ("b", "n", "d"), "B": ("b", "d", "m"), "W": ("b", "n", "m")})
+    assert "np.einsum('bij,bjk->bik', A, B)" in fn.source
+    arrays = {"A": rng.standard_normal((2, 3, 4)), "B": rng.standard_normal((2, 4, 5)),
+              "W": rng.standard_normal((2, 3, 5))}
+    assert fn.forward(**arrays) == pytest.approx(np.sum(arrays["W"] * (arrays["A"] @ arrays["B"])), rel=1e-12)
+    _check_gradient(fn, arrays, rng)
+
+
+def test_a_rearranging_einsum_is_copied_before_anything_writes_into_it(rng):
+    # np.einsum('ijk->kij', X) is a view of X: the in-place lines after it must not write through it into X
+    fn = gradc.compile("sum(exp(einsum('ijk->kij', X)) * W)", shapes={"X": (2, 3, 4), "W": (4, 2, 3)})
+    X, W = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 2, 3))
+    kept = X.copy()
+    grads = fn.grad(X=X, W=W)
+    np.testing.assert_array_equal(X, kept)
+    np.testing.assert_allclose(grads["X"], np.transpose(W, (1, 2, 0)) * np.exp(X), rtol=1e-12)
