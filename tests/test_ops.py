@@ -97,6 +97,9 @@ CONTRACTION_CASES = {
                (((3,), (3, 4), (4,)), dict(spec="i,ij,j->")), (((2, 3), (4,)), dict(spec="ij,k->ik")),
                (((2, 3),), dict(spec="ij->ji")), (((2, 3), (2, 3)), dict(spec="ij,ij->")),
                (((2, 3, 3), (2, 3)), dict(spec="bii,bj->bj")), (((2, 3),), dict(spec="ij->"))],
+    "tensordot": [(((2, 3, 4), (3, 4, 2)), dict(axes=2)), (((2, 3), (3, 4)), dict(axes=1)),
+                  (((2,), (3,)), dict(axes=0)), (((3, 2, 4), (2, 3)), dict(axes=((1, 0), (0, 1)))),
+                  (((2, 3), (4, 2)), dict(axes=((0,), (1,)))), (((2, 3), (2, 3)), dict(axes=((-2, -1), (0, 1))))],
 }
 SPECIAL = {
     "sum": REDUCTIONS, "mean": REDUCTIONS, "amax": REDUCTIONS, "amin": REDUCTIONS,

@@ -117,6 +117,10 @@ CASES = {
                            (source("dot(A, x)", {"A": ("n", "d"), "x": ("d",)}), ["input", "input", "matmul"])],
     "inner:inner_as_product": [(source("inner(x, c)", {"x": ("n",)}), ["input", "input", "mul"]),
                                (source("inner(A, x)", {"A": ("n", "d"), "x": ("d",)}), ["input", "input", "matmul"])],
+    "tensordot:tensordot_as_einsum": [
+        (source("tensordot(A, B, axes=1)", {"A": ("n", "d"), "B": ("d", "k")}), ["input", "input", "matmul"]),
+        (source("tensordot(A, B, axes=([1, 0], [0, 1]))", {"A": ("n", "d", "k"), "B": ("d", "n")}),
+         ["input", "input", "einsum"])],
     "einsum:einsum_factors": [
         (source("sum(einsum(',ij->ij', c, X))", {"X": ("n", "d")}), ["input", "input", "mul", "sum"]),
         (built(lambda X: call("einsum", X, call("ones", shape=(3,), like=X), spec="ij,j->i"), X=(2, 3)),

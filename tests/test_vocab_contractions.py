@@ -236,3 +236,37 @@ def test_a_rearranging_einsum_is_copied_before_anything_writes_into_it(rng):
     grads = fn.grad(X=X, W=W)
     np.testing.assert_array_equal(X, kept)
     np.testing.assert_allclose(grads["X"], np.transpose(W, (1, 2, 0)) * np.exp(X), rtol=1e-12)
+
+
+# numpy.tensordot's examples
+def test_tensordot_follows_numpys_documentation():
+    a = np.arange(60.0).reshape(3, 4, 5)
+    b = np.arange(24.0).reshape(4, 3, 2)
+    c = value("np.tensordot(a, b, axes=([1, 0], [0, 1]))", a=a, b=b)
+    np.testing.assert_array_equal(c, [[4400, 4730], [4532, 4874], [4664, 5018], [4796, 5162], [4928, 5306]])
+    x, y = np.arange(3.0), np.arange(4.0)
+    np.testing.assert_array_equal(value("tensordot(x, y, 0)", x=x, y=y), np.outer(x, y))
+    A, B = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(value("tensordot(A, B, axes=1)", A=A, B=B), A @ B)
+    assert value("tensordot(A, A)", A=A) == np.sum(A * A) == 55  # axes=2 by default: every axis
+
+
+def test_tensordot_gradient_matches_finite_differences(rng):
+    fn = gradc.compile("sum(W * tensordot(a, b, axes=([1, 0], [0, 1])))",
+                       shapes={"a": ("n", "d", "k"), "b": ("d", "n", "m"), "W": ("k", "m")})
+    arrays = {"a": rng.standard_normal((3, 4, 5)), "b": rng.standard_normal((4, 3, 2)), "W": rng.standard_normal((5, 2))}
+    assert fn.forward(**arrays) == pytest.approx(np.sum(arrays["W"] * np.tensordot(arrays["a"], arrays["b"],
+                                                                                   axes=([1, 0], [0, 1]))))
+    _check_gradient(fn, arrays, rng)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("tensordot(A, B, axes=([1], [1]))", r"axis 1 of a \(d\) and axis 1 of b \(k\)"),
+    ("tensordot(A, B, axes=3)", r"axes=3 needs operands of at least 3 axes"),
+    ("tensordot(A, B, axes=([0, 1], [0]))", r"pairs 2 axes of a with 1 of b"),
+    ("tensordot(A, B, axes=([2], [0]))", r"axes \(2,\) of a are out of range"),
+    ("tensordot(A, B, axes=1.5)", r"axes must be an int or a pair"),
+])
+def test_tensordot_misuse_names_the_axes(source, message):
+    with pytest.raises(ShapeError, match=message):
+        gradc.compile(f"sum({source})", shapes={"A": ("n", "d"), "B": ("d", "k")})

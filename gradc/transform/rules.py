@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from gradc.ops import REGISTRY, Value, call
-from gradc.ops.contractions import contract, join_spec, matmul_shape, split_spec
+from gradc.ops.contractions import contract, join_spec, matmul_shape, split_spec, tensordot_spec
 from gradc.ops.reduce import count, sum_to_axes
 from gradc.shapes import broadcast, normalize_axes, reduce
 
@@ -433,6 +433,12 @@ def inner_as_product(a, b):
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return a @ b if a.ndim <= 2 and b.ndim == 1 else None
+
+
+@rule("tensordot")
+def tensordot_as_einsum(a, b, *, axes):
+    """tensordot(a, b, axes) -> einsum(its spec, a, b): then a matrix product where it is one"""
+    return contract(tensordot_spec(a.shape, b.shape, axes), a, b)
 
 
 @rule("einsum")

@@ -18,7 +18,7 @@ from gradc import shapes
 from gradc.errors import GradcError
 from gradc.ops.construction import literal_text
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
-from gradc.ops.contractions import rearranges
+from gradc.ops.contractions import rearranges, tensordot_axes
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.ops.indexing import index_text
 from gradc.ops.reduce import sum_to_axes
@@ -279,6 +279,8 @@ def _einsum(ctx, *operands, spec):
 
 
 register_lowering("einsum", _einsum)
+register_lowering("tensordot", lambda ctx, a, b, *, axes: f"np.tensordot({a}, {b}, axes="
+                  f"{tensordot_axes(ctx.arg_shapes[0], ctx.arg_shapes[1], axes)})")
 register_lowering("vdot", "np.vdot({0}, {1})")
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array
