@@ -209,7 +209,8 @@ SIZES = {"n": 3, "d": 2, "k": 4}
 # values come within their scalar factor of the float limit (c * (a @ b) at a @ b ~ 1e308 and c = -0.0).
 REASSOCIATING = {"mul:scale_rows_and_columns", "matmul:scale_after_product", "sum:scale_after_sum",
                  "sum_to:scale_after_sum_to", "sum:sum_over_terms", "accumulate:collect_terms", "add:collect_terms",
-                 "sub:collect_difference", "matmul:product_with_constant_matrix"}
+                 "sub:collect_difference", "matmul:product_with_constant_matrix",
+                 "einsum:einsum_as_matmul", "einsum:einsum_in_pairs"}  # einsum's loop sums in another order than BLAS
 
 
 def _draws(graph, rng):
