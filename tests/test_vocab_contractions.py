@@ -132,7 +132,8 @@ def test_tensor_contraction_from_numpys_einsum_documentation():
 
 @pytest.mark.parametrize("spec, shapes, written", [
     ("ij,jk", [(2, 3), (3, 4)], "ij,jk->ik"), ("ii", [(3, 3)], "ii->"), ("ba", [(2, 3)], "ba->ab"),
-    ("...ij,...jk->...ik", [(5, 1, 2, 3), (4, 3, 2)], "acij,bjk->abik"), ("i...", [(5, 4)], "ia->ai"), ("i...->...", [(5, 4)], "ia->a"),
+    ("...ij,...jk->...ik", [(5, 1, 2, 3), (4, 3, 2)], "acij,bjk->abik"), ("i...", [(5, 4)], "ia->ai"),
+    ("i...->...", [(5, 4)], "ia->a"),
     (" i , i -> ", [(3,), (3,)], "i,i->"),
 ])
 def test_specs_are_written_out_explicitly(spec, shapes, written):
@@ -254,7 +255,8 @@ def test_tensordot_follows_numpys_documentation():
 def test_tensordot_gradient_matches_finite_differences(rng):
     fn = gradc.compile("sum(W * tensordot(a, b, axes=([1, 0], [0, 1])))",
                        shapes={"a": ("n", "d", "k"), "b": ("d", "n", "m"), "W": ("k", "m")})
-    arrays = {"a": rng.standard_normal((3, 4, 5)), "b": rng.standard_normal((4, 3, 2)), "W": rng.standard_normal((5, 2))}
+    arrays = {"a": rng.standard_normal((3, 4, 5)), "b": rng.standard_normal((4, 3, 2)),
+              "W": rng.standard_normal((5, 2))}
     assert fn.forward(**arrays) == pytest.approx(np.sum(arrays["W"] * np.tensordot(arrays["a"], arrays["b"],
                                                                                    axes=([1, 0], [0, 1]))))
     _check_gradient(fn, arrays, rng)
@@ -270,3 +272,33 @@ def test_tensordot_gradient_matches_finite_differences(rng):
 def test_tensordot_misuse_names_the_axes(source, message):
     with pytest.raises(ShapeError, match=message):
         gradc.compile(f"sum({source})", shapes={"A": ("n", "d"), "B": ("d", "k")})
+
+
+# numpy.kron's examples
+def test_kron_follows_numpys_documentation():
+    np.testing.assert_array_equal(value("np.kron(a, b)", a=np.array([1.0, 10, 100]), b=np.array([5.0, 6, 7])),
+                                  [5, 6, 7, 50, 60, 70, 500, 600, 700])
+    np.testing.assert_array_equal(value("np.kron(b, a)", a=np.array([1.0, 10, 100]), b=np.array([5.0, 6, 7])),
+                                  [5, 50, 500, 6, 60, 600, 7, 70, 700])
+    np.testing.assert_array_equal(value("kron(I, J)", I=np.eye(2), J=np.ones((2, 2))),
+                                  [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
+    a = np.arange(100.0).reshape((2, 5, 2, 5))
+    b = np.arange(24.0).reshape((2, 3, 4))
+    c = value("kron(a, b)", a=a, b=b)
+    assert c.shape == (2, 10, 6, 20)
+    I, J = (1, 3, 0, 2), (0, 2, 1)
+    K = tuple(np.array(I) * np.array((1,) + b.shape) + np.array((0,) + J))
+    assert c[K] == a[I] * b[J]
+
+
+def test_kron_gradient_matches_closed_form_and_differences(rng):
+    # trace(kron(A, B)) = trace(A) trace(B): its gradient in A is trace(B) I
+    fn = gradc.compile("trace(kron(A, B)) + sum(W * kron(A, B))", shapes={"A": (2, 2), "B": (3, 3), "W": (6, 6)})
+    arrays = {"A": rng.standard_normal((2, 2)), "B": rng.standard_normal((3, 3)), "W": rng.standard_normal((6, 6))}
+    grads = _check_gradient(fn, arrays, rng)
+    W = arrays["W"].reshape(2, 3, 2, 3)
+    np.testing.assert_allclose(grads["A"], np.trace(arrays["B"]) * np.eye(2) + np.einsum("ikjl,kl->ij", W, arrays["B"]),
+                               rtol=1e-12)
+    symbolic = gradc.compile("sum(kron(x, y) ** 2)", shapes={"x": ("n",), "y": ("m",)})
+    x, y = rng.standard_normal(3), rng.standard_normal(4)
+    np.testing.assert_allclose(symbolic.grad(x=x, y=y)["x"], 2 * x * np.sum(y ** 2), rtol=1e-12)
