@@ -19,7 +19,7 @@ from gradc import shapes
 from gradc.errors import GradcError
 from gradc.ops.construction import literal_text
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
-from gradc.ops.contractions import rearranges
+from gradc.ops.contractions import merged_shape, rearranges, tensordot_axes
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.ops.indexing import index_text
 from gradc.ops.reduce import squeezed_axes, sum_to_axes
@@ -286,6 +286,12 @@ def _einsum(ctx, *operands, spec):
 
 
 register_lowering("einsum", _einsum)
+register_lowering("kron", "np.kron({0}, {1})")
+# kron's adjoint's reshapes: each axis split in two, and back
+register_lowering("split_axes", lambda ctx, x, *, parts: f"{x}.reshape({ctx.shape(sum(parts, ()))})")
+register_lowering("merge_axes", lambda ctx, x: f"{x}.reshape({ctx.shape(merged_shape(ctx.arg_shapes[0]))})")
+register_lowering("tensordot", lambda ctx, a, b, *, axes: f"np.tensordot({a}, {b}, axes="
+                  f"{tensordot_axes(ctx.arg_shapes[0], ctx.arg_shapes[1], axes)})")
 register_lowering("vdot", "np.vdot({0}, {1})")
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array
@@ -370,7 +376,7 @@ register_lowering("take", _take)
 # 10^5 labels (benchmarks/emission_choices.py --only scatters)
 register_lowering("take_add", lambda ctx, g, indices, *, axis, shape: [
     f"{{target}} = np.zeros({ctx.shape(shape)})",
-    f"np.add.at({{target}}, ({'slice(None), ' * axis}{indices},), {g})"])
+    f"np.add.at({{target}}, {indices if axis == 0 else '(' + 'slice(None), ' * axis + indices + ')'}, {g})"])
 register_lowering("pick", lambda ctx, x, indices: f"{x}[np.arange({ctx.dim(ctx.arg_shapes[0][0])}), {indices}]")
 # distinct rows: (i, labels[i]) never repeat, so an assignment adds what np.add.at would, 3x faster: 590 us against
 # 1921 us on (10^5, 10) (benchmarks/emission_choices.py --only scatters)
