@@ -75,7 +75,7 @@ def permutation(shape, axes, op="transpose"):
     if axes is None:
         return tuple(range(ndim))[::-1]
     axes = axes if isinstance(axes, tuple) else (axes,)
-    if len(axes) != ndim or any(not -ndim <= a < ndim for a in axes) \
+    if len(axes) != ndim or any(type(a) is not int or not -ndim <= a < ndim for a in axes) \
             or len({a % ndim for a in axes}) != ndim:
         raise ShapeError(f"{op}: axes {axes} are not a permutation of the {ndim} axes of shape {show(shape)}")
     return tuple(a % ndim for a in axes)

@@ -724,13 +724,11 @@ class _Parser(Gathers):
         return self.number(node)
 
     def axes(self, node):
-        """None, an int, or a tuple of ints (transpose's axes)."""
-        if isinstance(node, ast.Constant) and node.value is None:
-            return None
+        """None, an int, or a (nested) tuple of ints (transpose's axes, tensordot's); another constant is
+        left for the op's shape rule to refuse, naming the op."""
         if isinstance(node, (ast.Tuple, ast.List)):
-            return tuple(self.axes(item) if isinstance(item, (ast.Tuple, ast.List)) else self.integer(item)
-                         for item in node.elts)
-        return self.integer(node)
+            return tuple(self.axes(item) for item in node.elts)
+        return self.integer(node) if self.is_integer(node) else self.literal(node)
 
     def shape(self, node, inferred=False):
         """A shape: a length or a tuple or list of them (see `shape_length`), or X.shape."""

@@ -30,8 +30,8 @@ FLIP = defop(Op(name="flip", arity=1, shape=_flip_shape, impl=lambda x, *, axis:
 
 
 def _axis(shape, axis, op, what="axis"):
-    if axis is None or not -len(shape) <= axis < len(shape):
-        given = f"{what} {axis} is out of range" if axis is not None else f"give {what}"
+    if type(axis) is not int or not -len(shape) <= axis < len(shape):
+        given = f"{what} {axis!r} is out of range" if type(axis) is int else f"give {what} as an integer"
         raise ShapeError(f"{op}: {given} for shape {shapes.show(shape)}")
     return axis % len(shape)
 
