@@ -59,11 +59,13 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
 
 
 def _index_inputs(graph):
-    """The inputs that an op reads as integers (take's indices: an operand whose domain draws integers)."""
-    found = set()
+    """The inputs that hold integers: those declared so (`Int`), and any an op reads where its domain draws
+    integers (take's indices in a graph built without the declaration)."""
+    found = set(graph.integer_inputs())
     for node in graph.order():
-        for operand, domain in zip(graph.args(node), graph.op(node).domain):
-            if domain.integer and graph[operand]["op"] == "input":
+        op = graph.op(node)
+        for i, operand in enumerate(graph.args(node)):
+            if op.operand_domain(i).integer and graph[operand]["op"] == "input":
                 found.add(graph.attrs(operand)["var"])
     return found
 
