@@ -266,6 +266,14 @@ register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable e
 register_lowering("outer", lambda ctx, a, b: f"np.outer({a}, {b})" if ctx.readable else
                   f"{ctx.helper('_outer')}({a}, {b})")
 register_lowering("trace", "np.trace({0})")
+register_lowering("inv", "np.linalg.inv({0})")
+register_lowering("solve", "np.linalg.solve({0}, {1})")
+register_lowering("det", "np.linalg.det({0})")
+register_lowering("logabsdet", "np.linalg.slogdet({0}).logabsdet")
+register_lowering("slogdet_sign", "np.linalg.slogdet({0}).sign")
+register_lowering("logdet", "_logdet({0})", helpers=("_logdet",))
+register_lowering("cholesky", "np.linalg.cholesky({0})")
+register_lowering("lower_half", "np.tril({0}, -1) + 0.5 * np.diag(np.diag({0}))")
 register_lowering("vdot", "np.vdot({0}, {1})")
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array
