@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.errors import GradcError, ShapeError, UnknownNameError
+from gradc.errors import GradcError, ParseError, ShapeError, UnknownNameError
 from gradc.frontend.parse import FUNCTIONS, input_names, near_typo
 from helpers import assert_grad_matches
 
@@ -157,3 +157,9 @@ def test_an_unrelated_name_sharing_letters_is_no_typo():
 def test_a_misplaced_dimension_in_a_slice_is_still_a_shape_error():
     with pytest.raises(ShapeError):
         compiled("sum(X[:2])")
+
+
+def test_a_complex_constant_is_refused_with_a_hint_under_its_column():
+    with pytest.raises(ParseError, match="complex numbers are not supported.*two real inputs") as caught:
+        gradc.compile("x + 2j")
+    assert caught.value.caret().splitlines()[-1].index("^") == 4 + caught.value.caret().splitlines()[0].index("x")

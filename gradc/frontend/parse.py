@@ -392,6 +392,9 @@ class _Parser:
         raise self.error(node, f"the operator {self.segment(node)[:3]!r} is not supported")
 
     def expr_Constant(self, node):
+        if isinstance(node.value, complex):
+            raise self.error(node, "complex numbers are not supported: gradients here are of real functions; "
+                                   "write the real and imaginary parts as two real inputs")
         if not self.is_number(node.value):
             raise self.error(node, f"{type(node.value).__name__} constants are not supported; only numbers")
         return self.graph.add("const", span=self.span(node), value=float(node.value))
