@@ -213,3 +213,52 @@ def test_gradcheck_draws_matrices_whole_from_their_domains():
     assert np.all(np.linalg.eigvalsh(drawn.point["A"]) >= 1.0)
     assert np.all(np.abs(np.diag(drawn.point["X"])) >= 1.0)
     assert any("drew A from B Bᵀ + I (cholesky needs A symmetric positive definite)" in note for note in drawn.notes)
+
+
+# The simplifier's linear algebra: values kept, the cheaper form written
+def test_log_det_goes_through_slogdet_and_keeps_numpys_nan(rng):
+    fn = gradc.compile("log(det(X))", shapes=SQUARE)
+    assert "_logdet(X)" in fn.source and "np.linalg.det" not in fn.source
+    X = well_conditioned(rng, 4)
+    np.testing.assert_allclose(fn.forward(X=X), np.log(np.linalg.det(X)), rtol=1e-12)
+    np.testing.assert_allclose(fn.grad(X=X)["X"], np.linalg.inv(X).T, rtol=1e-8, atol=1e-12)
+    X[0] *= -1.0  # det < 0: np.log(det(X)) is nan, and so is the rewritten form (slogdet(X)[1] is finite)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(np.log(np.linalg.det(X)))
+    assert np.isnan(fn.forward(X=X))
+    with np.errstate(divide="ignore"):  # singular: -inf, as np.log(0.0)
+        assert fn.forward(X=np.zeros((3, 3))) == -np.inf
+    # det(0.1 I) of size 500 underflows to 0, log(0) = -inf; through slogdet it is finite
+    np.testing.assert_allclose(fn.forward(X=np.eye(500) * 0.1), 500 * np.log(0.1), rtol=1e-12)
+
+
+def test_log_abs_det_is_slogdet(rng):
+    fn = gradc.compile("log(abs(det(X)))", shapes=SQUARE)
+    assert "slogdet(X).logabsdet" in fn.source
+    X = well_conditioned(rng, 4)
+    X[2] *= -1.0
+    np.testing.assert_allclose(fn.forward(X=X), np.log(np.abs(np.linalg.det(X))), rtol=1e-12)
+
+
+@pytest.mark.parametrize("source, shapes", [
+    ("inv(X) @ b", {"b": ("n",)}), ("inv(X) @ B", {"B": ("n", "k")}),
+    ("b @ inv(X)", {"b": ("n",)}), ("B.T @ inv(X)", {"B": ("n", "k")})])
+def test_a_product_with_an_inverse_is_a_solve(source, shapes, rng):
+    fn = gradc.compile(f"sum({source})", shapes={"X": ("n", "n"), **shapes})
+    assert "np.linalg.inv" not in fn.source and "np.linalg.solve" in fn.source
+    arrays = {"X": well_conditioned(rng, 4), "b": rng.standard_normal(4), "B": rng.standard_normal((4, 3))}
+    arrays = {name: arrays[name] for name in ("X", *shapes)}
+    expected = eval(source.replace("inv", "np.linalg.inv"), {"np": np}, dict(arrays))  # noqa: S307
+    np.testing.assert_allclose(fn.forward(**arrays), np.sum(expected), rtol=1e-10)
+    assert_grad_matches(fn.forward, fn.grad(**arrays), arrays, list(arrays), rng)
+
+
+def test_trace_of_a_product_forms_no_product(rng):
+    fn = gradc.compile("trace(A @ B)", shapes={"A": ("n", "k"), "B": ("k", "n")})
+    forward = fn.source.split("def forward")[1].split("def value_and_grad")[0]
+    assert "np.vdot(A, B.T)" in forward and "t1 = A @ B" not in forward
+    A, B = rng.standard_normal((3, 5)), rng.standard_normal((5, 3))
+    np.testing.assert_allclose(fn.forward(A=A, B=B), np.trace(A @ B), rtol=1e-12)
+    grads = fn.grad(A=A, B=B)
+    np.testing.assert_allclose(grads["A"], B.T, rtol=1e-12)
+    np.testing.assert_allclose(grads["B"], A.T, rtol=1e-12)
