@@ -125,6 +125,14 @@ SPECIAL = {
     **{name: [((3, 3), {}), ((1, 1), {}), ((2, 2), {})]
        for name in ("inv", "det", "logabsdet", "slogdet_sign", "logdet", "cholesky", "lower_half")},
     "solve": [(((3, 3), (3,)), {}), (((3, 3), (3, 2)), {}), (((1, 1), (1,)), {}), (((2, 2), (2, 1)), {})],
+    # The construction engineer's rows (issue 12): joins of one to three operands.
+    "concatenate": [(((3,), (2,)), dict(axis=0)), (((2, 3), (2, 1), (2, 2)), dict(axis=1)),
+                    (((2, 3), (1, 3)), dict(axis=0)), (((2, 3),), dict(axis=-1)), (((2, 3), (2, 3)), dict(axis=-2))],
+    "stack": [(((3,), (3,)), dict(axis=0)), (((3,), (3,), (3,)), dict(axis=1)), (((2, 3), (2, 3)), dict(axis=-1)),
+              (((), ()), dict(axis=0)), (((2, 3),), dict(axis=1))],
+    "hstack": [(((3,), (2,)), {}), (((2, 3), (2, 1)), {}), (((), (3,), ()), {})],
+    "vstack": [(((3,), (3,)), {}), (((2, 3), (3,), (1, 3)), {}), (((), ()), {}), (((2, 3),), {})],
+    "column_stack": [(((3,), (3,)), {}), (((3, 2), (3,), (3, 1)), {}), (((), ()), {}), (((2,), (2, 3)), {})],
     # The shaping engineer's rows (issue 12).
     "flip": [((3,), dict(axis=None)), ((3,), dict(axis=0)), ((2, 3), dict(axis=None)), ((2, 3), dict(axis=1)),
              ((2, 3), dict(axis=-2)), ((2, 3, 2), dict(axis=(0, 2))), ((), dict(axis=None))],
@@ -357,15 +365,17 @@ def _literal(value):
     return repr(value)
 
 
-def source_for(name, attrs):
+def source_for(name, attrs, count=None):
     if name in TEMPLATES:
         text = TEMPLATES[name].format("a0", "a1")
     elif name == "index":
         text = "a0[" + ", ".join(map(str, attrs["index"])) + "]"
     else:
         keywords = "".join(f", {k}={_literal(v)}" for k, v in attrs.items())
-        args = ", ".join(f"a{i}" for i in range(REGISTRY[name].arity))
-        called = REGISTRY[name].names[0]
+        op = REGISTRY[name]
+        args = ", ".join(f"a{i}" for i in range(op.arity if op.arity >= 0 else count))
+        args = f"({args},)" if op.sequence else args  # concatenate((a0, a1), axis=0)
+        called = op.names[0]
         text = f"np.{called}({args}{keywords})" if name in ("exp", "sum") else f"{called}({args}{keywords})"
     return f"sum(W * ({text}))"
 
@@ -373,10 +383,11 @@ def source_for(name, attrs):
 @pytest.mark.parametrize("name, shapes, attrs", list(public_cases()))
 def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng):
     _, out = build(name, shapes, attrs)
-    sized = named if not _slices_a_length(attrs) else tuple  # a slice that cuts needs concrete sizes
+    # a slice that cuts, or a join (n + m has no name), needs concrete sizes
+    sized = named if not (_slices_a_length(attrs) or REGISTRY[name].sequence) else tuple
     symbolic = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
     symbolic["W"] = sized(out.shape)
-    fn = gradc.compile(source_for(name, attrs), shapes={k: v for k, v in symbolic.items() if v})
+    fn = gradc.compile(source_for(name, attrs, len(shapes)), shapes={k: v for k, v in symbolic.items() if v})
     arrays = draw(name, shapes, rng)
     arrays["W"] = rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal())
     value, grads = fn.value_and_grad(**arrays)

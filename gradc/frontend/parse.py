@@ -557,7 +557,12 @@ class _Parser:
         starred = next((a for a in args if isinstance(a, ast.Starred)), None)
         if starred is not None:
             raise self.error(starred, f"{name}(): starred arguments (*x) are not supported")
-        operands, options = args[:arity], args[arity:]
+        if entry.sequence:
+            if not args or not isinstance(args[0], (ast.Tuple, ast.List)) or not args[0].elts:
+                raise self.error(node, f"{name}() takes a sequence of arrays first, as in {name}((a, b))")
+            operands, options, arity = list(args[0].elts), args[1:], 1
+        else:
+            operands, options = args[:arity], args[arity:]
         positional = list(defaults)[:positional_options(entry)]
         if len(operands) < arity or len(options) > len(positional):
             more = {0: "", 1: f" or {arity + 1}"}.get(len(positional), f" to {arity + len(positional)}")

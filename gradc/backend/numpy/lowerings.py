@@ -337,3 +337,15 @@ def _flip(ctx, x, *, axis):
 
 
 register_lowering("flip", _flip)
+
+
+# joins (gradc/ops/joins.py): the sequence as a tuple, the axis only where it is not NumPy's default
+def _join(function):
+    def lower(ctx, *arrays, axis=0):  # axis=None: a concatenate of vectors, written as the source gave it
+        sequence = "(" + ", ".join(arrays) + ("," if len(arrays) == 1 else "") + ")"
+        return f"np.{function}({sequence})" if axis == 0 else f"np.{function}({sequence}, axis={axis})"
+    return lower
+
+
+for _name in ("concatenate", "stack", "hstack", "vstack", "column_stack"):
+    register_lowering(_name, _join(_name))
