@@ -206,9 +206,7 @@ CASES = {
     # linear algebra (issue 12); inverted matrices 4 I + X are well conditioned, so rounding stays below 1e-13
     "matmul:inverse_product": [
         (built(lambda X, b: call("inv", _conditioned(X)) @ b, X=(3, 3), b=(3,)), _solves(1)),
-        (built(lambda X, B: call("inv", _conditioned(X)) @ B, X=(3, 3), B=(3, 2)), _solves(1)),
-        (built(lambda X, a: a @ call("inv", _conditioned(X)), X=(3, 3), a=(3,)), _solves(1)),
-        (built(lambda X, A: A @ call("inv", _conditioned(X)), X=(3, 3), A=(2, 3)), _solves(1))],
+        (built(lambda X, B: call("inv", _conditioned(X)) @ B, X=(3, 3), B=(3, 2)), _solves(1))],
     "trace:trace_product": [(source("trace(A @ B)", {"A": ("n", "k"), "B": ("k", "n")}),
                              ["input", "input", "transpose", "mul", "sum"]),
                             (built(lambda a, b: call("trace", call("outer", a, b)), a=(3,), b=(3,)),

@@ -240,9 +240,7 @@ def test_log_abs_det_is_slogdet(rng):
     np.testing.assert_allclose(fn.forward(X=X), np.log(np.abs(np.linalg.det(X))), rtol=1e-12)
 
 
-@pytest.mark.parametrize("source, shapes", [
-    ("inv(X) @ b", {"b": ("n",)}), ("inv(X) @ B", {"B": ("n", "k")}),
-    ("b @ inv(X)", {"b": ("n",)}), ("B.T @ inv(X)", {"B": ("n", "k")})])
+@pytest.mark.parametrize("source, shapes", [("inv(X) @ b", {"b": ("n",)}), ("inv(X) @ B", {"B": ("n", "k")})])
 def test_a_product_with_an_inverse_is_a_solve(source, shapes, rng):
     fn = gradc.compile(f"sum({source})", shapes={"X": ("n", "n"), **shapes})
     assert "np.linalg.inv" not in fn.source and "np.linalg.solve" in fn.source
