@@ -5,6 +5,7 @@ A sub-expression used more than once (typically a forward value the derivative r
 """
 import string
 
+from gradc import dimensions
 from gradc.cluster.separability import split
 from gradc.ops.formula import ALWAYS, ATOM, PRECEDENCE, Piece
 from gradc.transform.derivatives import gradient_graph
@@ -141,7 +142,9 @@ class Printer:
         return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
 
     def dims(self, dims):
-        return (r" " if self.latex else " * ").join(str(d) for d in dims) or "1"
+        """A count of elements: n * d, (n - 1) * d; in LaTeX n d."""
+        texts = [dimensions.text(d, operand=len(dims) > 1) for d in dims]
+        return " ".join(t.replace("*", " ") for t in texts) if self.latex else " * ".join(texts) or "1"
 
     def is_array(self, node):
         return self.graph.shape(node) != ()

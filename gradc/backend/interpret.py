@@ -1,6 +1,7 @@
 """Evaluate a graph node by node with each op's NumPy meaning: values for pictures, checks for tests."""
 import numpy as np
 
+from gradc import dimensions
 from gradc.errors import ShapeError
 from gradc.backend.schedule import dimension_names
 
@@ -43,5 +44,5 @@ def _sizes_in(value, sizes):
     A tuple attribute holds dimensions (shape, dims) or integers (axis, index), which stay as they are.
     """
     if isinstance(value, tuple):
-        return tuple(sizes[d] if isinstance(d, str) else d for d in value)
+        return tuple(dimensions.evaluate(d, sizes) if isinstance(d, str) else d for d in value)
     return value

@@ -5,17 +5,18 @@ from gradc.shapes import show
 
 
 def index_checks(graph, variables):
-    """`x[5]` with x of shape (n,) needs n >= 6: checked on entry, as the shape checks are, not left to an
-    IndexError in the middle of the function."""
+    """`x[5]` with x of shape (n,) needs n >= 6, `x[2:]` of length n - 2 needs n >= 2: checked on entry, as the
+    shape checks are, not left to an IndexError (or a slice NumPy clamps) in the middle of the function."""
     least = {}  # dimension -> (smallest size it may have, the indexing that needs it)
     for node in graph.order():
         if graph[node]["op"] != "index":
             continue
         shape = graph.shape(graph.args(node)[0])
         for i, dim in zip(consumed(dict(graph[node]["attrs"])["index"]), shape):
-            if isinstance(i, Slice):
-                continue  # a slice of a named dimension keeps it whole: any length will do
-            need = i + 1 if i >= 0 else -i
+            if isinstance(i, Slice):  # x[2:] of n elements has n - 2 where n >= 2
+                need = i.symbolic_length(dim)[1] if isinstance(dim, str) else 0
+            else:
+                need = i + 1 if i >= 0 else -i
             if isinstance(dim, str) and need > least.get(dim, (0, ""))[0]:
                 span = graph[node]["span"]
                 least[dim] = (need, span.text if span is not None else f"index {i}")

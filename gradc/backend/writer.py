@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from gradc import dimensions
 from gradc.backend.schedule import INLINE, computed_reads
 from gradc.ops import REGISTRY
 
@@ -87,15 +88,16 @@ class Context:
             return cls.SPECIAL[repr(value)]
         return repr(float(value))
 
-    def dim(self, dim):
-        return self.dims[dim] if isinstance(dim, str) else str(dim)
+    def dim(self, dim, operand=False):
+        """A dimension as the expression computing it from the module's size variables (n, d*n, n - 1)."""
+        return dimensions.text(dim, self.dims.__getitem__, operand)
 
     def shape(self, dims):
         parts = [self.dim(d) for d in dims]
         return f"({parts[0]},)" if len(parts) == 1 else "(" + ", ".join(parts) + ")"
 
     def size(self, dims):
-        return " * ".join(self.dim(d) for d in dims) or "1"
+        return " * ".join(self.dim(d, operand=True) for d in dims) or "1"
 
     @staticmethod
     def axes(axes):

@@ -10,7 +10,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from gradc import shapes
+from gradc import dimensions, shapes
 from gradc.errors import ShapeError
 from gradc.ops.domain import ANY
 from gradc.ops.formula import Formula, function
@@ -34,6 +34,26 @@ class Slice(NamedTuple):
         """Every element, forwards or backwards, whatever the length."""
         return self.start is None and self.stop is None and self.step in (None, 1, -1)
 
+    def symbolic_length(self, dim):
+        """(length, least) of this slice of a dimension named `dim`: `x[1:-1]` has n - 2 elements where n >= 2
+        (below that NumPy clamps the bounds and the length is another polynomial, so the module checks `least`
+        on entry). None where the length is no polynomial of n: a step, or a start from the end with a stop
+        from the front (`x[-3:2]`)."""
+        if self.keeps_whole():
+            return dim, 0
+        if self.step not in (None, 1):
+            return None
+        start = self.start or 0
+        stop = self.stop
+        if start >= 0 and stop is not None and stop >= 0:  # x[a:b]
+            return max(stop - start, 0), stop
+        if start >= 0:  # x[a:], x[a:-c]
+            cut = start - (stop or 0)
+            return dimensions.subtract(dim, cut), cut
+        if stop is None or stop < 0:  # x[-a:], x[-a:-c]
+            return max((stop or 0) - start, 0), -start
+        return None
+
 
 def item_text(item):
     return "None" if item is None else str(item)
@@ -52,10 +72,12 @@ def consumed(index):
 def _dim_after(item, dim):
     if isinstance(dim, int):
         return len(range(*slice(*item).indices(dim)))
-    if item.keeps_whole():
-        return dim
-    raise ShapeError(f"[{item}]: slicing the dimension {dim} with constant bounds gives a length gradc cannot "
-                     f"name ({dim} is symbolic): declare {dim} as a number, or slice a dimension of known size")
+    found = item.symbolic_length(dim) if not dimensions.is_composite(dim) or item.keeps_whole() else None
+    if found is None:
+        raise ShapeError(f"[{item}]: slicing the dimension {dim} this way gives a length gradc cannot name "
+                         f"({dim} is symbolic): declare {dim} as a number, or slice with step 1 and bounds "
+                         "counted from the ends (x[1:], x[:-1], x[-3:])")
+    return found[0]
 
 
 def index_shape(x, *, index):

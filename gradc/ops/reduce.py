@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 
-from gradc import shapes
+from gradc import dimensions, shapes
 from gradc.ops.domain import ANY, Domain
-from gradc.ops.formula import ALWAYS, ATOM, POWER, PRODUCT, UNDER_ELEMENTWISE, Formula, Piece, function, printed
+from gradc.ops.formula import ALWAYS, ATOM, POWER, PRECEDENCE, PRODUCT, UNDER_ELEMENTWISE, Formula, Piece, function, printed
 from gradc.ops.registry import Op, Value, call, defop, linear
 
 # NumPy's reductions' keywords, as the source may give them: sum(x, axis=None, keepdims=False).
@@ -163,11 +163,17 @@ PROD_OTHERS = defop(Op(name="prod_others", arity=1, shape=lambda x, *, axis: alo
                                       need="{} != 0 (prod's second derivative divides by it)"),)))
 
 
+def _count_precedence(dims):
+    if len(dims) == 1 and dimensions.is_composite(dims[0]):
+        return PRECEDENCE["sum"]  # n - 1, d*n: parenthesized under a product or a division
+    return ATOM if len(dims) < 2 else PRODUCT
+
+
 # The element count of a shape with named dimensions: the divisor of a mean's gradient.
 # NOTE: written in place, so a product `n * d` needs parentheses (`1.0 / (n * d)`, not `1.0 / n * d`).
 SIZE = defop(Op(name="size", arity=0, shape=lambda *, dims: (), impl=lambda *, dims: float(math.prod(dims)),
                 symbol="size", inline=True, doc="number of elements", defined_everywhere=True,
-                formula=printed(lambda p, node, *, dims: Piece(p.dims(dims), ATOM if len(dims) < 2 else PRODUCT))))
+                formula=printed(lambda p, node, *, dims: Piece(p.dims(dims), _count_precedence(dims)))))
 
 
 def _sum_to_shape(x, *, shape):

@@ -16,6 +16,7 @@ import numpy as np
 
 from gradc import shapes
 from gradc.errors import GradcError
+from gradc.ops.indexing import Slice
 from gradc.ops.reduce import sum_to_axes
 
 BACKEND = "array-api"
@@ -155,6 +156,12 @@ def _index_text(index):
     return ", ".join(str(i) for i in index)
 
 
+def _index_tuple(index):
+    """The index as a tuple expression (`(slice(1, None, None), 0)`): a helper's argument, where `1:` is no syntax."""
+    items = [f"slice{tuple(i)}" if isinstance(i, Slice) else str(i) for i in index]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
 def _vdot(ctx, a, b):
     """sum(a * b) over every axis: a dot product (`@`) for vectors, else the sum of the product."""
     return f"{a} @ {b}" if len(ctx.arg_shapes[0]) == 1 else f"{ctx.xp}.sum({a} * {b})"
@@ -167,7 +174,7 @@ register_lowering("vdot", _vdot)
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]")
 # the adjoint of indexing: zeros with g written at the index, in place where the namespace allows it
 register_lowering("scatter", lambda ctx, g, *, index, shape:
-                  f"_scatter({ctx.filled('zeros', shape)}, ({_index_text(index)},), {g})", helpers=("_scatter",))
+                  f"_scatter({ctx.filled('zeros', shape)}, {_index_tuple(index)}, {g})", helpers=("_scatter",))
 
 # activations written with the standard's functions (Python floats where the 2024.12 standard takes scalars)
 register_lowering("exp2", "2.0 ** {0}")
