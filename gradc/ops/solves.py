@@ -56,7 +56,7 @@ def _solve_jvp(tangents, out, a, b):
 
 # x = A⁻¹ b: dx = A⁻¹ (db - dA x), so b's adjoint is A⁻ᵀ g and A's is -(A⁻ᵀ g) xᵀ.
 SOLVE = defop(Op(name="solve", arity=2, shape=_solve_shape, impl=np.linalg.solve, vjp=_solve_vjp, jvp=_solve_jvp,
-                 symbol="\\", names=("solve",),
+                 symbol="solve", names=("solve",),
                  doc="solve(A, b): x with A @ x = b; b a vector (n,) or a matrix (n, k), as NumPy 2 reads it",
                  formula=Formula("solve({arguments})", "{0:atom}^{{-1}} {1:atom}", PRODUCT),
                  domain=(INVERTIBLE, ANY)))
