@@ -70,3 +70,32 @@ def test_the_array_api_module_scatters_into_slices(rng):
     np.testing.assert_allclose(float(strict_value), value, rtol=1e-12)
     for name in grads:
         np.testing.assert_allclose(np.asarray(strict_grads[name]), grads[name], rtol=1e-12)
+
+
+JOINS = [
+    ("sum(concatenate((x, y, x))**3)", lambda x, y, X, v: np.sum(np.concatenate((x, y, x))**3)),
+    ("sum(vstack([X, v]) * vstack([X, v]))", lambda x, y, X, v: np.sum(np.vstack([X, v])**2)),
+    ("sum(column_stack([X, x]) ** 2)", lambda x, y, X, v: np.sum(np.column_stack([X, x])**2)),
+    ("sum(hstack([x, y]) * hstack([y, x]))", lambda x, y, X, v: np.sum(np.hstack([x, y]) * np.hstack([y, x]))),
+    ("sum(stack([x, x]) ** 2)", lambda x, y, X, v: np.sum(np.stack([x, x])**2)),
+]
+
+
+@pytest.mark.parametrize("source, reference", JOINS)
+@pytest.mark.parametrize("n, m", [(3, 2), (5, 4)])
+def test_joins_of_named_lengths_add_them_and_cut_the_gradient_back(source, reference, n, m, rng):
+    shapes = {"x": ("n",), "y": ("m",), "X": ("n", "d"), "v": ("d",)}
+    fn = gradc.compile(source, shapes=shapes, strict=False)
+    sizes = {"n": n, "m": m, "d": 3}
+    arrays = {name: rng.normal(size=tuple(sizes[d] for d in shape)) for name, shape in shapes.items()}
+    point = {name: arrays[name] for name in fn.inputs}
+    value, grads = fn.value_and_grad(**point)
+    np.testing.assert_allclose(value, reference(**arrays), rtol=1e-12)
+    assert_grad_matches(lambda **a: fn(**a), grads, point, fn.inputs, rng)
+
+
+def test_a_joined_length_is_named_in_the_shape_and_the_code():
+    fn = gradc.compile("sum(concatenate((x, y)) * concatenate((y, x)))", shapes={"x": ("n",), "y": ("m",)})
+    assert "g_x = " in fn.source and "[:n]" in fn.source and "[n:]" in fn.source
+    with pytest.raises(gradc.ShapeError, match=r"\(m \+ n,\) and \(k,\)"):
+        gradc.compile("sum(concatenate((x, y)) * z)", shapes={"x": ("n",), "y": ("m",), "z": ("k",)})

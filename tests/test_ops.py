@@ -34,6 +34,8 @@ def domains(name):
 LEAVES = {
     "input": dict(var="a", dims=("n",)), "const": dict(value=-2.5), "size": dict(dims=("n", 3)),
     "zeros": dict(shape=("n", 3)), "ones": dict(shape=(2, "n")), "eye": dict(shape=("n", "n")),
+    "full": dict(shape=("n", 2), fill_value=-1.5), "identity": dict(shape=("n", "n")),
+    "literal": dict(values=((1.0, -2.0), (0.5, 3.0), (0.0, 4.0))),
 }
 MASKS = tuple(name for name, op in REGISTRY.items() if not op.differentiable)
 # Differentiated once only: the op is what a first derivative is made of, and its own rules raise a
@@ -133,6 +135,16 @@ SPECIAL = {
     "hstack": [(((3,), (2,)), {}), (((2, 3), (2, 1)), {}), (((), (3,), ()), {})],
     "vstack": [(((3,), (3,)), {}), (((2, 3), (3,), (1, 3)), {}), (((), ()), {}), (((2, 3),), {})],
     "column_stack": [(((3,), (3,)), {}), (((3, 2), (3,), (3, 1)), {}), (((), ()), {}), (((2,), (2, 3)), {})],
+    "zeros_like": [(s, {}) for s in UNARY_SHAPES], "ones_like": [(s, {}) for s in UNARY_SHAPES],
+    "full_like": [(s, dict(fill_value=2.5)) for s in UNARY_SHAPES],
+    "tril": [((3, 3), dict(k=0)), ((2, 3), dict(k=-1)), ((3, 2), dict(k=1)), ((2, 3, 3), dict(k=0))],
+    "triu": [((3, 3), dict(k=0)), ((2, 3), dict(k=1)), ((3, 2), dict(k=-1)), ((2, 3, 3), dict(k=2))],
+    "diagonal": [((3, 3), dict(offset=0)), ((2, 3), dict(offset=1)), ((3, 2), dict(offset=-1)),
+                 ((2, 3), dict(offset=-1))],
+    "diag": [((3,), dict(k=0)), ((2,), dict(k=1)), ((2,), dict(k=-2)), ((3, 3), dict(k=0)), ((2, 3), dict(k=1)),
+             ((3, 2), dict(k=-1))],
+    "undiagonal": [((3,), dict(offset=0, shape=(3, 3))), ((2,), dict(offset=1, shape=(2, 3))),
+                   ((2,), dict(offset=-1, shape=(3, 2))), ((1,), dict(offset=-1, shape=(2, 3)))],
     # The shaping engineer's rows (issue 12).
     "flip": [((3,), dict(axis=None)), ((3,), dict(axis=0)), ((2, 3), dict(axis=None)), ((2, 3), dict(axis=1)),
              ((2, 3), dict(axis=-2)), ((2, 3, 2), dict(axis=(0, 2))), ((), dict(axis=None))],
@@ -200,7 +212,18 @@ def _others(x, axis):
     return result
 
 
+def _undiagonal(g, offset, shape):
+    """g written on the offset diagonal of zeros, one element at a time (undiagonal's reference)."""
+    result = np.zeros(shape)
+    for i, value in enumerate(np.atleast_1d(g)):
+        result[i - min(offset, 0), i + max(offset, 0)] = value
+    return result
+
+
 REFERENCE = {  # independent NumPy meanings where the op's impl is not a plain NumPy function
+    "undiagonal": _undiagonal,
+    "zeros_like": lambda a: np.zeros(np.shape(a)), "ones_like": lambda a: np.ones(np.shape(a)),
+    "full_like": lambda a, fill_value: fill_value + 0.0 * np.asarray(a),
     "prod_others": _others,
     "rcumsum": lambda g, axis, shape: (np.sum(g, axis=axis, keepdims=True) - np.cumsum(g, axis=axis)
                                        + g).reshape(shape),
@@ -347,7 +370,7 @@ def _slices_a_length(attrs):
 
 def public_cases():
     for name, op in REGISTRY.items():
-        if not op.public:
+        if not op.public or op.leaf:  # leaves: LEAF_SOURCES below
             continue
         if name in SPECIAL:
             for shapes, attrs in SPECIAL[name]:
@@ -383,8 +406,9 @@ def source_for(name, attrs, count=None):
 @pytest.mark.parametrize("name, shapes, attrs", list(public_cases()))
 def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng):
     _, out = build(name, shapes, attrs)
-    # a slice that cuts, or a join (n + m has no name), needs concrete sizes
-    sized = named if not (_slices_a_length(attrs) or REGISTRY[name].sequence) else tuple
+    # a slice that cuts, a join (n + m has no name) or an off diagonal (n - 1) needs concrete sizes
+    concrete = _slices_a_length(attrs) or REGISTRY[name].sequence or name in ("diag", "diagonal", "undiagonal")
+    sized = tuple if concrete else named
     symbolic = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
     symbolic["W"] = sized(out.shape)
     fn = gradc.compile(source_for(name, attrs, len(shapes)), shapes={k: v for k, v in symbolic.items() if v})
@@ -396,3 +420,26 @@ def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng)
         assert np.shape(grads[n]) == np.shape(array), n
         assert isinstance(grads[n], float) if not np.shape(array) else grads[n].dtype == np.float64
     assert_grad_matches(fn.forward, grads, arrays, list(arrays), rng)
+
+
+# Public leaves (arrays made from a shape): a source each, with the NumPy array it means at m = 2, n = 3.
+LEAF_SOURCES = {
+    "zeros": ("zeros((m, 3))", ("m", 3), np.zeros((2, 3))), "ones": ("np.ones(n)", ("n",), np.ones(3)),
+    "full": ("full((n, m), -0.5)", ("n", "m"), np.full((3, 2), -0.5)),
+    "eye": ("eye(n, m, k=-1)", ("n", "m"), np.eye(3, 2, k=-1)),
+    "identity": ("np.identity(n)", ("n", "n"), np.identity(3)),
+    "literal": ("np.array([[1, -2.5], [0.5, 3]])", (2, 2), np.array([[1, -2.5], [0.5, 3]])),
+}
+
+
+def test_every_public_leaf_has_a_source():
+    assert set(LEAF_SOURCES) == {name for name, op in REGISTRY.items() if op.leaf and op.public}
+
+
+@pytest.mark.parametrize("name", sorted(LEAF_SOURCES))
+def test_public_leaves_compile_to_their_numpy_meaning(name, rng):
+    text, shape, expected = LEAF_SOURCES[name]
+    fn = gradc.compile(f"sum(W * {text})", shapes={"W": shape})
+    W = rng.standard_normal(expected.shape)
+    assert fn.forward(W=W) == pytest.approx(np.sum(W * expected), rel=1e-13)
+    np.testing.assert_array_equal(fn.grad(W=W)["W"], expected)  # d/dW sum(W * c) is c

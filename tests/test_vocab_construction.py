@@ -1,5 +1,7 @@
 """Joins and constructions with NumPy's meaning: the examples of NumPy's documentation, compiled from source,
 and losses built with them, against closed forms and central differences."""
+import re
+
 import numpy as np
 import pytest
 
@@ -96,7 +98,7 @@ def test_the_hessian_through_a_join_with_a_fixed_operand(rng):
 
 
 JOIN_ERRORS = [
-    ("concatenate((a, b))", {"a": ("n",), "b": ("m",)}, ShapeError, r"n \+ m .* declare the joined dimensions"),
+    ("concatenate((a, b)) * c", {"a": ("n",), "b": ("m",), "c": ("n",)}, ShapeError, r"\(m \+ n,\) and \(n,\)"),
     ("concatenate((a, b), axis=1)", {"a": ("n", 2), "b": ("m", 3)}, ShapeError, "differ in axis 0"),
     ("concatenate((a, b))", {}, ShapeError, "zero-dimensional .* stack"),
     ("concatenate((A, B), axis=None)", {"A": (2, 2), "B": (2, 2)}, ShapeError, r"axis=None\) flattens"),
@@ -112,3 +114,132 @@ JOIN_ERRORS = [
 def test_bad_joins_are_clear_errors(source, shapes, error, message):
     with pytest.raises(error, match=message):
         gradc.compile(f"sum({source})", shapes=shapes)
+
+
+# Constructions: NumPy's documentation examples (numpy.zeros, ones, full, eye, identity, the _like forms,
+# tril, triu, diag, diagonal, array), each compiled from source; X is (n, d) = (3, 4) where it is given.
+X34 = np.arange(1.0, 13.0).reshape(3, 4)
+CONSTRUCTIONS = [
+    ("np.zeros(5)", {}, np.zeros(5)), ("np.zeros((2, 1))", {}, np.zeros((2, 1))),
+    ("zeros((n, 2))", {"X": X34}, np.zeros((3, 2))), ("np.ones((2, 1))", {}, np.ones((2, 1))),
+    ("ones(X.shape[1])", {"X": X34}, np.ones(4)), ("np.full((2, 2), 10)", {}, np.full((2, 2), 10.0)),
+    ("np.full((2, 2), np.inf)", {}, np.full((2, 2), np.inf)),
+    ("np.eye(2)", {}, np.eye(2)), ("np.eye(3, k=1)", {}, np.eye(3, k=1)), ("eye(n, d, -1)", {"X": X34},
+                                                                           np.eye(3, 4, -1)),
+    ("np.eye(len(X))", {"X": X34}, np.eye(3)), ("np.identity(3)", {}, np.identity(3)),
+    ("np.zeros_like(X)", {"X": X34}, np.zeros((3, 4))), ("np.ones_like(X)", {"X": X34}, np.ones((3, 4))),
+    ("np.full_like(X, 0.1)", {"X": X34}, np.full((3, 4), 0.1)),
+    ("np.tril(X, -1)", {"X": X34}, np.array([[0, 0, 0, 0], [5, 0, 0, 0], [9, 10, 0, 0]])),
+    ("np.triu(X, -1)", {"X": X34}, np.array([[1, 2, 3, 4], [5, 6, 7, 8], [0, 10, 11, 12]])),
+    ("np.diag(np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8]]))", {}, np.array([0.0, 4.0, 8.0])),
+    ("np.diag(np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8]]), k=1)", {}, np.array([1.0, 5.0])),
+    ("np.diag(np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8]]), -1)", {}, np.array([3.0, 7.0])),
+    ("np.diag(np.diag(np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8]])))", {}, np.diag([0.0, 4.0, 8.0])),
+    ("np.diag(v, 1)", {"v": np.array([1.0, 2.0])}, np.array([[0, 1, 0], [0, 0, 2], [0, 0, 0]])),
+    ("np.array([[0, 1], [2, 3]]).diagonal()", {}, np.array([0.0, 3.0])),
+    ("np.diagonal(X, 1)", {"X": X34}, np.array([2.0, 7.0, 12.0])),
+    ("X.diagonal(offset=-1)", {"X": X34}, np.array([5.0, 10.0])),
+    ("np.array([1, 2, 3])", {}, np.array([1.0, 2.0, 3.0])), ("np.array([[1, 2], [3, 4]])", {}, [[1, 2], [3, 4]]),
+    ("np.asarray([a, -2.0, a * 3])", {"a": 1.5}, np.array([1.5, -2.0, 4.5])),
+    ("np.array([[a, 0], [v[1], a]])", {"a": 2.0, "v": np.array([1.0, 5.0])}, [[2, 0], [5, 2]]),
+    ("np.array([v, v * 2])", {"v": np.array([1.0, 5.0])}, [[1, 5], [2, 10]]),
+]
+DECLARED = {"X": ("n", "d"), "v": ("k",)}
+
+
+SYMBOLIC = {3: "n", 4: "d"}  # X's sizes, by name where the source names them
+
+
+@pytest.mark.parametrize("source, arrays, expected", CONSTRUCTIONS, ids=[c[0] for c in CONSTRUCTIONS])
+def test_constructions_follow_numpys_documentation(source, arrays, expected):
+    # c + X[0, 0] * 0 + source: an input c of the result's shape, named where the source names X's sizes
+    expected = np.array(expected, dtype=float)
+    named = "X" in arrays and re.search(r"\b(n|d|len)\b|\.shape", source) is not None
+    shapes = {name: ("n", "d") if name == "X" and named else np.shape(array) for name, array in arrays.items()}
+    shapes["c"] = tuple(SYMBOLIC.get(d, d) for d in expected.shape) if named else expected.shape
+    c = np.zeros(expected.shape) if expected.shape else 0.0
+    uses = " + X[0, 0] * 0.0" if "X" in arrays else ""
+    fn = gradc.compile(f"c + {source}{uses}", shapes={k: v for k, v in shapes.items() if v})
+    result = fn.forward(c=c, **arrays)
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_a_like_array_has_a_zero_gradient_and_its_operand_only_lends_a_shape(rng):
+    fn = gradc.compile("sum(X * ones_like(X)) + sum(full_like(X, 2.0) * zeros_like(X) * X)", shapes={"X": ("n", "d")})
+    X = rng.standard_normal((3, 2))
+    np.testing.assert_allclose(fn.grad(X=X)["X"], np.ones((3, 2)))  # only the product's own X moves
+
+
+def test_a_lower_triangular_parametrisation_matches_its_closed_form(rng):
+    # L = tril(A): sum((L L^T - S)^2) has dL = 2 (R + R^T) L with R = L L^T - S, and dA = tril(dL)
+    fn = gradc.compile("L = tril(A); sum((L @ L.T - S) ** 2)", shapes={"A": ("n", "n"), "S": ("n", "n")})
+    A, S = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    L = np.tril(A)
+    R = L @ L.T - S
+    loss, grads = fn.value_and_grad(A=A, S=S)
+    assert loss == pytest.approx(np.sum(R ** 2), rel=1e-12)
+    np.testing.assert_allclose(grads["A"], np.tril(2 * (R + R.T) @ L), rtol=1e-10)
+    assert np.all(np.triu(grads["A"], 1) == 0)
+    assert_grad_matches(fn.forward, grads, {"A": A, "S": S}, ["A", "S"], rng)
+
+
+def test_a_cholesky_style_factor_with_a_positive_diagonal(rng):
+    # L = tril(A, -1) + diag(exp(diagonal(A))): the log-diagonal parametrisation of a Cholesky factor
+    source = "L = tril(A, -1) + diag(exp(diagonal(A))); sum((L @ L.T - S) ** 2)"
+    fn = gradc.compile(source, shapes={"A": ("n", "n"), "S": ("n", "n")})
+    A, S = rng.standard_normal((3, 3)) * 0.5, rng.standard_normal((3, 3))
+    L = np.tril(A, -1) + np.diag(np.exp(np.diagonal(A)))
+    R = L @ L.T - S
+    dL = 2 * (R + R.T) @ L
+    expected = np.tril(dL, -1) + np.diag(np.diagonal(dL) * np.exp(np.diagonal(A)))
+    loss, grads = fn.value_and_grad(A=A, S=S)
+    assert loss == pytest.approx(np.sum(R ** 2), rel=1e-12)
+    np.testing.assert_allclose(grads["A"], expected, rtol=1e-10)
+    assert_grad_matches(fn.forward, grads, {"A": A, "S": S}, ["A"], rng)
+
+
+@pytest.mark.parametrize("source, shape, offset", [("diagonal(X, 1)", (3, 5), 1), ("diagonal(X, -2)", (4, 3), -2),
+                                                   ("diag(X)", (2, 3), 0), ("X.diagonal()", (4, 2), 0)])
+def test_diagonals_of_rectangular_matrices_and_their_gradients(source, shape, offset, rng):
+    X = rng.standard_normal(shape)
+    w = rng.standard_normal(np.diagonal(X, offset).shape)
+    fn = gradc.compile(f"sum(w * {source})", shapes={"X": shape, "w": w.shape})
+    value, grads = fn.value_and_grad(X=X, w=w)
+    assert value == pytest.approx(w @ np.diagonal(X, offset), rel=1e-12)
+    expected = np.zeros(shape)
+    rows = np.arange(len(w)) - min(offset, 0)
+    expected[rows, rows + offset] = w  # the gradient: w on that diagonal, zeros elsewhere
+    np.testing.assert_array_equal(grads["X"], expected)
+
+
+def test_the_hessian_through_a_diagonal_and_a_triangle(rng):
+    # f = sum(diagonal(A)**3) + sum(tril(A)**2): d2f/dA2 is diagonal, 6 a_ii + 2 on the diagonal, 2 below, 0 above
+    fn = gradc.compile("sum(diagonal(A) ** 3) + sum(tril(A) ** 2)", shapes={"A": (3, 3)})
+    A = rng.standard_normal((3, 3))
+    expected = (2 * np.tril(np.ones((3, 3))) + np.diag(6 * np.diagonal(A))).ravel()
+    np.testing.assert_allclose(fn.hessian(A=A)["A"]["A"].reshape(9, 9), np.diag(expected), rtol=1e-10, atol=1e-12)
+
+
+CONSTRUCTION_ERRORS = [
+    ("zeros((n + 1, 2))", ParseError, r"a shape is made of .* computed sizes are not supported"),
+    ("zeros(X)", ParseError, r"a shape is made of .*dimension names"),
+    ("zeros((-1, 2))", ParseError, "non-negative"),
+    ("np.zeros()", ShapeError, r"zeros\(\) needs a shape"),
+    ("np.full((2,), X[0, 0])", ParseError, r"fill_value must be a number constant.*value \* ones\(shape\)"),
+    ("np.full((2,))", ShapeError, "needs its fill_value"),
+    ("np.eye()", ShapeError, r"eye\(N, M=None, k=0\) needs the number of rows"),
+    ("tril(v)", ShapeError, "tril: the operand must be a matrix"),
+    ("diagonal(X, 1)", ShapeError, "offset 1 diagonal of a matrix of shape \\(n, d\\) has a length gradc cannot name"),
+    ("diagonal(X)", ShapeError, "main diagonal of a matrix of shape \\(n, d\\)"),
+    ("diag(v, 1)", ShapeError, "diag: a vector of length k on the diagonal 1"),
+    ("np.array([[1, 2], [3]])", ShapeError, "ragged"),
+    ("np.array([v, X])", ShapeError, r"items of '\[v, X\]' have shapes \(k,\) and \(n, d\)"),
+    ("np.array([1, 2], dtype=float)", ParseError, "no dtype"),
+    ("np.array([])", ShapeError, "empty array"),
+]
+
+
+@pytest.mark.parametrize("source, error, message", CONSTRUCTION_ERRORS, ids=[e[0] for e in CONSTRUCTION_ERRORS])
+def test_bad_constructions_are_clear_errors(source, error, message):
+    with pytest.raises(error, match=message):
+        gradc.compile(f"sum(X) + sum(v) + sum({source})", shapes=DECLARED)

@@ -3,6 +3,7 @@ import numpy as np
 
 from gradc import dimensions
 from gradc.errors import ShapeError
+from gradc.ops.indexing import Slice
 from gradc.backend.schedule import dimension_names
 
 
@@ -41,8 +42,10 @@ def _bind_dims(graph, arrays):
 def _sizes_in(value, sizes):
     """An attribute with each named dimension given its size: shapes name dimensions, NumPy wants sizes.
 
-    A tuple attribute holds dimensions (shape, dims) or integers (axis, index), which stay as they are.
+    A tuple attribute holds dimensions (shape, dims), integers (axis) or an index, whose slices may have
+    dimensions as bounds (a join's blocks); integers stay as they are.
     """
     if isinstance(value, tuple):
-        return tuple(dimensions.evaluate(d, sizes) if isinstance(d, str) else d for d in value)
+        return tuple(Slice(*_sizes_in(d, sizes)) if isinstance(d, Slice) else
+                     dimensions.evaluate(d, sizes) if isinstance(d, str) else d for d in value)
     return value

@@ -11,6 +11,7 @@ from gradc.errors import ParseError, ShapeError, UnknownNameError
 from gradc.graph import Graph, Span
 from gradc.naming import RESERVED
 from gradc.ops import REGISTRY
+from gradc.ops.construction import LITERAL
 from gradc.ops.indexing import Slice
 from gradc.ops.masks import MASKS
 
@@ -58,7 +59,9 @@ PARTS = {"slogdet": (("sign", "slogdet_sign"), ("logabsdet", "logabsdet"))}
 # How each keyword's constant is read, by the keyword's name: an op with a new keyword adds its row (a keyword
 # not listed is read as a literal: a number, True/False, None, a string, or a tuple of them).
 ATTRIBUTES = {"axis": "axis", "keepdims": "boolean", "ord": "order", "ddof": "integer", "approximate": "boolean",
-              "alpha": "number", "negative_slope": "number"}
+              "alpha": "number", "negative_slope": "number",
+              "shape": "shape", "N": "extent", "M": "extent", "n": "extent", "k": "integer",
+              "offset": "integer", "fill_value": "fill_value"}
 
 
 def positional_options(op):
@@ -527,7 +530,48 @@ class _Parser:
             fields = [field for field, _ in PARTS[name]]
             raise self.error(node, f"{name}() gives the pair ({', '.join(fields)}): take one, as in {name}(X)[1] "
                                    f"or {name}(X).{fields[-1]}, or write s, {fields[-1]} = {name}(X)")
+        if FUNCTIONS[name] is LITERAL:
+            return self.array(node, name)
         return self.bind(node, name, FUNCTIONS[name], list(node.args), node.keywords)
+
+    def array(self, node, name):
+        """np.array([...]) with NumPy's meaning: numbers alone are one literal; a list holding values stacks its
+        items (which must have one shape); np.array(x) of a value is x."""
+        if len(node.args) != 1 or node.keywords:
+            raise self.error(node, f"np.{name}() takes one list of numbers and values, as in np.{name}([a, b]) "
+                                   "(gradc's arrays are float64: no dtype)")
+        return self.array_item(node.args[0], name)
+
+    def array_item(self, node, name):
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            return self.expr(node)
+        if not node.elts:
+            raise self.error(node, f"np.{name}([]): an empty array has nothing to differentiate; use zeros((0,))",
+                             ShapeError)
+        values = self.numbers(node)
+        if values is not None:
+            return self.graph.add("literal", span=self.span(node), values=values)
+        items = [self.array_item(item, name) for item in node.elts]
+        found = list(dict.fromkeys(self.graph.shape(item) for item in items))
+        if len(found) > 1:
+            raise self.error(node, f"np.{name}: the items of '{self.segment(node)}' have shapes "
+                                   f"{' and '.join(map(shape_rules.show, found))}; a nested list needs items of "
+                                   "one shape (NumPy refuses a ragged list)", ShapeError)
+        return self.add(node, "stack", items, axis=0)
+
+    def numbers(self, node):
+        """A (nested) list of number constants as nested tuples of floats, or None if it holds anything else
+        (or is ragged)."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            rows = [self.numbers(item) for item in node.elts]
+            if not rows or any(row is None for row in rows) or len({np.shape(row) for row in rows}) > 1:
+                return None
+            return tuple(rows)
+        negated = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        inner = node.operand if negated else node
+        if isinstance(inner, ast.Constant) and self.is_number(inner.value):
+            return -float(inner.value) if negated else float(inner.value)
+        return None
 
     @staticmethod
     def is_method(func):
@@ -581,6 +625,8 @@ class _Parser:
             given[keyword.arg] = keyword.value
         for option, value in given.items():
             attrs[option] = self.attribute(option, value, name, op)
+        if entry.attributes is not None:  # eye(N, M, k) -> shape=(N, M), k
+            attrs = self.adapted(node, entry, attrs)
         return self.add(node, op, [self.operand(arg, op, i) for i, arg in enumerate(operands)], **attrs)
 
     def operand(self, node, op, i):
@@ -589,6 +635,13 @@ class _Parser:
                 and OPEN_BOUNDS[op][i] is not None:
             return self.graph.add("const", span=self.span(node), value=OPEN_BOUNDS[op][i])
         return self.expr(node)
+
+    def adapted(self, node, entry, keywords):
+        """The op's attributes made from the source's keywords, its errors placed at the call."""
+        try:
+            return entry.attributes(**keywords)
+        except ShapeError as error:
+            raise self.error(node, error.message, ShapeError) from None
 
     def attribute(self, option, node, function, op):
         """The constant value of keyword `option`, read by its reader in ATTRIBUTES."""
@@ -677,6 +730,37 @@ class _Parser:
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, str))):
             return node.value
         return self.number(node)
+
+    def shape(self, node):
+        """A shape: a size or a tuple or list of them (see `extent`)."""
+        items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+        return tuple(self.extent(item, "a shape") for item in items)
+
+    def extent(self, node, what="a size"):
+        """A size, as NumPy's constructors take one: an integer constant, a dimension name of the declared shapes,
+        X.shape[i] or len(X); None where the op has a default (eye's M)."""
+        if isinstance(node, ast.Constant) and node.value is None and what == "a size":
+            return None
+        if isinstance(node, ast.Name) and node.id in self.dimensions() and node.id not in self.locals:
+            return node.id
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "shape" \
+                or isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
+            size = self.expr(node)  # the size as a value: read back the dimension it counts
+            dims = self.graph.attrs(size).get("dims") or (int(self.graph.attrs(size)["value"]),)
+            return dims[0]
+        if self.is_integer(node) and self.integer(node) >= 0:
+            return self.integer(node)
+        raise self.error(node, f"{what} is made of non-negative integer constants and dimension names, X.shape[i] "
+                               f"or len(X) (as in zeros((n, 3)) with an input X: (n, 3)); got '{self.segment(node)}': "
+                               "computed sizes are not supported")
+
+    def fill_value(self, node):
+        """full's fill value: a number constant (a value the source computes: value * ones(shape))."""
+        try:
+            return self.number(node)
+        except ParseError:
+            raise self.error(node, f"fill_value must be a number constant, got '{self.segment(node)}': for a value "
+                                   "the source computes write value * ones(shape)") from None
 
     def boolean(self, node):
         if isinstance(node, ast.Constant) and type(node.value) is bool:

@@ -13,7 +13,7 @@ SECTIONS = (  # heading -> the op modules (gradc/ops/<name>.py) it gathers; a ne
     ("Linear algebra", ("linalg", "solves")),
     ("Indexing and gathers", ("indexing", "gathers")),
     ("Shapes", ("shaping",)),
-    ("Joining arrays", ("joins",)),
+    ("Making and joining arrays", ("construction", "joins")),
 )
 NOT_OPS = frozenset({"catalog", "domain", "formula", "registry"})  # the machinery beside the entries
 

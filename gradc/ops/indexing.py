@@ -2,9 +2,10 @@
 
 An index is a tuple of items, each an int (drops its dimension), `None` (a new dimension of length 1) or a
 `Slice` (start, stop, step; None where omitted). The parser expands `...` into full slices, so the ops never
-see one. A slice of a named dimension is allowed only where it keeps the whole length (`:` and `::-1`):
-gradc has no dimension arithmetic (n - 1), and a name standing for an expression could equal another name by
-accident, so `x[1:]` on (n,) is a ShapeError asking for a concrete size.
+see one. A slice of a named dimension has a named length where it is a polynomial of the dimension
+(gradc/dimensions.py): `x[1:]` of (n,) is n - 1, `x[:3]` is 3, both needing n >= their bounds, which the module
+checks on entry (NumPy would clamp them); a step other than 1 and -1 is a ShapeError asking for a concrete size.
+A join's adjoint cuts at dimension bounds (`g[:n]`, `g[n:]`), the only slices whose bounds are not ints.
 """
 from typing import NamedTuple, Optional
 
@@ -20,7 +21,7 @@ from gradc.ops.registry import Op, call, defop, linear
 class Slice(NamedTuple):
     """`start:stop:step` with None where omitted; hashable, unlike Python 3.11's slice, so it fits a node key."""
 
-    start: Optional[int] = None
+    start: Optional[int] = None  # an int from the source; a dimension (`n`) where gradc cuts a join's blocks
     stop: Optional[int] = None
     step: Optional[int] = None
 
@@ -45,6 +46,8 @@ class Slice(NamedTuple):
             return None
         start = self.start or 0
         stop = self.stop
+        if isinstance(start, str) or isinstance(stop, str):  # gradc's own cut (a join's block): start <= stop <= dim
+            return dimensions.subtract(dim if stop is None else stop, start), 0
         if start >= 0 and stop is not None and stop >= 0:  # x[a:b]
             return max(stop - start, 0), stop
         if start >= 0:  # x[a:], x[a:-c]
@@ -72,7 +75,8 @@ def consumed(index):
 def _dim_after(item, dim):
     if isinstance(dim, int):
         return len(range(*slice(*item).indices(dim)))
-    found = item.symbolic_length(dim) if not dimensions.is_composite(dim) or item.keeps_whole() else None
+    cut = isinstance(item.start, str) or isinstance(item.stop, str)  # gradc's own, at dimension bounds
+    found = item.symbolic_length(dim) if not dimensions.is_composite(dim) or item.keeps_whole() or cut else None
     if found is None:
         raise ShapeError(f"[{item}]: slicing the dimension {dim} this way gives a length gradc cannot name "
                          f"({dim} is symbolic): declare {dim} as a number, or slice with step 1 and bounds "
@@ -92,7 +96,7 @@ def index_shape(x, *, index):
         dim = next(dims)
         if isinstance(item, Slice):
             result.append(_dim_after(item, dim))
-        elif isinstance(dim, int) and not -dim <= item < dim:
+        elif isinstance(dim, int) and isinstance(item, int) and not -dim <= item < dim:
             raise ShapeError(f"[{index_text(index)}]: index {item} is out of range for a dimension of length {dim}")
     return tuple(result) + tuple(dims)
 

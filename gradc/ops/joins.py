@@ -5,12 +5,12 @@ column_stack a column, stack adds the new axis), then concatenates along one axi
 gradient back into the operands' blocks with the index op (an int where the operand had no such axis, a
 slice where it had), so the backward pass is plain slicing; the JVP joins the tangents the same way.
 
-NOTE: gradc has no dimension arithmetic: joining n and m rows would give n + m, which no name says. The
-joined axis must have integer lengths (or be one operand's whole axis); every other axis may be symbolic.
+Lengths add as dimensions do (gradc/dimensions.py): joining n and m rows gives m + n, and the blocks are cut at
+symbolic bounds (`g[:n]`, `g[n:]`), which the generated module computes from its size variables.
 """
 import numpy as np
 
-from gradc import shapes
+from gradc import dimensions, shapes
 from gradc.errors import ShapeError
 from gradc.ops.domain import ANY
 from gradc.ops.formula import ATOM, Piece, printed
@@ -86,11 +86,6 @@ def _joined(name, arg_shapes, attrs):
             raise ShapeError(f"{name}: the arrays' shapes {', '.join(map(shapes.show, arg_shapes))} differ in "
                              f"axis {i}, which is not the joined axis {axis} (give dimensions that must agree "
                              "the same name)")
-    lengths = [s[axis] for s, _ in raised]
-    if len(lengths) > 1 and not all(isinstance(n, int) for n in lengths):
-        raise ShapeError(f"{name}: joining lengths {' + '.join(map(str, lengths))} along axis {axis} gives a "
-                         "length gradc cannot name (it has no dimension arithmetic): declare the joined "
-                         "dimensions as numbers, as in X: (n, 3)")
     return raised, axis
 
 
@@ -98,7 +93,7 @@ def join_shape(name):
     def shape(*arg_shapes, **attrs):
         raised, axis = _joined(name, arg_shapes, attrs)
         lengths = [s[axis] for s, _ in raised]
-        total = lengths[0] if len(lengths) == 1 else sum(lengths)
+        total = dimensions.add(*lengths)
         return raised[0][0][:axis] + (total,) + raised[0][0][axis + 1:]
     return shape
 
@@ -108,25 +103,21 @@ def blocks(name, arg_shapes, attrs):
     was given (a vector's row in vstack), a slice of its length along the joined axis."""
     raised, axis = _joined(name, arg_shapes, attrs)
     result, start = [], 0
-    for shape, inserted in raised:
-        length = shape[axis]
+    for k, (shape, inserted) in enumerate(raised):
+        stop = None if k == len(raised) - 1 else dimensions.add(start, shape[axis])
         items = []
         for i in range(len(shape)):
             if i in inserted:
                 items.append(start if i == axis else 0)
             elif i == axis and len(raised) > 1:
-                items.append(Slice(start or None, start + length if start + length < _total(raised, axis) else None))
+                items.append(Slice(start or None, stop))
             else:
                 items.append(Slice())
         while items and items[-1] == Slice():
             items.pop()  # x[1:3, :] is x[1:3]
         result.append(tuple(items))
-        start += length if len(raised) > 1 else 0
+        start = stop
     return result
-
-
-def _total(raised, axis):
-    return sum(s[axis] for s, _ in raised)
 
 
 def _join_vjp(name):

@@ -57,17 +57,6 @@ TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1],
                      doc="x.T or transpose(x): reverse the axes", domain=(ANY,), defined_everywhere=True))
 
 
-def _eye_shape(*, shape):
-    if len(shape) != 2:
-        raise ShapeError(f"eye: the shape must have two dimensions, got {shapes.show(shape)}")
-    return shape
-
-
-# The identity as a leaf: what the derivative of trace(X) is made of (g * eye(n, n)).
-EYE = defop(Op(name="eye", arity=0, shape=_eye_shape, impl=lambda *, shape: np.eye(*shape), symbol="I",
-               formula=Formula("eye({shape})", "I"), doc="ones on the diagonal of a matrix of the shape, else zeros"))
-
-
 def _trace_shape(x):
     if len(x) != 2 or x[0] != x[1]:
         raise ShapeError(f"trace: the operand must be a square matrix, got shape {shapes.show(x)} "

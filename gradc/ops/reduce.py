@@ -1,5 +1,4 @@
-"""Reductions, the shape plumbing that differentiation inserts (sum_to, broadcast_to, expand_dims), and arrays made
-from a shape alone (zeros, ones)."""
+"""Reductions, and the shape plumbing that differentiation inserts (sum_to, broadcast_to, expand_dims, squeeze)."""
 import math
 
 import numpy as np
@@ -229,14 +228,6 @@ EXPAND_DIMS = defop(Op(name="expand_dims", arity=1, shape=_expand_dims_shape,
                        jvp=linear("expand_dims"), view=True, inline=True, symbol="expand_dims",
                        formula=function("expand_dims", transparent=ALWAYS), doc="insert axes of length 1",
                        domain=(ANY,), defined_everywhere=True))
-
-# Arrays made from their shape alone: leaves with no operands, built with `call(name, shape=..., like=value)`.
-ZEROS = defop(Op(name="zeros", arity=0, shape=lambda *, shape: shape, impl=lambda *, shape: np.zeros(shape),
-                 symbol="zeros", formula=Formula("0", "0"),
-                 doc="the gradient of an input the output does not depend on", defined_everywhere=True))
-ONES = defop(Op(name="ones", arity=0, shape=lambda *, shape: shape, impl=lambda *, shape: np.ones(shape),
-                symbol="1", formula=Formula("1", "1"), doc="an array of ones"))
-
 
 def _squeeze_shape(x, *, axis):
     return tuple(d for i, d in enumerate(x) if i not in axis)

@@ -36,6 +36,8 @@ class Op:
         keywords: (attribute, default) pairs the source may give: sum(x, axis=None, keepdims=False).
         positional: how many of the keywords the source may also give by position after the operands
             (np.sum(X, 1), np.tril(X, -1)); None: the first when it is axis, else none.
+        attributes: `attributes(**keywords) -> attrs`, where the source's keywords are not the op's attributes
+            (eye(N, M, k) makes shape=(N, M)); None: they are.
         sequence: a variadic op whose first source argument is a tuple or list of arrays (concatenate((a, b))):
             its elements are the operands.
         builtin: Python's builtin of the same meaning, called without np. (max(a, b) is maximum).
@@ -64,6 +66,7 @@ class Op:
     operator: str = ""
     keywords: tuple = ()
     positional: Optional[int] = None
+    attributes: Optional[Callable] = None
     sequence: bool = False
     builtin: str = ""
     elementwise: bool = False

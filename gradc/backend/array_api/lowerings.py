@@ -158,7 +158,7 @@ def _index_text(index):
 
 def _index_tuple(index):
     """The index as a tuple expression (`(slice(1, None, None), 0)`): a helper's argument, where `1:` is no syntax."""
-    items = [f"slice{tuple(i)}" if isinstance(i, Slice) else str(i) for i in index]
+    items = [f"slice({', '.join(str(bound) for bound in i)})" if isinstance(i, Slice) else str(i) for i in index]
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 

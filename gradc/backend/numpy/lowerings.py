@@ -16,6 +16,7 @@ import numpy as np
 
 from gradc import shapes
 from gradc.errors import GradcError
+from gradc.ops.construction import literal_text
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.ops.indexing import index_text
@@ -283,7 +284,19 @@ register_lowering("scatter", lambda ctx, g, *, index, shape: [f"{{target}} = np.
 
 # arrays made from a shape alone
 register_lowering("ones", lambda ctx, *, shape: f"np.ones({ctx.shape(shape)})" if shape else "1.0")
-register_lowering("eye", lambda ctx, *, shape: f"np.eye({', '.join(ctx.dim(d) for d in shape)})")
+register_lowering("full", lambda ctx, *, shape, fill_value: f"np.full({ctx.shape(shape)}, {ctx.literal(fill_value)})"
+                  if shape else ctx.literal(fill_value))
+
+
+def _eye(ctx, *, shape, k=0):
+    """`np.eye(n)`, `np.eye(n, m)`, `np.eye(3, k=1)`: the columns and k only where NumPy's default is not them."""
+    sizes = [ctx.dim(shape[0])] + ([ctx.dim(shape[1])] if shape[1] != shape[0] else [])
+    return f"np.eye({', '.join(sizes + ([f'k={k}'] if k else []))})"
+
+
+register_lowering("eye", _eye)
+register_lowering("identity", lambda ctx, *, shape: f"np.identity({ctx.dim(shape[0])})")
+register_lowering("literal", lambda ctx, *, values: f"np.array({literal_text(values)})")
 
 
 # issue 12's elementwise functions, masks and activations (gradc/ops/functions.py, masks.py, activations.py)
@@ -349,3 +362,33 @@ def _join(function):
 
 for _name in ("concatenate", "stack", "hstack", "vstack", "column_stack"):
     register_lowering(_name, _join(_name))
+
+
+# arrays shaped like another, triangles and diagonals (gradc/ops/construction.py)
+def _like(function, fill):
+    """`np.zeros_like(x)`; of a scalar, the number itself."""
+    def lower(ctx, a, **attrs):
+        value = fill if fill is not None else attrs["fill_value"]
+        if not ctx.arg_shapes[0]:
+            return ctx.literal(value)
+        return f"np.{function}({a}" + (f", {ctx.literal(value)})" if fill is None else ")")
+    return lower
+
+
+register_lowering("zeros_like", _like("zeros_like", 0.0))
+register_lowering("ones_like", _like("ones_like", 1.0))
+register_lowering("full_like", _like("full_like", None))
+register_lowering("tril", lambda ctx, x, *, k: f"np.tril({x}, {k})" if k else f"np.tril({x})")
+register_lowering("triu", lambda ctx, x, *, k: f"np.triu({x}, {k})" if k else f"np.triu({x})")
+register_lowering("diag", lambda ctx, x, *, k: f"np.diag({x}, {k})" if k else f"np.diag({x})")
+register_lowering("diagonal", lambda ctx, x, *, offset: f"np.diagonal({x}, {offset})" if offset else f"{x}.diagonal()")
+
+
+def _undiagonal(ctx, g, *, offset, shape):
+    """The adjoint of a diagonal: zeros, then g written on the diagonal (of the columns from offset on, or of
+    the rows from -offset on)."""
+    view = "{target}" + ("" if offset == 0 else f"[:, {offset}:]" if offset > 0 else f"[{-offset}:]")
+    return [f"{{target}} = np.zeros({ctx.shape(shape)})", f"np.fill_diagonal({view}, {g})"]
+
+
+register_lowering("undiagonal", _undiagonal)
