@@ -112,10 +112,9 @@ def test_cholesky_follows_numpys_example():
 
 def test_cholesky_gradient_through_a_symmetric_build_matches_differences(rng):
     # A = B B^T + I: the gradient reaches B through both triangles, whatever convention A's own gradient follows
-    fn = gradc.compile("sum(W * cholesky(B @ B.T + eye))", shapes={"B": ("n", "n"), "W": ("n", "n"),
-                                                                    "eye": ("n", "n")})
+    fn = gradc.compile("sum(W * cholesky(B @ B.T + I))", shapes={"B": ("n", "n"), "W": ("n", "n"), "I": ("n", "n")})
     B, W = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
-    arrays = dict(B=B, W=W, eye=np.eye(4))
+    arrays = dict(B=B, W=W, I=np.eye(4))
     assert_grad_matches(fn.forward, fn.grad(**arrays), arrays, ["B"], rng)
 
 
