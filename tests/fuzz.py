@@ -432,7 +432,58 @@ def build_structural(k, param, xs, ctx):
                 raise Invalid("index out of range")
             return bounded(fmt("{0:ATOM}[{i}, {j}]", xs, i=i, j=j), (), x.lo, x.hi)
         return bounded(fmt("{0:ATOM}[{i}]", xs, i=i), s[1:], x.lo, x.hi)
+    if k in VOCABULARY:
+        return vocabulary(k, param, x, sizes)
     raise Invalid(f"unknown template {k}")
+
+
+# Issue 12's vocabulary inside the fuzzer's shapes: slices of named dimensions, joins that add their lengths back
+# (n - 1 + 1 is n), flips, running sums, triangles and diagonals; each template's interval from its operand's.
+VOCABULARY = ("rotate", "restack", "flip", "cumsum", "neighbors", "trace", "tri", "diag_of", "diag_mat")
+
+
+def vocabulary(k, param, x, sizes):
+    s = x.shape
+    if k == "rotate":  # concatenate((x[1:], x[:1])): np.roll(x, -1)
+        if len(s) != 1 or sizes[s[0]] < 2:
+            raise Invalid("rotate")
+        return bounded(fmt("concatenate(({0:ATOM}[1:], {0:ATOM}[:1]))", [x]), s, x.lo, x.hi)
+    if k == "restack":  # vstack([X[:1], X[1:]]) is X again
+        if len(s) != 2:
+            raise Invalid("restack")
+        return bounded(fmt("vstack([{0:ATOM}[:1], {0:ATOM}[1:]])", [x]), s, x.lo, x.hi)
+    if k == "flip":
+        if not s:
+            raise Invalid("flip of a scalar")
+        text = fmt("{0:ATOM}[::-1]", [x]) if param is None and len(s) == 1 else \
+            fmt("flip({0})", [x]) if param is None else fmt("flip({0}, axis=" + str(param) + ")", [x])
+        return bounded(text, s, x.lo, x.hi)
+    if k == "cumsum":
+        if len(s) != 1:
+            raise Invalid("cumsum")
+        count = sizes[s[0]]
+        return bounded(fmt("cumsum({0})", [x]), s, min(x.lo, count * x.lo), max(x.hi, count * x.hi))
+    if k == "neighbors":  # sum(x[1:] * x[:-1]): a slice of length n - 1
+        if len(s) != 1:
+            raise Invalid("neighbors")
+        lo, hi = mul_interval((x.lo, x.hi), (x.lo, x.hi))
+        count = max(sizes[s[0]] - 1, 0)
+        return bounded(fmt("sum({0:ATOM}[1:] * {0:ATOM}[:-1])", [x]), (), min(0.0, count * lo), max(0.0, count * hi))
+    if k == "trace":
+        if len(s) != 2 or s[0] != s[1]:
+            raise Invalid("trace")
+        return bounded(fmt("trace({0})", [x]), (), sizes[s[0]] * x.lo, sizes[s[0]] * x.hi)
+    if k == "tri":
+        if len(s) != 2 or s[0] != s[1]:
+            raise Invalid("tri")
+        return bounded(fmt(param + "({0})", [x]), s, min(x.lo, 0.0), max(x.hi, 0.0))
+    if k == "diag_of":  # diag(X) of a square matrix: its diagonal
+        if len(s) != 2 or s[0] != s[1]:
+            raise Invalid("diag_of")
+        return bounded(fmt("diag({0})", [x]), s[:1], x.lo, x.hi)
+    if len(s) != 1:  # diag_mat: diag(v), a square matrix
+        raise Invalid("diag_mat")
+    return bounded(fmt("diag({0})", [x]), (s[0], s[0]), min(x.lo, 0.0), max(x.hi, 0.0))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -657,7 +708,8 @@ class Generator:
             options += [("np.sum", None, ("n",)), ("np.mean", None, ("n", "m")), ("index", "i", ("n",)),
                         ("index", "i", ("m",)), ("index", "ij", ("n", "m")), ("index", "ij", ("n", "n")),
                         ("dot_vv", None, ("n",)), ("dot_vv", None, ("m",)), ("quad", None, ("n",)),
-                        ("lse_softmax", None, ("n",))]
+                        ("lse_softmax", None, ("n",)), ("neighbors", None, ("n",)), ("neighbors", None, ("m",)),
+                        ("trace", None, ("n", "n"))]
         elif len(shape) == 1:
             for s in SHAPES:
                 if len(s) == 2:
@@ -670,11 +722,15 @@ class Generator:
                     if s[1] == shape[0]:
                         options.append(("vecmat", None, s))
             options += [("softmax", None, shape), ("log_softmax", None, shape),
-                        ("center", self.pick([None, 0, -1]), shape)]
+                        ("center", self.pick([None, 0, -1]), shape), ("rotate", None, shape),
+                        ("flip", None, shape), ("cumsum", None, shape), ("diag_of", None, (shape[0], shape[0]))]
         else:
             options += [("softmax", self.pick([0, 1]), shape), ("log_softmax", self.pick([0, 1]), shape),
                         ("center", self.pick([0, 1, -1]), shape),
-                        ("T", None, (shape[1], shape[0])), ("transpose", None, (shape[1], shape[0]))]
+                        ("T", None, (shape[1], shape[0])), ("transpose", None, (shape[1], shape[0])),
+                        ("restack", None, shape), ("flip", self.pick([None, 0, 1]), shape)]
+            if shape[0] == shape[1]:
+                options += [("tri", self.pick(["tril", "triu"]), shape), ("diag_mat", None, shape[:1])]
             for inner in ("n", "m"):
                 left, right = (shape[0], inner), (inner, shape[1])
                 if left in SHAPES and right in SHAPES:
