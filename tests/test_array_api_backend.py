@@ -28,15 +28,15 @@ def _modules(source, shapes):
 def _inputs(source, shapes):
     rng = np.random.default_rng(0)
     graph = pipeline.parse_source(source, shapes)
-    return {name: rng.uniform(0.5, 1.5, tuple(SIZES[d] for d in shapes.get(name, ()))) if shapes.get(name)
+    return {name: rng.uniform(0.5, 1.5, tuple(SIZES.get(d, d) for d in shapes.get(name, ()))) if shapes.get(name)
             else float(rng.uniform(0.5, 1.5)) for name in graph.inputs}
 
 
-def _check(source, shapes, convert, back):
+def _check(source, shapes, convert, back, wrap=lambda f: f):
     numpy_module, module, _ = _modules(source, shapes)
     inputs = _inputs(source, shapes)
     value, grads = numpy_module.value_and_grad(**inputs)
-    got_value, got = module.value_and_grad(**{k: convert(v) if shapes.get(k) else v for k, v in inputs.items()})
+    got_value, got = wrap(module.value_and_grad)(**{k: convert(v) if shapes.get(k) else v for k, v in inputs.items()})
     np.testing.assert_allclose(back(got_value), value, rtol=1e-9)
     for name in grads:
         np.testing.assert_allclose(back(got[name]), grads[name], rtol=1e-9, atol=1e-12)
@@ -158,3 +158,30 @@ def test_op_table_on_strict(name):
     np.testing.assert_allclose(float(got_value), value, rtol=1e-9)
     for key in grads:
         np.testing.assert_allclose(np.asarray(got[key]._array), grads[key], rtol=1e-9, atol=1e-12)
+
+
+# issue 12's vocabulary through the helpers and spellings that differ by namespace (scatter, erf, cumulative
+# sums, the SVD, masks read as bools)
+VOCABULARY = [
+    ("sum(cumsum(X, axis=0) * C) + sum(cumprod(w) * w)", {"X": ("n", "d"), "C": ("n", "d"), "w": ("d",)}),
+    ("sum(gelu(X, approximate=False) * C) + sum(erf(w))", {"X": ("n", "d"), "C": ("n", "d"), "w": ("d",)}),
+    ("sum(where(X > 1.0, X, -X) * C) + prod(w) + var(X) + std(X, axis=0) @ w",
+     {"X": ("n", "d"), "C": ("n", "d"), "w": ("d",)}),
+    ("norm(X, 2) + norm(X, 'nuc') + norm(w, 1) + trace(X.T @ X)", {"X": ("n", "d"), "w": ("d",)}),
+    ("sum(X[0] * w) + sum(X[:, 1:] ** 2) + sum(flip(X, axis=1) * C)", {"X": ("n", 3), "C": ("n", 3), "w": (3,)}),
+    ("sum(elu(X, alpha=0.5) * C) + sum(leaky_relu(w)) + sum(clip(w, 0.7, 1.2))",
+     {"X": ("n", "d"), "C": ("n", "d"), "w": ("d",)}),
+]
+
+
+@pytest.mark.parametrize("source, shapes", VOCABULARY)
+def test_vocabulary_on_torch(source, shapes):
+    torch = pytest.importorskip("torch")
+    _check(source, shapes, torch.from_numpy, lambda x: x.numpy() if hasattr(x, "numpy") else x)
+
+
+@pytest.mark.parametrize("source, shapes", VOCABULARY)
+def test_vocabulary_under_jax_jit(source, shapes):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    _check(source, shapes, jax.numpy.asarray, np.asarray, wrap=jax.jit)

@@ -95,7 +95,7 @@ def test_shape_error_names_op_shapes_and_column():
     ("sum(x * y)", {"x": (3,), "y": (4,)}, ["mul", "(3,)", "(4,)"]),
     ("sum(x, axis=1)", {"x": ("n",)}, ["axis 1", "(n,)"]),
     ("x[3]", {"x": (3,)}, ["index 3"]),
-    ("sum(A @ B)", {"A": ("n", "d", "k"), "B": ("k",)}, ["@"]),
+    ("sum(A @ B)", {"A": ("b", "n", "k"), "B": ("c", "k", "m")}, ["@", "batch axes"]),  # 3-D @ broadcasts its batch axes
 ])
 def test_other_shape_errors(source, shapes, words):
     error = rejection(source, ShapeError, shapes=shapes)

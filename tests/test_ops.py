@@ -86,6 +86,18 @@ ELEMENTWISE_CASES = {
                    ((2, 3), dict(negative_slope=0.01)), ((1, 3), dict(negative_slope=-0.5))],
     "gelu": [(s, dict(approximate=True)) for s in UNARY_SHAPES] + [(s, dict(approximate=False)) for s in UNARY_SHAPES],
 }
+# The contractions engineer's rows (issue 12): dot and inner by the operands' ranks, einsum by spec.
+CONTRACTION_CASES = {
+    "dot": [(((), (3,)), {}), (((2, 3), ()), {}), (((3,), (3,)), {}), (((2, 3), (3, 4)), {}), (((2, 3), (3,)), {}),
+            (((2, 2, 3), (4, 3, 2)), {}), (((2, 3), (4, 3, 2)), {}), (((2, 2, 3), (3,)), {})],
+    "inner": [(((), (2, 3)), {}), (((3,), (3,)), {}), (((2, 3), (3,)), {}), (((3,), (2, 3)), {}),
+              (((2, 3), (4, 3)), {}), (((2, 2, 3), (3,)), {})],
+    "einsum": [(((2, 3), (3, 4)), dict(spec="ij,jk->ik")), (((3, 3),), dict(spec="ii->")),
+               (((3, 3),), dict(spec="ii->i")), (((2, 3, 4), (2, 4, 3)), dict(spec="bij,bjk->bik")),
+               (((3,), (3, 4), (4,)), dict(spec="i,ij,j->")), (((2, 3), (4,)), dict(spec="ij,k->ik")),
+               (((2, 3),), dict(spec="ij->ji")), (((2, 3), (2, 3)), dict(spec="ij,ij->")),
+               (((2, 3, 3), (2, 3)), dict(spec="bii,bj->bj")), (((2, 3),), dict(spec="ij->"))],
+}
 SPECIAL = {
     "sum": REDUCTIONS, "mean": REDUCTIONS, "amax": REDUCTIONS, "amin": REDUCTIONS,
     "sum_to": [((2, 3), dict(shape=(3,))), ((2, 3), dict(shape=(1, 3))), ((2, 3), dict(shape=(2, 1))),
@@ -95,8 +107,12 @@ SPECIAL = {
     "expand_dims": [((), dict(axis=(0,))), ((3,), dict(axis=(0,))), ((3,), dict(axis=(1,))),
                     ((2, 3), dict(axis=(1,))), ((3,), dict(axis=(0, 2)))],
     "squeeze": [((1, 3), dict(axis=(0,))), ((2, 1), dict(axis=(1,))), ((1, 3, 1), dict(axis=(0, 2)))],
-    "matmul": [(((2, 3), (3, 4)), {}), (((2, 3), (3,)), {}), (((3,), (3, 2)), {}), (((3,), (3,)), {})],
+    "matmul": [(((2, 3), (3, 4)), {}), (((2, 3), (3,)), {}), (((3,), (3, 2)), {}), (((3,), (3,)), {}),
+               # the contractions engineer's rows (issue 12): batched, broadcast over the batch axes
+               (((2, 2, 3), (3, 4)), {}), (((3,), (2, 3, 4)), {}), (((2, 3, 4), (4,)), {}),
+               (((2, 1, 2, 3), (4, 3, 2)), {}), (((1, 2, 3), (2, 3, 4)), {})],
     "outer": [(((3,), (2,)), {})],
+    **CONTRACTION_CASES,
     "trace": [((3, 3), {}), ((1, 1), {})],
     "vdot": [(((3,), (3,)), {}), (((2, 3), (2, 3)), {})],
     "t_matmul": [(((4, 3), (4, 2)), {})],
@@ -391,6 +407,8 @@ def _literal(value):
 def source_for(name, attrs, count=None):
     if name in TEMPLATES:
         text = TEMPLATES[name].format("a0", "a1")
+    elif name == "einsum":
+        text = f"einsum({attrs['spec']!r}, " + ", ".join(f"a{i}" for i in range(attrs["spec"].count(",") + 1)) + ")"
     elif name == "index":
         text = "a0[" + ", ".join(map(str, attrs["index"])) + "]"
     else:

@@ -12,6 +12,7 @@ from gradc.graph import Graph, Span
 from gradc.naming import RESERVED
 from gradc.ops import REGISTRY
 from gradc.ops.construction import LITERAL
+from gradc.ops.contractions import explicit
 from gradc.ops.indexing import Slice
 from gradc.ops.masks import MASKS
 
@@ -530,6 +531,8 @@ class _Parser:
             fields = [field for field, _ in PARTS[name]]
             raise self.error(node, f"{name}() gives the pair ({', '.join(fields)}): take one, as in {name}(X)[1] "
                                    f"or {name}(X).{fields[-1]}, or write s, {fields[-1]} = {name}(X)")
+        if FUNCTIONS[name].name == "einsum":
+            return self.einsum(node, name)
         if FUNCTIONS[name] is LITERAL:
             return self.array(node, name)
         return self.bind(node, name, FUNCTIONS[name], list(node.args), node.keywords)
@@ -628,6 +631,22 @@ class _Parser:
         if entry.attributes is not None:  # eye(N, M, k) -> shape=(N, M), k
             attrs = self.adapted(node, entry, attrs)
         return self.add(node, op, [self.operand(arg, op, i) for i, arg in enumerate(operands)], **attrs)
+
+    def einsum(self, node, name):
+        """`einsum('ij,jk->ik', A, B)`: the spec (a string constant) first, then any number of operands; the
+        graph holds the spec written out (implicit output and '...' made explicit, gradc/ops/contractions.py)."""
+        if node.keywords:
+            raise self.error(node.keywords[0], f"{name}() takes no keyword arguments here (gradc picks the order "
+                                               "of the products itself)")
+        spec = node.args[0] if node.args else node
+        if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)) or len(node.args) < 2:
+            raise self.error(spec, f"{name}() takes a spec string and its operands: einsum('ij,jk->ik', A, B)")
+        operands = [self.expr(arg) for arg in node.args[1:]]
+        try:
+            text = explicit(spec.value, [self.graph.shape(o) for o in operands])
+        except ShapeError as error:
+            raise self.error(spec, str(error), ShapeError) from None
+        return self.add(node, "einsum", operands, spec=text)
 
     def operand(self, node, op, i):
         """Operand `i` of a call to `op`; None where the op reads it as an open bound (clip)."""

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from gradc.ops import REGISTRY, Value, call
-from gradc.ops.linalg import matmul_shape
+from gradc.ops.contractions import matmul_shape
 from gradc.ops.reduce import count, sum_to_axes
 from gradc.shapes import broadcast, normalize_axes, reduce
 
@@ -419,13 +419,29 @@ def matmul_identity(a, b):
     return None
 
 
+@rule("dot")
+def dot_as_product(a, b):
+    """dot(a, b) -> a * b where one is a scalar;  dot(a, b) -> a @ b for vectors and matrices"""
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return a @ b if a.ndim <= 2 and b.ndim <= 2 else None
+
+
+@rule("inner")
+def inner_as_product(a, b):
+    """inner(a, b) -> a * b where one is a scalar;  inner(a, b) -> a @ b where a has at most two axes and b one"""
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return a @ b if a.ndim <= 2 and b.ndim == 1 else None
+
+
 # NOTE: not a @ inv(X) -> solve(X.T, a): the LU of X.T pivots differently from X's, so at a matrix singular to
 # rounding one of them may raise LinAlgError where the other gives infs (tests/test_trust_numerics.py).
 @rule("matmul")
 def inverse_product(a, b):
     """inv(X) @ b -> solve(X, b) for a vector or matrix b: one LU and its substitutions, not an inverse and a
     product (a singular X raises LinAlgError in both: the same LU, LAPACK's gesv)"""
-    return call("solve", arg(a), b) if op_of(a) == "inv" else None
+    return call("solve", arg(a), b) if op_of(a) == "inv" and b.ndim in (1, 2) else None
 
 
 @rule("trace")

@@ -16,7 +16,7 @@ from gradc.errors import GradcError
 from gradc.naming import dimension_names
 
 # The module-level helpers its lines may call (templates/array_api_helpers.py.j2), in the order it carries them.
-HELPERS = ("_sigmoid", "_scatter")
+HELPERS = ("_sigmoid", "_scatter", "_erf", "_prod_others", "_singular_direction", "_take_add")
 TEMPLATE = "array_api_module.py.j2"
 
 
@@ -32,6 +32,8 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
                          "written by the numpy backend only (compile with backend='numpy')")
     arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
     scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
+    indices = _index_inputs(graph)
+    first = next((name for name in arrays if name not in indices), arrays[0] if arrays else None)
     spelling = Spelling.avoiding(set(graph.inputs) | set(dimension_names(graph).values()))
     plan = schedule(graph, reserved=(spelling.xp, spelling.dtype, spelling.device))
     params = ", ".join(graph.inputs)
@@ -52,8 +54,18 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
                   title=docstring_safe(graph.source), source=docstring_safe(graph.source), params=params,
                   shapes=describe_shapes(graph), command=docstring_safe(command), inputs=repr(tuple(graph.inputs)),
                   wrt_tuple=repr(tuple(wrt)), gradient=gradient_, spelling=spelling, arrays=arrays,
-                  scalars=scalars, checks=_checks(graph, plan, arrays), opened=", ".join(opened),
+                  scalars=scalars, indices=indices, first=first, checks=_checks(graph, plan, arrays), opened=", ".join(opened),
                   dims=", ".join(plan.dims.values()))
+
+
+def _index_inputs(graph):
+    """The inputs that an op reads as integers (take's indices: an operand whose domain draws integers)."""
+    found = set()
+    for node in graph.order():
+        for operand, domain in zip(graph.args(node), graph.op(node).domain):
+            if domain.integer and graph[operand]["op"] == "input":
+                found.add(graph.attrs(operand)["var"])
+    return found
 
 
 def _checks(graph, plan, arrays):

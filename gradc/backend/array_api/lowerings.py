@@ -14,10 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradc import shapes
 from gradc.errors import GradcError
-from gradc.ops.indexing import Slice
+from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
+from gradc.ops.indexing import Slice, consumed
+from gradc.ops.joins import LAYOUTS
+from gradc.ops.norms import classify
 from gradc.ops.reduce import sum_to_axes
+from gradc.shapes import normalize_axes
 
 BACKEND = "array-api"
 
@@ -37,7 +40,8 @@ STANDARD = {"absolute": "abs", "arccos": "acos", "arccosh": "acosh", "arcsin": "
 STANDARD.update({name: name for name in (
     "add", "subtract", "multiply", "divide", "negative", "positive", "exp", "expm1", "log", "log1p", "log2",
     "log10", "logaddexp", "sqrt", "square", "sin", "cos", "tan", "sinh", "cosh", "tanh", "sign", "maximum",
-    "minimum", "hypot", "floor", "ceil", "trunc", "round", "copysign", "reciprocal")})
+    "minimum", "hypot", "floor", "ceil", "trunc", "copysign", "reciprocal")})
+STANDARD["rint"] = "round"  # np.round without decimals; both send halves to the even neighbour
 
 
 def register_lowering(name, text, helpers=()):
@@ -129,9 +133,8 @@ register_lowering("sum_to", _sum_to)
 
 # shape plumbing
 def _expand_dims(ctx, x, *, axis):
+    """`x[None, :]`: every axis named, since the standard indexes no array by fewer axes than it has."""
     index = ["None" if i in axis else ":" for i in range(len(ctx.arg_shapes[0]) + len(axis))]
-    while index and index[-1] == ":":
-        index.pop()
     return f"{x}[{', '.join(index)}]"
 
 
@@ -152,14 +155,21 @@ register_lowering("transpose", _transpose)
 
 
 # linear algebra and indexing
-def _index_text(index):
-    return ", ".join(str(i) for i in index)
+def _index_text(ctx, index, ndim, in_tuple=False):
+    """`1, ::-1, None`, with a trailing `...` where it names fewer axes than the array has: the standard indexes
+    no array by fewer (NumPy fills them with `:`). A bound may be a dimension (a join's block, `g[n:]`); in a
+    tuple (a helper's argument, where `1:` is no syntax) a slice is `slice(1, None, None)`."""
+    def bound(value):
+        return ctx.dim(value, operand=True) if isinstance(value, str) else "" if value is None else str(value)
 
-
-def _index_tuple(index):
-    """The index as a tuple expression (`(slice(1, None, None), 0)`): a helper's argument, where `1:` is no syntax."""
-    items = [f"slice({', '.join(str(bound) for bound in i)})" if isinstance(i, Slice) else str(i) for i in index]
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    def spelled(item):
+        if not isinstance(item, Slice):
+            return str(item)
+        if in_tuple:
+            return f"slice({', '.join(bound(b) or 'None' for b in item)})"
+        text = f"{bound(item.start)}:{bound(item.stop)}"
+        return text + ("" if item.step is None else f":{item.step}")
+    return ", ".join([spelled(item) for item in index] + (["..."] if len(consumed(index)) < ndim else []))
 
 
 def _vdot(ctx, a, b):
@@ -171,10 +181,24 @@ register_lowering("matmul", "{0} @ {1}")
 register_lowering("t_matmul", lambda ctx, a, b: f"{_transpose(ctx, a)} @ {b}")
 register_lowering("outer", "{0}[:, None] * {1}")
 register_lowering("vdot", _vdot)
-register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(index)}]")
+register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(ctx, index, len(ctx.arg_shapes[0]))}]")
 # the adjoint of indexing: zeros with g written at the index, in place where the namespace allows it
-register_lowering("scatter", lambda ctx, g, *, index, shape:
-                  f"_scatter({ctx.filled('zeros', shape)}, {_index_tuple(index)}, {g})", helpers=("_scatter",))
+def _scatter(ctx, g, *, index, shape):
+    """`_scatter(zeros, (1, slice(None, None, -1)), g)`; the standard writes through no `None` of an index, so
+    those items go, and g's axes of length 1 that they made with them."""
+    made, position = [], 0
+    for item in index:
+        if item is None:
+            made.append(position)
+        position += not isinstance(item, int)
+    if made:
+        g = f"{ctx.xp}.squeeze({g}, axis={ctx.axes(tuple(made))})"
+        index = tuple(item for item in index if item is not None)
+    index = _index_text(ctx, index, len(shape), in_tuple=True)
+    return f"{ctx.helper('_scatter')}({ctx.filled('zeros', shape)}, ({index},), {g})"
+
+
+register_lowering("scatter", _scatter)
 
 # activations written with the standard's functions (Python floats where the 2024.12 standard takes scalars)
 register_lowering("exp2", "2.0 ** {0}")
@@ -185,3 +209,148 @@ register_lowering("logit", "{xp}.log({0}) - {xp}.log1p(-{0})")
 register_lowering("silu", "{0} * _sigmoid({xp}, {0})", helpers=("_sigmoid",))
 # log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow either side
 register_lowering("log_sigmoid", "{xp}.minimum({0}, 0.0) - {xp}.log1p({xp}.exp(-{xp}.abs({0})))")
+
+
+# issue 12's elementwise functions, written with the standard's functions where it lacks NumPy's
+# cbrt: the standard has none; |x| ** (1/3) with x's sign (within 2 ulp of np.cbrt)
+register_lowering("cbrt", "{xp}.sign({0}) * {xp}.abs({0}) ** " + repr(1.0 / 3.0))
+# log2(2**x + 2**y) = max + log2(1 + 2**-|x - y|): no overflow, as np.logaddexp2
+register_lowering("logaddexp2", "{xp}.maximum({0}, {1}) + {xp}.log1p(2.0 ** -{xp}.abs({0} - {1})) / " +
+                  repr(float(np.log(2.0))))
+register_lowering("clip", "{xp}.minimum({xp}.maximum({0}, {1}), {2})")  # np.clip's meaning, where lo > hi too
+# erf is no function of the standard: the module's `_erf` sums NumPy backend's series with a fixed term count
+register_lowering("erf", "_erf({xp}, {0})", helpers=("_erf",))
+register_lowering("gelu", lambda ctx, x, *, approximate: (
+    f"0.5 * {x} * (1.0 + {ctx.xp}.tanh({GELU_C!r} * ({x} + {GELU_K!r} * {x} * {x} * {x})))" if approximate else
+    f"0.5 * {x} * (1.0 + {ctx.helper('_erf')}({ctx.xp}, {x} * {SQRT_HALF!r}))"))
+register_lowering("elu", lambda ctx, x, *, alpha: f"{ctx.xp}.where({x} > 0.0, {x}, "
+                                                  f"{ctx.literal(alpha)} * {ctx.xp}.expm1({ctx.xp}.minimum({x}, 0.0)))")
+register_lowering("selu", f"{{xp}}.where({{0}} > 0.0, {SELU_SCALE!r} * {{0}}, "
+                          f"{SELU_SCALE * SELU_ALPHA!r} * {{xp}}.expm1({{xp}}.minimum({{0}}, 0.0)))")
+register_lowering("leaky_relu", lambda ctx, x, *, negative_slope:
+                  f"{ctx.xp}.where({x} >= 0.0, {x}, {ctx.literal(negative_slope)} * {x})")
+register_lowering("mish", "{0} * {xp}.tanh({xp}.maximum({0}, 0.0) + {xp}.log1p({xp}.exp(-{xp}.abs({0}))))")
+
+# masks are 0/1 floats here; the standard's logical functions and where take bools, so a mask is read as != 0
+register_lowering("eq", "{xp}.astype({0} == {1}, {dtype})")
+register_lowering("ne", "{xp}.astype({0} != {1}, {dtype})")
+register_lowering("logical_and", "{xp}.astype({xp}.logical_and({0} != 0.0, {1} != 0.0), {dtype})")
+register_lowering("logical_or", "{xp}.astype({xp}.logical_or({0} != 0.0, {1} != 0.0), {dtype})")
+register_lowering("logical_not", "{xp}.astype({0} == 0.0, {dtype})")
+
+
+def _where(ctx, cond, a, b):
+    """`xp.where(c != 0.0, a, b)`; of two Python numbers one made an array (the standard takes one scalar at most)."""
+    if ctx.array(b) != b:
+        a = ctx.array(a)
+    return f"{ctx.xp}.where({cond} != 0.0, {a}, {b})"
+
+
+register_lowering("where", _where)
+
+
+# products, spreads, norms
+register_lowering("prod", lambda ctx, x, *, axis, keepdims: _reduction(ctx, "prod", x, axis, keepdims))
+register_lowering("prod_others", lambda ctx, x, *, axis: "1.0" if not ctx.arg_shapes[0] else
+                  f"{ctx.helper('_prod_others')}({ctx.xp}, {x}, {normalize_axes(ctx.arg_shapes[0], axis)!r})")
+
+
+def _spread(function):
+    """`xp.var(x, axis=0, correction=1)`: the standard names NumPy's ddof `correction`."""
+    def lower(ctx, x, *, axis, ddof, keepdims):
+        arguments = [x] + ([] if axis is None else [f"axis={_axes_text(axis)}"]) + \
+            ([f"correction={ddof!r}"] if ddof else []) + (["keepdims=True"] if keepdims else [])
+        return f"{ctx.xp}.{function}({', '.join(arguments)})"
+    return lower
+
+
+register_lowering("var", _spread("var"))
+register_lowering("std", _spread("std"))
+
+
+def _norm(ctx, x, *, ord, axis, keepdims):
+    """np.linalg.norm as the standard's `xp.linalg.vector_norm` (flat or along an axis) or `matrix_norm`, which
+    takes the last two axes: a matrix over other axes is moved there first, and its kept axes put back."""
+    shape = ctx.arg_shapes[0]
+    kind, axes = classify(shape, ord, axis)
+    order = "" if ord is None else f", ord={ctx.literal(ord) if abs(ord) == float('inf') else repr(ord)}" \
+        if not isinstance(ord, str) else f", ord={ord!r}"
+    if kind != "matrix":
+        along = "" if kind == "flat" else f", axis={axes[0]}"
+        return f"{ctx.xp}.linalg.vector_norm({x}{along}{order}{', keepdims=True' if keepdims else ''})"
+    rest = tuple(i for i in range(len(shape)) if i not in axes)
+    if rest + axes != tuple(range(len(shape))):
+        x = f"{ctx.xp}.permute_dims({x}, {rest + axes})"
+    text = f"{ctx.xp}.linalg.matrix_norm({x}{order if ord is not None else ''})"
+    if keepdims:
+        text = f"{ctx.xp}.expand_dims({text}, axis={tuple(sorted(axes))})"
+    return text
+
+
+register_lowering("norm", _norm)
+register_lowering("singular_direction", lambda ctx, x, *, ord:
+                  f"{ctx.helper('_singular_direction')}({ctx.xp}, {x}, {ord!r})")
+
+
+# running sums and products: the 2024.12 standard's cumulative_sum and cumulative_prod, flattened for axis None
+def _running(function):
+    def lower(ctx, x, *, axis):
+        if axis is None:
+            flat = x if len(ctx.arg_shapes[0]) == 1 else f"{ctx.xp}.reshape({x}, (-1,))"
+            return f"{ctx.xp}.{function}({flat})"
+        return f"{ctx.xp}.{function}({x}, axis={axis})"
+    return lower
+
+
+def _rcumsum(ctx, g, *, axis, shape):
+    """The running sum from the end: flipped, summed, flipped back; a flat one reshaped to `shape`."""
+    along = 0 if axis is None else axis
+    xp = ctx.xp
+    text = f"{xp}.flip({xp}.cumulative_sum({xp}.flip({g}, axis={along}), axis={along}), axis={along})"
+    return text if axis is not None or len(shape) == 1 else f"{xp}.reshape({text}, {ctx.shape(shape)})"
+
+
+register_lowering("cumsum", _running("cumulative_sum"))
+register_lowering("cumprod", _running("cumulative_prod"))
+register_lowering("rcumsum", _rcumsum)
+
+
+# linear algebra, shaping and gathers
+register_lowering("trace", "{xp}.linalg.trace({0})")
+register_lowering("flip", lambda ctx, x, *, axis: f"{ctx.xp}.flip({x})" if axis is None else
+                  f"{ctx.xp}.flip({x}, axis={ctx.axes(axis)})")
+def _take(ctx, x, indices, *, axis):
+    """`xp.take(x, i, axis=1)`; the standard takes 1-d indices only, so others are flattened and the result
+    reshaped to x's shape with the indices' in place of the axis."""
+    x_shape, index_shape = ctx.arg_shapes
+    axis = axis % len(x_shape)
+    if len(index_shape) == 1:
+        return f"{ctx.xp}.take({x}, {indices}, axis={axis})"
+    taken = f"{ctx.xp}.take({x}, {ctx.xp}.reshape({indices}, (-1,)), axis={axis})"
+    shape = tuple(x_shape[:axis]) + tuple(index_shape) + tuple(x_shape[axis + 1:])
+    return f"{ctx.xp}.reshape({taken}, {ctx.shape(shape)})"
+
+
+register_lowering("take", _take)
+# the standard has no scatter-add: the module's `_take_add` multiplies by a one-hot matrix, so repeats add up
+register_lowering("take_add", lambda ctx, g, indices, *, axis, shape:
+                  f"{ctx.helper('_take_add')}({ctx.xp}, {g}, {indices}, {axis % len(shape)}, {ctx.dim(shape[axis])})")
+
+
+def _join(name):
+    """`xp.concat([a, b[None, :]], axis=0)`: each operand raised to the result's rank as the join's layout says
+    (vstack makes a vector a row, stack adds the new axis), then the standard's concat."""
+    def lower(ctx, *arrays, **attrs):
+        raised, axis = LAYOUTS[name](ctx.arg_shapes, **attrs)
+        rank = len(raised[0][0])
+        parts = []
+        for x, (_, inserted) in zip(arrays, raised):
+            x = ctx.array(x)
+            inserted = {i % rank for i in inserted}
+            parts.append(f"{x}[{', '.join('None' if i in inserted else ':' for i in range(rank))}]" if inserted else x)
+        return f"{ctx.xp}.concat([{', '.join(parts)}], axis={axis % rank})"
+    return lower
+
+
+for _name in LAYOUTS:
+    register_lowering(_name, _join(_name))

@@ -18,6 +18,7 @@ from gradc import shapes
 from gradc.errors import GradcError
 from gradc.ops.construction import literal_text
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
+from gradc.ops.contractions import rearranges
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.ops.indexing import index_text
 from gradc.ops.reduce import sum_to_axes
@@ -267,6 +268,17 @@ register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable e
 register_lowering("outer", lambda ctx, a, b: f"np.outer({a}, {b})" if ctx.readable else
                   f"{ctx.helper('_outer')}({a}, {b})")
 register_lowering("trace", "np.trace({0})")
+register_lowering("dot", "np.dot({0}, {1})")
+register_lowering("inner", "np.inner({0}, {1})")
+
+
+def _einsum(ctx, *operands, spec):
+    """np.einsum; copied where it would be a view of its operand ('ii->i'), which an in-place line could write."""
+    text = f"np.einsum({spec!r}, {', '.join(operands)})"
+    return text + ".copy()" if rearranges(spec) else text
+
+
+register_lowering("einsum", _einsum)
 register_lowering("inv", "np.linalg.inv({0})")
 register_lowering("solve", "np.linalg.solve({0}, {1})")
 register_lowering("det", "np.linalg.det({0})")

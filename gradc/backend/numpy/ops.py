@@ -10,7 +10,7 @@ from gradc.errors import ShapeError
 from gradc.ops import Op, call, defop
 from gradc.ops.domain import ANY
 from gradc.ops.formula import PRODUCT, Formula
-from gradc.ops.linalg import matmul_shape
+from gradc.ops.contractions import matmul_shape
 from gradc.ops.registry import each
 
 # a.T @ b for matrices: a helper in the module picks the faster BLAS layout.

@@ -11,7 +11,7 @@ from gradc import shapes
 from gradc.backend.numpy.ops import T_MATMUL, VDOT
 from gradc.ops import Value, call
 from gradc.ops.elementwise import COMPARISONS
-from gradc.ops.linalg import matmul_shape
+from gradc.ops.contractions import matmul_shape
 from gradc.ops.reduce import count, sum_to_axes
 from gradc.transform.rules import RuleTable, arg, const, defined_everywhere, op_of, value
 from gradc.transform.simplify import lower as lower_with
@@ -131,6 +131,8 @@ def product_with_constant_matrix(a, b):
     Such products come from differentiating a sum of a product (`sum(A.T @ B)`): a matrix product with a
     matrix of equal entries is a reduction, one pass instead of a gemm.
     """
+    if a.ndim > 2 or b.ndim > 2:
+        return None  # a batched product: its sums run within each batch
     shape = matmul_shape(a.shape, b.shape)
     for filled, other, axis in ((a, b, 0), (b, a, -1)):
         if op_of(filled) == "broadcast_to" and arg(filled).shape == ():

@@ -1,0 +1,151 @@
+"""The op table on the array-api backend: every case of tests/test_ops.py, compiled by both backends and run
+on array-api-strict, gives the NumPy module's value and gradients (1e-9); and NumPy documentation examples
+of the functions that the standard spells differently (cbrt, logaddexp2, erf, norm, cumsum...)."""
+import math
+
+import numpy as np
+import pytest
+
+from gradc import pipeline
+from gradc.backend.load import load_module
+from gradc.errors import GradcError, ShapeError
+from gradc.ops import REGISTRY
+from gradc.backend.interpret import evaluate
+from test_ops import ONCE, build, cases, domains, draw, named, public_cases, source_for
+
+strict = pytest.importorskip("array_api_strict")
+
+
+def _on_strict(value):
+    return np.asarray(strict.asarray(value, copy=True)._array) if hasattr(value, "__array_namespace__") \
+        else np.asarray(value)
+
+
+def _compare(numpy_module, module, arrays):
+    """value_and_grad of the array-api module on strict arrays = the NumPy module's on NumPy arrays."""
+    value, grads = numpy_module.value_and_grad(**arrays)
+    got_value, got = module.value_and_grad(**{name: strict.asarray(array) for name, array in arrays.items()})
+    np.testing.assert_allclose(_on_strict(got_value), value, rtol=1e-9, atol=1e-12)
+    assert set(got) == set(grads)
+    for name in grads:
+        assert _on_strict(got[name]).shape == np.shape(grads[name]), name
+        np.testing.assert_allclose(_on_strict(got[name]), grads[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def _emitted(name, compile_):
+    """`compile_()`, skipped by name where the op was added without an array-api lowering and the compiler
+    refuses it (test_array_api_backend checks that error); composites (softmax) are lowered before emission."""
+    try:
+        return compile_()
+    except GradcError as error:
+        if f"operation '{name}' has no lowering for the array-api backend" not in str(error):
+            raise
+        pytest.skip(f"{name} has no array-api lowering yet")
+
+
+@pytest.mark.parametrize("name, shapes, attrs", list(cases()))
+def test_op_graph_on_strict_matches_the_interpreter(name, shapes, attrs, rng):
+    """Every op, internal ones included (sum_to, scatter, rcumsum, take_add...), as the graph sum(W * op(a...)):
+    the module's value and gradients on strict arrays = the interpreter's (gradc/backend/interpret.py) of the
+    graph it was emitted from, and the NumPy module's."""
+    graph, out = build(name, shapes, attrs)
+    integer = [f"a{i}" for i, domain in enumerate(domains(name)[:len(shapes)]) if domain.integer]
+    wrt = () if name in ONCE else tuple(n for n in graph.inputs if n not in integer)
+    stages = _emitted(name, lambda: pipeline.run_graph(graph, wrt, "test", backend="array-api"))
+    module = load_module(stages.source)
+    arrays = draw(name, shapes, rng)
+    arrays["W"] = rng.standard_normal(out.shape)
+    values = evaluate(stages.final, arrays)
+    got_value, got = module.value_and_grad(**{k: strict.asarray(v) for k, v in arrays.items()})
+    expected = [values[node] for node in stages.final.outputs]
+    assert len(expected) == 1 + len(got)
+    for name_, want, found in zip(("value",) + wrt, expected, [got_value] + [got[n] for n in wrt]):
+        assert _on_strict(found).shape == np.shape(want), name_
+        np.testing.assert_allclose(_on_strict(found), want, rtol=1e-9, atol=1e-12, err_msg=name_)
+
+
+def _declared(sized, shapes, out_shape):
+    declared = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
+    declared["W"] = sized(out_shape)
+    return {name: shape for name, shape in declared.items() if shape}
+
+
+@pytest.mark.parametrize("name, shapes, attrs", list(public_cases()))
+def test_op_source_on_strict_matches_the_numpy_module(name, shapes, attrs, rng):
+    """Every public op as the source text test_ops compiles, with named dimensions."""
+    _, out = build(name, shapes, attrs)
+    source = source_for(name, attrs, len(shapes))
+    try:  # named dimensions where gradc can name every length, else (n + m, n - 1) the sizes themselves
+        declared = _declared(named, shapes, out.shape)
+        numpy_module = load_module(pipeline.run(source, shapes=declared).source)
+    except ShapeError:
+        declared = _declared(tuple, shapes, out.shape)
+        numpy_module = load_module(pipeline.run(source, shapes=declared).source)
+    module = load_module(_emitted(name, lambda: pipeline.run(source, shapes=declared, backend="array-api")).source)
+    arrays = draw(name, shapes, rng)
+    arrays["W"] = rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal())
+    _compare(numpy_module, module, arrays)
+
+
+def _run(source, shapes, **arrays):
+    """The forward value of `source` on strict arrays, as NumPy."""
+    module = load_module(pipeline.run(source, shapes=shapes, backend="array-api").source)
+    return _on_strict(module.forward(**{k: strict.asarray(np.asarray(v, dtype=float)) for k, v in arrays.items()}))
+
+
+# NumPy's documentation examples (numpy.org/doc/stable/reference/generated/numpy.<name>.html)
+def test_cbrt_as_numpy_documents():
+    np.testing.assert_allclose(_run("cbrt(x)", {"x": ("n",)}, x=[1, 8, 27]), [1.0, 2.0, 3.0], rtol=1e-15)
+
+
+def test_logaddexp2_as_numpy_documents():
+    prob1, prob2 = np.log2(1e-50), np.log2(2.5e-50)
+    got = _run("logaddexp2(a, b)", {"a": ("n",), "b": ("n",)}, a=[prob1], b=[prob2])
+    np.testing.assert_allclose(got, [-164.28904982231052], rtol=1e-14)
+    np.testing.assert_allclose(2 ** got, [3.5e-50], rtol=1e-12)
+
+
+def test_erf_against_math_erf():
+    x = np.linspace(-7.0, 7.0, 57)
+    np.testing.assert_allclose(_run("erf(x)", {"x": ("n",)}, x=x), [math.erf(v) for v in x], rtol=0, atol=4e-15)
+
+
+def test_cumsum_and_cumprod_as_numpy_documents():
+    a = [[1, 2, 3], [4, 5, 6]]
+    np.testing.assert_array_equal(_run("cumsum(a, axis=0)", {"a": (2, 3)}, a=a), [[1, 2, 3], [5, 7, 9]])
+    np.testing.assert_array_equal(_run("cumsum(a, axis=1)", {"a": (2, 3)}, a=a), [[1, 3, 6], [4, 9, 15]])
+    np.testing.assert_array_equal(_run("cumprod(a, axis=1)", {"a": (2, 3)}, a=a), [[1, 2, 6], [4, 20, 120]])
+
+
+def test_norm_as_numpy_documents():
+    a = np.arange(9) - 4.0
+    b = a.reshape((3, 3))
+    assert math.isclose(_run("norm(a)", {"a": (9,)}, a=a), 7.745966692414834, rel_tol=1e-15)
+    assert math.isclose(_run("norm(b, 'fro')", {"b": (3, 3)}, b=b), 7.745966692414834, rel_tol=1e-15)
+    assert math.isclose(_run("norm(b, np.inf)", {"b": (3, 3)}, b=b), 9.0, rel_tol=1e-15)
+    assert math.isclose(_run("norm(b, 1)", {"b": (3, 3)}, b=b), 7.0, rel_tol=1e-15)
+    assert math.isclose(_run("norm(b, 2)", {"b": (3, 3)}, b=b), 7.348469228349534, rel_tol=1e-14)
+    assert math.isclose(_run("norm(b, -2)", {"b": (3, 3)}, b=b), 0.0, abs_tol=1e-14)
+    c = np.array([[1, 2, 3], [-1, 1, 4]])
+    np.testing.assert_allclose(_run("norm(c, axis=0)", {"c": (2, 3)}, c=c), [1.41421356, 2.23606798, 5.0],
+                               rtol=1e-8)
+    np.testing.assert_allclose(_run("norm(c, ord=1, axis=1)", {"c": (2, 3)}, c=c), [6.0, 6.0], rtol=1e-15)
+
+
+def test_var_std_prod_clip_where_as_numpy_documents():
+    a = [[1, 2], [3, 4]]
+    assert _run("var(a)", {"a": (2, 2)}, a=a) == 1.25
+    np.testing.assert_allclose(_run("std(a, axis=0)", {"a": (2, 2)}, a=a), [1.0, 1.0])
+    assert _run("prod(a)", {"a": (2, 2)}, a=a) == 24.0
+    np.testing.assert_array_equal(_run("clip(a, 1, 8)", {"a": (10,)}, a=np.arange(10)),
+                                  [1, 1, 2, 3, 4, 5, 6, 7, 8, 8])
+    np.testing.assert_array_equal(_run("where(a < 5, a, 10 * a)", {"a": (10,)}, a=np.arange(10)),
+                                  [0, 1, 2, 3, 4, 50, 60, 70, 80, 90])
+    np.testing.assert_array_equal(_run("round(a)", {"a": (5,)}, a=[0.5, 1.5, 2.5, 3.5, -0.5]),
+                                  [0.0, 2.0, 2.0, 4.0, -0.0])
+
+
+def test_every_op_of_the_table_is_reached():
+    """The two tests above draw their cases from test_ops' tables: every non-leaf op of REGISTRY is among them."""
+    reached = {param.values[0] for param in cases()}
+    assert reached == {name for name, op in REGISTRY.items() if not op.leaf}

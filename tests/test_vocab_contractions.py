@@ -1,0 +1,203 @@
+"""Contractions with NumPy's meaning: matmul (batched), dot, inner, outer, einsum. The forward examples are those
+of NumPy's documentation, compiled from source; the gradients are checked against central differences and
+closed forms (the op table in test_ops.py checks every rule at random points)."""
+import numpy as np
+import pytest
+
+import gradc
+from gradc.errors import ShapeError
+from gradc.ops.contractions import explicit
+from helpers import assert_grad_matches
+
+
+def value(source, **arrays):
+    """The compiled forward value of `source` at the arrays, their shapes declared as integers."""
+    fn = gradc.compile(source, shapes={name: np.shape(a) for name, a in arrays.items()})
+    return fn.forward(**arrays)
+
+
+# numpy.matmul's examples
+def test_matmul_follows_numpys_documentation():
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.array([[4.0, 1.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(value("np.matmul(a, b)", a=a, b=b), [[4, 1], [2, 2]])
+    np.testing.assert_array_equal(value("a @ v", a=a, v=np.array([1.0, 2.0])), [1, 2])
+    np.testing.assert_array_equal(value("v @ a", a=a, v=np.array([1.0, 2.0])), [1, 2])
+    # "Broadcasting is conventional for stacks of arrays"
+    a = np.arange(2.0 * 2 * 4).reshape((2, 2, 4))
+    b = np.arange(2.0 * 2 * 4).reshape((2, 4, 2))
+    c = np.arange(1.0 * 2 * 4).reshape((1, 4, 2))
+    assert value("a @ b", a=a, b=b).shape == (2, 2, 2)
+    assert value("a @ c", a=a, c=c).shape == (2, 2, 2)
+    assert value("np.matmul(a, b)", a=a, b=b)[0, 1, 1] == np.sum(a[0, 1, :] * b[0, :, 1]) == 98
+
+
+def test_matmul_of_a_scalar_is_a_shape_error_with_a_hint():
+    with pytest.raises(ShapeError, match=r"@: operands must be vectors or matrices, got shapes \(n,\) and \(\)"):
+        gradc.compile("sum(x @ c)", shapes={"x": ("n",)})
+
+
+def test_batched_matmul_shape_is_symbolic_and_broadcast():
+    fn = gradc.compile("sum(A @ B)", shapes={"A": ("b", 1, "n", "k"), "B": ("c", "k", "m")})
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((3, 1, 2, 4)), rng.standard_normal((5, 4, 2))
+    assert fn.forward(A=A, B=B) == pytest.approx(np.sum(A @ B))
+    grads = fn.grad(A=A, B=B)
+    # d sum(A @ B) / dA = ones @ B^T summed over the batch A broadcast against, and likewise for B
+    np.testing.assert_allclose(grads["A"], np.broadcast_to(B.sum(axis=(0, 2)), A.shape), rtol=1e-12)
+    np.testing.assert_allclose(grads["B"], np.broadcast_to(A.sum(axis=(0, 1, 2))[:, None], B.shape), rtol=1e-12)
+    with pytest.raises(ShapeError, match="batch axes"):
+        gradc.compile("sum(A @ B)", shapes={"A": ("b", "n", "k"), "B": ("c", "k", "m")})
+
+
+# numpy.dot's examples
+def test_dot_follows_numpys_documentation():
+    assert value("np.dot(a, b)", a=3.0, b=4.0) == 12
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.array([[4.0, 1.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(value("np.dot(a, b)", a=a, b=b), [[4, 1], [2, 2]])
+    a = np.arange(3.0 * 4 * 5 * 6).reshape((3, 4, 5, 6))
+    b = np.arange(3.0 * 4 * 5 * 6)[::-1].reshape((5, 4, 6, 3))
+    result = value("dot(a, b)", a=a, b=b)
+    assert result.shape == (3, 4, 5, 5, 4, 3)
+    assert result[2, 3, 2, 1, 2, 2] == np.sum(a[2, 3, 2, :] * b[1, 2, :, 2]) == 499128
+
+
+def test_dot_with_a_scalar_is_multiplication():
+    fn = gradc.compile("sum(np.dot(c, x) * x)", shapes={"x": ("n",)})
+    x = np.array([1.0, -2.0, 3.0])
+    assert fn.forward(c=2.5, x=x) == pytest.approx(2.5 * 14)
+    grads = fn.grad(c=2.5, x=x)
+    assert grads["c"] == pytest.approx(14) and np.allclose(grads["x"], 5 * x)
+    assert " * " in fn.source and "dot" not in fn.source.split('"""')[2]
+
+
+def test_dot_of_vectors_and_matrices_is_written_as_matmul():
+    fn = gradc.compile("x.dot(A.dot(y))", shapes={"A": ("n", "d"), "x": ("n",), "y": ("d",)})
+    assert "np.dot" not in fn.source and "A @ y" in fn.source
+
+
+def test_dot_of_misaligned_operands_names_the_axes():
+    with pytest.raises(ShapeError, match="dot: shapes .* second-to-last of b"):
+        gradc.compile("sum(dot(A, B))", shapes={"A": ("n", "d", "k"), "B": ("d", "m")})
+
+
+# numpy.inner's examples
+def test_inner_follows_numpys_documentation():
+    assert value("np.inner(a, b)", a=np.array([1.0, 2.0, 3.0]), b=np.array([0.0, 1.0, 0.0])) == 2
+    a = np.arange(24.0).reshape((2, 3, 4))
+    np.testing.assert_array_equal(value("np.inner(a, b)", a=a, b=np.arange(4.0)), [[14, 38, 62], [86, 110, 134]])
+    a = np.arange(2.0).reshape((1, 1, 2))
+    b = np.arange(6.0).reshape((3, 2))
+    np.testing.assert_array_equal(value("inner(a, b)", a=a, b=b), [[[1, 3, 5]]])
+    np.testing.assert_array_equal(value("np.inner(a, 7.0)", a=np.eye(2)), [[7, 0], [0, 7]])
+
+
+# numpy.outer's examples
+def test_outer_follows_numpys_documentation():
+    rl = value("np.outer(a, b)", a=np.ones(5), b=np.linspace(-2, 2, 5))
+    np.testing.assert_array_equal(rl, np.tile(np.linspace(-2, 2, 5), (5, 1)))
+    with pytest.raises(ShapeError, match="outer: operands must be vectors.*einsum"):
+        gradc.compile("sum(outer(A, x))", shapes={"A": ("n", "d"), "x": ("n",)})
+
+
+# numpy.einsum's examples: a = np.arange(25).reshape(5, 5), b = np.arange(5), c = np.arange(6).reshape(2, 3)
+A = np.arange(25.0).reshape(5, 5)
+B = np.arange(5.0)
+C = np.arange(6.0).reshape(2, 3)
+EINSUM_EXAMPLES = [
+    ("einsum('ii', a)", dict(a=A), 60), ("einsum('ii->i', a)", dict(a=A), [0, 6, 12, 18, 24]),
+    ("einsum('ij->i', a)", dict(a=A), [10, 35, 60, 85, 110]), ("einsum('ji', c)", dict(c=C), C.T),
+    ("einsum('ij->ji', c)", dict(c=C), C.T), ("einsum('ij,j', a, b)", dict(a=A, b=B), [30, 80, 130, 180, 230]),
+    ("einsum('...j,j', a, b)", dict(a=A, b=B), [30, 80, 130, 180, 230]), ("einsum('i,i', b, b)", dict(b=B), 30),
+    ("einsum(',ij', s, c)", dict(s=3.0, c=C), [[0, 3, 6], [9, 12, 15]]),
+    ("einsum('i,j', v, b)", dict(v=np.arange(2.0) + 1, b=B), [[0, 1, 2, 3, 4], [0, 2, 4, 6, 8]]),
+    ("einsum('...ii->...i', t)", dict(t=np.arange(8.0).reshape(2, 2, 2)), [[0, 3], [4, 7]]),
+    ("einsum('ij,jk->ik', a, a)", dict(a=A), A @ A),
+    ("np.einsum('i...->...', a)", dict(a=A), [50, 55, 60, 65, 70]),
+]
+
+
+@pytest.mark.parametrize("source, arrays, expected", EINSUM_EXAMPLES, ids=[s for s, _, _ in EINSUM_EXAMPLES])
+def test_einsum_follows_numpys_documentation(source, arrays, expected):
+    np.testing.assert_array_equal(value(source, **arrays), expected)
+
+
+def test_tensor_contraction_from_numpys_einsum_documentation():
+    a = np.arange(60.0).reshape(3, 4, 5)
+    b = np.arange(24.0).reshape(4, 3, 2)
+    np.testing.assert_array_equal(value("einsum('ijk,jil->kl', a, b)", a=a, b=b),
+                                  [[4400, 4730], [4532, 4874], [4664, 5018], [4796, 5162], [4928, 5306]])
+
+
+@pytest.mark.parametrize("spec, shapes, written", [
+    ("ij,jk", [(2, 3), (3, 4)], "ij,jk->ik"), ("ii", [(3, 3)], "ii->"), ("ba", [(2, 3)], "ba->ab"),
+    ("...ij,...jk->...ik", [(5, 1, 2, 3), (4, 3, 2)], "acij,bjk->abik"), ("i...", [(5, 4)], "ia->ai"), ("i...->...", [(5, 4)], "ia->a"),
+    (" i , i -> ", [(3,), (3,)], "i,i->"),
+])
+def test_specs_are_written_out_explicitly(spec, shapes, written):
+    assert explicit(spec, shapes) == written
+
+
+@pytest.mark.parametrize("source, message", [
+    ("einsum('ij,jk->ik', A, x)", r"operand 2 has shape \(n,\), but 'jk'"),
+    ("einsum('ij,jk->ik', A, A)", r"the letter 'j' in 'ij,jk->ik' stands for both d and n"),
+    ("einsum('ij->k', A)", r"the output 'k'"),
+    ("einsum('ij->ii', A)", r"the output 'ii'"),
+    ("einsum('ij,j', A)", r"names 2 operand\(s\), got 1"),
+    ("einsum('i.j', A)", r"'\.' only as one '\.\.\.'"),
+    ("einsum('i-j', A)", r"not of the form"),
+    ("einsum(s, A)", r"a spec string and its operands"),
+    ("einsum('ij', A, optimize=True)", r"no keyword arguments"),
+    ("einsum('...i->i', A)", r"sums the axes of '\.\.\.' away"),
+])
+def test_einsum_misuse_is_a_clear_error(source, message):
+    with pytest.raises(gradc.GradcError, match=message) as caught:
+        gradc.compile(f"sum({source})", shapes={"A": ("n", "d"), "x": ("n",), "s": ()}, strict=False)
+    assert "^" in str(caught.value)
+
+
+def _check_gradient(fn, arrays, rng):
+    grads = fn.grad(**arrays)
+    assert_grad_matches(lambda **a: fn.forward(**a), grads, arrays, list(arrays), rng)
+    return grads
+
+
+def test_bilinear_form_through_einsum_matches_closed_form(rng):
+    fn = gradc.compile("einsum('i,ij,j', x, A, y)", shapes={"x": ("n",), "A": ("n", "d"), "y": ("d",)})
+    x, A, y = rng.standard_normal(4), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    assert fn.forward(x=x, A=A, y=y) == pytest.approx(x @ A @ y, rel=1e-12)
+    grads = _check_gradient(fn, dict(x=x, A=A, y=y), rng)
+    np.testing.assert_allclose(grads["A"], np.outer(x, y), rtol=1e-12)  # Matrix Cookbook (70)
+    np.testing.assert_allclose(grads["x"], A @ y, rtol=1e-12)
+    np.testing.assert_allclose(grads["y"], A.T @ x, rtol=1e-12)
+
+
+def test_batched_attention_scores_match_finite_differences(rng):
+    # softmax(Q K^T / sqrt(d)) V over a batch of heads, with @ and with einsum
+    shapes = {"Q": ("h", "n", "d"), "K": ("h", "m", "d"), "V": ("h", "m", "e"), "W": ("h", "n", "e")}
+    arrays = {"Q": rng.standard_normal((2, 3, 4)), "K": rng.standard_normal((2, 5, 4)),
+              "V": rng.standard_normal((2, 5, 3)), "W": rng.standard_normal((2, 3, 3))}
+    scores = np.einsum("hnd,hmd->hnm", arrays["Q"], arrays["K"]) / 2.0
+    weights = np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)
+    expected = np.sum(arrays["W"] * (weights @ arrays["V"]))
+    for source in ["sum(W * (softmax(einsum('hnd,hmd->hnm', Q, K) / sqrt(4.0), axis=-1) @ V))",
+                   "sum(W * einsum('hnm,hme->hne', softmax(einsum('hnd,hmd->hnm', Q, K) / 2.0, axis=2), V))"]:
+        fn = gradc.compile(source, shapes=shapes)
+        assert fn.forward(**arrays) == pytest.approx(expected, rel=1e-12)
+        _check_gradient(fn, arrays, rng)
+
+
+def test_trace_and_diagonal_through_einsum(rng):
+    fn = gradc.compile("einsum('ii', X) + sum(einsum('ii->i', X) ** 2)", shapes={"X": ("n", "n")})
+    X = rng.standard_normal((4, 4))
+    assert fn.forward(X=X) == pytest.approx(np.trace(X) + np.sum(np.diag(X) ** 2), rel=1e-12)
+    grads = _check_gradient(fn, dict(X=X), rng)
+    np.testing.assert_allclose(grads["X"], np.eye(4) + np.diag(2 * np.diag(X)), rtol=1e-12, atol=1e-15)
+
+
+def test_einsum_hessian_matches_closed_form(rng):
+    # f = x^T A x: its Hessian is A + A^T (through the einsum JVP of the einsum VJP)
+    fn = gradc.compile("einsum('i,ij,j->', x, A, x)", shapes={"x": ("n",), "A": ("n", "n")})
+    x, A = rng.standard_normal(3), rng.standard_normal((3, 3))
+    np.testing.assert_allclose(fn.hessian(x=x, A=A)["x"]["x"], A + A.T, rtol=1e-12)
