@@ -19,7 +19,7 @@ from gradc.backend.load import load_module
 from gradc.derivative_methods import Derivatives, bind, boundary
 from gradc.errors import GradcError, ShapeError
 from gradc.frontend import pyfunc
-from gradc.shapes import declared, show
+from gradc.shapes import declared, integer_names, show
 from gradc.viz.lesson import LessonPage, lesson
 from gradc.viz.render import render
 
@@ -67,7 +67,9 @@ def compile(source, wrt=None, shapes=None, example=None, readable=False, strict=
     shapes = declared(shapes)
     readable = bool(readable)
     # The example's sizes are in the key only for what they say in errors (which sizes tied which axes).
-    key = (source, _wrt_names(wrt), tuple(sorted(shapes.items(), key=lambda item: item[0])), str(dtype), readable,
+    # NOTE: Int("n") == ("n",) as tuples: the integer inputs' names keep the two declarations apart.
+    key = (source, _wrt_names(wrt), tuple(sorted(shapes.items(), key=lambda item: item[0])), integer_names(shapes),
+           str(dtype), readable,
            tuple(sorted(origin.items())), backend)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)

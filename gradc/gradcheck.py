@@ -13,6 +13,7 @@ import numpy as np
 
 from gradc.errors import GradcError, ShapeError
 from gradc.ops.domain import Domain, intersect, sample_pieces
+from gradc.ops.gathers import index_reads, indices
 
 MAX_DIFFERENCED = 100_000  # entries `gradc check` differences: each costs two evaluations of the whole function
 MAX_JACOBIAN = 1_000_000  # entries of a Jacobian `check` compares
@@ -93,9 +94,13 @@ def draw(fn, at=None, seed=0, size=3, attempt=0):
     domains = input_domains(fn)
     fallback = FALLBACKS[attempt % len(FALLBACKS)]
     point, notes, normal = {}, [], []
+    integers = graph.integer_inputs()
     for name, node in graph.inputs.items():
+        if name in integers and name not in at:
+            continue  # drawn below, once the sizes of the axes they index are known
         if name in at:
-            point[name] = at[name] if np.ndim(at[name]) else float(at[name])
+            given = indices(at[name], f"the value of {name}") if name in integers else at[name]
+            point[name] = given if np.ndim(given) else float(given)
             continue
         shape = tuple(d if isinstance(d, int) else sizes.setdefault(d, size + len(sizes)) for d in graph.shape(node))
         restricted = domains[name]
@@ -120,7 +125,23 @@ def draw(fn, at=None, seed=0, size=3, attempt=0):
             notes.append(f"drew {name} from {fallback}")
     if normal:
         notes.append(f"drew {', '.join(normal)} from {NORMAL}")
+    for name in integers:
+        if name not in at:
+            point[name], note = _indices(graph, name, sizes, size, rng)
+            notes.append(note)
     return Draw(point, tuple(notes))
+
+
+def _indices(graph, name, sizes, size, rng):
+    """Random integers in range for every axis the integer input `name` indexes (0 up to the shortest)."""
+    shape = tuple(d if isinstance(d, int) else sizes.setdefault(d, size + len(sizes))
+                  for d in graph.shape(graph.inputs[name]))
+    lengths = [dim if isinstance(dim, int) else sizes.setdefault(dim, size + len(sizes))
+               for _, reader, dim in index_reads(graph) if reader == name]
+    bound = min(lengths, default=size)
+    if bound == 0:
+        raise ShapeError(f"cannot draw indices for {name}: the axis it indexes has length 0")
+    return rng.integers(0, bound, size=shape), f"drew {name} from the integers 0 to {bound - 1} (indices)"
 
 
 def _pieces(pieces):

@@ -126,10 +126,20 @@ class Graph:
                 raise
             raise ShapeError(error.message, self.source, span.line, span.column) from None
 
-    def input(self, name, shape=(), span=None):
+    def input(self, name, shape=(), span=None, integer=False):
+        """The input `name` (added at its first use); `integer`: it holds indices, which nothing differentiates."""
         if name not in self.inputs:
-            self.inputs[name] = self.add("input", (), span=span, name=name, var=name, dims=tuple(shape))
+            flag = {"integer": True} if integer else {}
+            self.inputs[name] = self.add("input", (), span=span, name=name, var=name, dims=tuple(shape), **flag)
         return self.inputs[name]
+
+    def is_integer(self, node):
+        """Whether `node` is an integer input (declared with `Int`)."""
+        return self._nodes[node]["op"] == "input" and dict(self._nodes[node]["attrs"]).get("integer", False)
+
+    def integer_inputs(self):
+        """The names of the integer inputs, in input order."""
+        return [name for name, node in self.inputs.items() if self.is_integer(node)]
 
     def const(self, value):
         return self.add("const", (), value=float(value))
@@ -180,7 +190,7 @@ def rebuild(graph, rewrite, extra=None):
     found = []  # (old node's data, the claimed node it became)
     for name, node in graph.inputs.items():  # inputs keep their order even when unused
         data = graph[node]
-        mapping[node] = new.input(name, dict(data["attrs"])["dims"], span=data["span"])
+        mapping[node] = new.input(name, dict(data["attrs"])["dims"], span=data["span"], integer=graph.is_integer(node))
         claimed.add(mapping[node])
     for node in graph.order(list(graph.outputs) + list(extra or ())):
         if node in mapping:

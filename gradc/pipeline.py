@@ -14,7 +14,7 @@ from gradc.frontend.pyfunc import Function
 from gradc.graph import Graph, rebuild
 from gradc.frontend.parse import BINARY, CONSTANTS, FUNCTIONS, NUMPY, UNARY, parse, parse_function, with_deep_stack
 from gradc.ops import REGISTRY
-from gradc.shapes import identifier
+from gradc.shapes import Int, identifier
 from gradc.transform.simplify import rewriter, simplify
 
 
@@ -47,7 +47,7 @@ def run(source, wrt=None, shapes=None, command=None, dtype=None, readable=False,
     shape for a name that is not an input (an UnusedShapeError with a did-you-mean); otherwise it is ignored.
     """
     parsed = parse_source(source, shapes, strict)
-    wrt = tuple(parsed.inputs) if wrt is None else _check_wrt(parsed, wrt)
+    wrt = differentiable(parsed) if wrt is None else _check_wrt(parsed, wrt)
     command = command or default_command(source, shapes, wrt, parsed, readable)
     return run_graph(parsed, wrt, command, dtype=dtype, readable=readable, backend=backend)
 
@@ -290,21 +290,32 @@ def _check_wrt(graph, wrt):
             raise GradcError(f"cannot differentiate with respect to '{name}': not an input (inputs: {known})")
     if len(set(names)) != len(names):
         raise GradcError("each name may appear in wrt only once")
+    integers = [name for name in names if name in graph.integer_inputs()]
+    if integers:
+        raise GradcError(f"cannot differentiate with respect to '{integers[0]}': it is an integer input (indices), "
+                         f"which has no gradient; leave it out of wrt (by default wrt is every other input)")
     return tuple(names)
+
+
+def differentiable(graph):
+    """The default wrt: every input but the integer ones (indices have no gradient)."""
+    integers = graph.integer_inputs()
+    return tuple(name for name in graph.inputs if name not in integers)
 
 
 def default_command(source, shapes, wrt, graph, readable=False):
     """The `gradc compile` command line that regenerates the module."""
     spec = shlex.quote(source.spec) if isinstance(source, Function) else _quote(" ".join(source.split()))
     parts = ["gradc compile", spec]
-    if wrt != tuple(graph.inputs):
+    if wrt != differentiable(graph):
         parts += [f"--wrt {name}" for name in wrt]
     # NOTE: in input order, not the dict's: gradc.compile caches by sorted shapes, so the order a caller
     # happened to use must not reach the text.
     shapes = shapes or {}
     names = [name for name in graph.inputs if name in shapes] + sorted(set(shapes) - set(graph.inputs))
     for name in names:
-        parts.append(f"--shape {name}=" + ",".join(str(d) for d in shapes[name]))
+        kind = "int:" if isinstance(shapes[name], Int) else ""
+        parts.append(f"--shape {name}={kind}" + ",".join(str(d) for d in shapes[name]))
     if readable:
         parts.append("--readable")
     return " ".join(parts)

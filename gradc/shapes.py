@@ -66,14 +66,46 @@ def identifier(name):
 
 
 def declared(shapes):
-    """`shapes=` as {name: dims}, names normalized as Python reads them, each shape checked (see `check_dims`)."""
+    """`shapes=` as {name: dims}, names normalized as Python reads them, each shape checked (see `check_dims`);
+    an integer input's shape stays an `Int`."""
     result = {}
     for name, dims in (shapes or {}).items():
         key = identifier(name)
         if key in result:
             raise ShapeError(f"shapes name {key!r} twice ({name!r} is {key!r} to Python)")
-        result[key] = check_dims(dims)
+        result[key] = Int(*dims) if isinstance(dims, Int) else check_dims(dims)
     return result
+
+
+class Int(tuple):
+    """The shape of an integer input (labels, indices), which gathers read and nothing differentiates:
+    `shapes={"labels": gradc.Int("n")}`, `--shape labels=int:n`, `labels: int[n]` in a source.
+
+    A tuple of dims like any declared shape (`Int("n", 3)`, or one comma list `Int("n,3")`), so the shape rules
+    read it as they read the others; only its type says that the input holds integers.
+    """
+
+    def __new__(cls, *dims):
+        dims = check_dims(dims[0] if len(dims) == 1 and isinstance(dims[0], (str, tuple, list)) else dims)
+        if not dims:
+            raise ShapeError("an integer input is an array of indices: give its shape, as in Int('n')")
+        return super().__new__(cls, dims)
+
+    def __repr__(self):
+        return "Int(" + ", ".join(repr(d) for d in self) + ")"
+
+
+def integer_names(shapes):
+    """The names whose declared shapes are integer inputs' (`Int`), sorted."""
+    return tuple(sorted(name for name, dims in shapes.items() if isinstance(dims, Int)))
+
+
+def shape_of_text(text):
+    """A declared shape as the command line writes it: `n,d`, `(n,d)`, or `int:n` for an integer input."""
+    kind, integer, dims = text.strip().partition("int:")
+    if integer and not kind.strip():
+        return Int(dims)
+    return check_dims(tuple(_dim_of_text(d.strip()) for d in text.strip("()").split(",") if d.strip()))
 
 
 def check_dims(dims):

@@ -137,6 +137,12 @@ SPECIAL = {
              (((2, 3), ()), dict(axis=-1))],
     "take_add": [(((4,), (4,)), dict(axis=0, shape=(3,))), (((2, 5), (5,)), dict(axis=1, shape=(2, 3))),
                  (((2, 2, 2), (2, 2)), dict(axis=0, shape=(3, 2)))],
+    "pick": [(((3, 2), (3,)), {}), (((4, 3, 2), (4,)), {})],
+    "pick_put": [(((3,), (3,)), dict(shape=(3, 2))), (((4, 2), (4,)), dict(shape=(4, 3, 2)))],
+    "take_along_axis": [(((3, 2), (3, 1)), dict(axis=1)), (((2, 3), (4, 3)), dict(axis=0)),
+                        (((3, 2), (1, 4)), dict(axis=-1)), (((2, 3, 2), (2, 3, 3)), dict(axis=2))],
+    "take_along_axis_add": [(((3, 1), (3, 1)), dict(axis=1, shape=(3, 2))), (((4, 3), (4, 3)), dict(axis=0, shape=(2, 3))),
+                            (((3, 4), (1, 4)), dict(axis=1, shape=(3, 2)))],
     **REDUCTION_CASES,
     **ELEMENTWISE_CASES,
     # The linear algebra engineer's rows (issue 12): square operands drawn whole (domain.Matrices).
@@ -429,15 +435,20 @@ def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng)
     sized = tuple if concrete else named
     symbolic = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
     symbolic["W"] = sized(out.shape)
+    integers = {f"a{i}" for i in range(len(shapes)) if REGISTRY[name].operand_domain(i).integer}  # indices
+    if any(not symbolic[k] for k in integers):
+        pytest.skip("a scalar index: gradc's integer inputs are arrays (the op's rules are checked above)")
+    symbolic.update({k: gradc.Int(*symbolic[k]) for k in integers})
     fn = gradc.compile(source_for(name, attrs, len(shapes)), shapes={k: v for k, v in symbolic.items() if v})
     arrays = draw(name, shapes, rng)
     arrays["W"] = rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal())
     value, grads = fn.value_and_grad(**arrays)
     np.testing.assert_allclose(value, fn.forward(**arrays), rtol=1e-13)
-    for n, array in arrays.items():
-        assert np.shape(grads[n]) == np.shape(array), n
-        assert isinstance(grads[n], float) if not np.shape(array) else grads[n].dtype == np.float64
-    assert_grad_matches(fn.forward, grads, arrays, list(arrays), rng)
+    assert set(grads) == set(arrays) - integers
+    for n in grads:
+        assert np.shape(grads[n]) == np.shape(arrays[n]), n
+        assert isinstance(grads[n], float) if not np.shape(arrays[n]) else grads[n].dtype == np.float64
+    assert_grad_matches(fn.forward, grads, arrays, list(grads), rng)
 
 
 # Public leaves (arrays made from a shape): a source each, with the NumPy array it means at m = 2, n = 3.

@@ -61,8 +61,9 @@ def check_shape(name, dims, variables, bound):
 
 
 def describe_shapes(graph):
-    """`X: (n, d); w: (d,); b is a scalar`, for the module's docstring."""
-    arrays = [f"{name}: {show(graph.shape(node))}" for name, node in graph.inputs.items() if graph.shape(node)]
+    """`X: (n, d); labels: int (n,); b is a scalar`, for the module's docstring."""
+    arrays = [f"{name}: {'int ' if graph.is_integer(node) else ''}{show(graph.shape(node))}"
+              for name, node in graph.inputs.items() if graph.shape(node)]
     scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
     parts = list(arrays)
     if scalars:

@@ -15,7 +15,7 @@ from gradc.api import compile
 from gradc.pipeline import check_shapes_used
 from gradc.errors import GradcError
 from gradc.frontend.pyfunc import from_file, function_names, read_text
-from gradc.shapes import check_dims
+from gradc.shapes import shape_of_text
 
 SOURCE_HELP = "an expression, a file holding one, or a Python function as path/to/model.py:name"
 SHAPE_HELP = "declare an input's shape with int or named dims, e.g. X=n,d (repeatable; default: a scalar)"
@@ -121,11 +121,11 @@ def parse_pairs(items, flag, form="NAME=VALUE"):
 
 
 def parse_shapes(items):
-    """`--shape` items -> {name: dims}: `X=n,d` and `X=(n,d)` give ("n", "d"); `x=` gives a scalar."""
+    """`--shape` items -> {name: dims}: `X=n,d` and `X=(n,d)` give ("n", "d"); `x=` gives a scalar;
+    `labels=int:n` an integer input, Int("n")."""
     shapes = {}
     for name, text in parse_pairs(items, "--shape", "NAME=D1,D2 (e.g. X=n,d)").items():
-        dims = [d.strip() for d in text.strip("()").split(",") if d.strip()]
-        shapes[name] = check_dims(tuple(int(d) if d.lstrip("-").isdigit() else d for d in dims))
+        shapes[name] = shape_of_text(text)
     return shapes
 
 

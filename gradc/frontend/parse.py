@@ -8,6 +8,7 @@ import numpy as np
 
 from gradc import shapes as shape_rules
 from gradc.errors import ParseError, ShapeError, UnknownNameError
+from gradc.frontend.gathers import INDEXED, Gathers
 from gradc.graph import Graph, Span
 from gradc.naming import RESERVED
 from gradc.ops import REGISTRY
@@ -205,7 +206,7 @@ def edits(a, b):
     return current[-1]
 
 
-class _Parser:
+class _Parser(Gathers):
     def __init__(self, source, shapes):
         self.source = source
         self.lines = source.splitlines() or [""]
@@ -249,7 +250,7 @@ class _Parser:
         for arg in args.posonlyargs + args.args + args.kwonlyargs:  # annotations are not read
             target = ast.copy_location(ast.Name(id=arg.arg), arg)
             self.check_name(target, binding=True)
-            self.graph.input(arg.arg, self.shapes.get(arg.arg, ()), span=self.span(arg))
+            self.input(arg.arg, self.span(arg))
         self.closed = True
         body = node.body
         if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
@@ -315,8 +316,12 @@ class _Parser:
         return self.bind(call, function, REGISTRY[op], list(call.args), call.keywords)
 
     def declare(self, target, annotation):
-        """`X: (n, d)` declares the shape of input X."""
+        """`X: (n, d)` declares the shape of input X; `labels: int[n]` an integer input's (gradc.Int)."""
         self.check_name(target, binding=True)
+        integer = isinstance(annotation, ast.Subscript) and isinstance(annotation.value, ast.Name) \
+            and annotation.value.id == "int"
+        if integer:
+            annotation = annotation.slice
         items = annotation.elts if isinstance(annotation, ast.Tuple) else [annotation]
         dims = []
         for item in items:
@@ -325,12 +330,12 @@ class _Parser:
             elif isinstance(item, ast.Constant) and type(item.value) is int:
                 dims.append(item.value)
             else:
-                raise self.error(item, "a dimension is an int or a name, as in X: (n, 3)")
+                raise self.error(item, "a dimension is an int or a name, as in X: (n, 3) or labels: int[n]")
         if self.closed:
             raise self.error(target, "in a function, declare shapes with shapes= or example=")
         if target.id in self.graph.inputs:
             raise self.error(target, f"declare {target.id}'s shape before it is used")
-        self.shapes[target.id] = tuple(dims)
+        self.shapes[target.id] = shape_rules.Int(*dims) if integer else tuple(dims)
 
     # expressions
     def expr(self, node):
@@ -422,7 +427,11 @@ class _Parser:
         if self.closed and name not in self.graph.inputs:
             raise self.error(node, f"'{name}' is neither a parameter nor assigned before this line: gradc does "
                                    "not read globals; pass it as a parameter", UnknownNameError)
-        return self.graph.input(name, self.shapes.get(name, ()), span=self.span(node))
+        return self.input(name, self.span(node))
+
+    def input(self, name, span):
+        shape = self.shapes.get(name, ())
+        return self.graph.input(name, shape, span=span, integer=isinstance(shape, shape_rules.Int))
 
     def expr_Attribute(self, node):
         function = self.parts_of(node.value)
@@ -460,6 +469,8 @@ class _Parser:
             return self.part(node.value, function, k % count)
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         operand = self.expr(node.value)
+        if any(self.is_array_item(item) for item in items):
+            return self.gather(node, operand, items)
         index = [self.index_item(item) for item in items]
         ellipses = [i for i, item in enumerate(index) if item is Ellipsis]
         if len(ellipses) > 1:
@@ -653,6 +664,8 @@ class _Parser:
         if isinstance(node, ast.Constant) and node.value is None and op in OPEN_BOUNDS \
                 and OPEN_BOUNDS[op][i] is not None:
             return self.graph.add("const", span=self.span(node), value=OPEN_BOUNDS[op][i])
+        if op in INDEXED and i == 1:
+            return self.indices(node, node)
         return self.expr(node)
 
     def adapted(self, node, entry, keywords):

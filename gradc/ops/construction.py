@@ -5,12 +5,12 @@ The leaves are built with `call(name, shape=..., like=value)` by derivative rule
 of an input the output does not depend on, eye the derivative of trace. A `_like` array depends on its
 operand's shape alone, so its derivative is zero (its rules give None).
 
-NOTE: gradc has no dimension arithmetic: a diagonal of a symbolic matrix other than the main one of a square
-(n, n) has a length no name says (n - 1), so an offset needs integer dimensions.
+NOTE: a diagonal of a symbolic (n, m) matrix has min(n, m) elements, no polynomial (gradc/dimensions.py): only a
+square (n, n) matrix's diagonals have named lengths (n - |k|), and a vector (n,) on diagonal k makes n + |k|.
 """
 import numpy as np
 
-from gradc import shapes
+from gradc import dimensions, shapes
 from gradc.errors import ShapeError
 from gradc.ops.domain import ANY
 from gradc.ops.formula import ATOM, Formula, Piece, function, printed
@@ -142,11 +142,11 @@ def diagonal_length(shape, offset, op):
     rows, columns = shape
     if isinstance(rows, int) and isinstance(columns, int):
         return max(0, min(rows, columns - offset) if offset >= 0 else min(rows + offset, columns))
-    if rows == columns and offset == 0:
-        return rows
+    if rows == columns:  # NOTE: n - |offset| holds for n >= |offset| (below it NumPy's diagonal is empty)
+        return dimensions.subtract(rows, abs(offset))
     raise ShapeError(f"{op}: the {'main' if offset == 0 else f'offset {offset}'} diagonal of a matrix of shape "
-                     f"{shapes.show(shape)} has a length gradc cannot name (it has no dimension arithmetic): "
-                     "declare the dimensions as numbers, or take the main diagonal of a square (n, n) matrix")
+                     f"{shapes.show(shape)} has a length gradc cannot name (the smaller of two sizes): declare the "
+                     "dimensions as numbers, or take a diagonal of a square (n, n) matrix")
 
 
 def _diagonal_shape(x, *, offset):
@@ -161,10 +161,7 @@ def _diag_shape(x, *, k):
     if len(x) != 1:
         raise ShapeError(f"diag: the operand must be a vector (to make a matrix) or a matrix (to take its "
                          f"diagonal), got shape {shapes.show(x)}")
-    if k and not isinstance(x[0], int):
-        raise ShapeError(f"diag: a vector of length {x[0]} on the diagonal {k} gives a matrix gradc cannot name "
-                         "the size of: declare the length as a number, or use k=0")
-    side = x[0] + abs(k) if k else x[0]
+    side = dimensions.add(x[0], abs(k))
     return (side, side)
 
 

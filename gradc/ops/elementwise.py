@@ -11,9 +11,9 @@ def _scalar_shape(**attrs):
     return ()
 
 
-INPUT = defop(Op(name="input", arity=0, shape=lambda *, var, dims: dims, impl=None, inline=True, floats=CLOSED,
+INPUT = defop(Op(name="input", arity=0, shape=lambda *, var, dims, integer=False: dims, impl=None, inline=True, floats=CLOSED,
                  defined_everywhere=True,
-                 formula=printed(lambda p, node, *, var, dims: Piece(p.identifier(var), ATOM)),
+                 formula=printed(lambda p, node, *, var, dims, integer=False: Piece(p.identifier(var), ATOM)),
                  doc="an input array or scalar"))
 CONST = defop(Op(name="const", arity=0, shape=_scalar_shape, impl=lambda *, value: value, inline=True, floats=CLOSED,
                  formula=printed(lambda p, node, *, value: Piece(p.number(value), ATOM if value >= 0 else UNARY)),

@@ -13,6 +13,7 @@ import numpy as np
 
 from gradc.backend.numpy.prologue import real
 from gradc.errors import GradcError
+from gradc.ops.gathers import indices
 from gradc.viz.values import backward, extent, forward_nodes, point, relevant, summary
 from gradc.backend.schedule import schedule
 
@@ -64,7 +65,8 @@ def render(stages, at=None, pass_="both", stage="final", layout="auto"):
     if unknown:
         raise RenderError(f"a value is given for {', '.join(map(str, unknown))}, which is not an input "
                           f"(inputs: {', '.join(stages.parsed.inputs) or 'none'})")
-    at = {name: real(value, f"the value of {name}") for name, value in at.items()}
+    integers = stages.parsed.integer_inputs()
+    at = {name: (indices if name in integers else real)(value, f"the value of {name}") for name, value in at.items()}
     graph = getattr(stages, stage)
     check_size([graph] * (1 + (pass_ == "both")))
     if layout == "auto":
@@ -188,6 +190,8 @@ def _node(panel, graph, node, prefix, title, number, colour, names, values, mute
     shape_text = _shape_text(graph, node, values)
     ink = FAINT if muted else "black"
     if kind == "input":
+        if graph.is_integer(node):  # indices: never differentiated, so marked apart from the variables
+            shape_text = "int " + shape_text
         label = _html([(graph[node]["name"], ink, 15, True), (shape_text, FAINT, 10, False),
                        (number, colour, 13, False)])
         panel.node(f"{prefix}{node}", label, shape="plaintext", tooltip=tooltip, id=f"{prefix}{node}")

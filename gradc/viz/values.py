@@ -166,6 +166,7 @@ def extent(value):
 
 def point(graph, at):
     """Every node's value at `at` (input name -> number or array)."""
-    arrays = {name: np.asarray(value, dtype=float) if not np.isscalar(value) else float(value)
-              for name, value in at.items()}
+    integers = graph.integer_inputs()  # indices stay integers
+    arrays = {name: np.asarray(value, dtype=int if name in integers else float) if not np.isscalar(value)
+              else float(value) for name, value in at.items()}
     return evaluate(graph, arrays)

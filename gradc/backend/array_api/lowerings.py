@@ -62,7 +62,7 @@ def lowering_of(op):
 
 
 # leaves
-register_lowering("input", lambda ctx, *, var, dims: var)
+register_lowering("input", lambda ctx, *, var, dims, integer=False: var)
 register_lowering("const", lambda ctx, *, value: ctx.literal(value))
 register_lowering("size", lambda ctx, *, dims: f"({ctx.size(dims)})" if len(dims) > 1 else ctx.size(dims))
 register_lowering("zeros", lambda ctx, *, shape: ctx.filled("zeros", shape) if shape else "0.0")

@@ -51,7 +51,7 @@ def lowering_of(op):
 
 
 # leaves
-register_lowering("input", lambda ctx, *, var, dims: var)
+register_lowering("input", lambda ctx, *, var, dims, integer=False: var)
 register_lowering("const", lambda ctx, *, value: ctx.literal(value))
 register_lowering("size", lambda ctx, *, dims: f"({ctx.size(dims)})" if len(dims) > 1 else ctx.size(dims))
 register_lowering("zeros", lambda ctx, *, shape: f"np.zeros({ctx.shape(shape)})" if shape else "0.0")
@@ -348,10 +348,38 @@ register_lowering("mish", lambda ctx, x: f"{x} * np.tanh({_softplus(ctx, x)})")
 
 
 # gathers by integer indices (gradc/ops/gathers.py); the adjoint adds with np.add.at, so repeats add up
-register_lowering("take", lambda ctx, x, indices, *, axis: f"np.take({x}, {indices}, axis={axis})")
+def _take(ctx, x, indices, *, axis):
+    """`x[labels]` for rows, else `np.take(x, labels, axis=1)`."""
+    if axis in (0, None):
+        return f"{x}[{indices}]"
+    return f"np.take({x}, {indices}, axis={axis})"
+
+
+def _arange(ctx, shape, axis):
+    """`np.arange(n)`, shaped to broadcast along `axis` of an array of `shape`: `np.arange(n)[:, None]`."""
+    rank = len(shape)
+    tail = (", ".join([":"] + ["None"] * (rank - 1 - axis))) if axis < rank - 1 else ""
+    return f"np.arange({ctx.dim(shape[axis])})" + (f"[{tail}]" if tail else "")
+
+
+def _along_index(ctx, indices, axis, shape):
+    return ", ".join(indices if i == axis else _arange(ctx, shape, i) for i in range(len(shape)))
+
+
+register_lowering("take", _take)
 register_lowering("take_add", lambda ctx, g, indices, *, axis, shape: [
     f"{{target}} = np.zeros({ctx.shape(shape)})",
-    f"np.add.at({{target}}, ({'slice(None), ' * (axis % len(shape))}{indices},), {g})"])
+    f"np.add.at({{target}}, ({'slice(None), ' * axis}{indices},), {g})"])
+register_lowering("pick", lambda ctx, x, indices: f"{x}[np.arange({ctx.dim(ctx.arg_shapes[0][0])}), {indices}]")
+# distinct rows: (i, labels[i]) never repeat, so an assignment adds what np.add.at would, without its slow loop
+register_lowering("pick_put", lambda ctx, g, indices, *, shape: [
+    f"{{target}} = np.zeros({ctx.shape(shape)})",
+    f"{{target}}[np.arange({ctx.dim(shape[0])}), {indices}] = {g}"])
+register_lowering("take_along_axis", lambda ctx, x, indices, *, axis:
+                  f"np.take_along_axis({x}, {indices}, axis={axis})")
+register_lowering("take_along_axis_add", lambda ctx, g, indices, *, axis, shape: [
+    f"{{target}} = np.zeros({ctx.shape(shape)})",
+    f"np.add.at({{target}}, ({_along_index(ctx, indices, axis, shape)}), {g})"])
 
 
 def _flip(ctx, x, *, axis):

@@ -3,6 +3,7 @@ import numpy as np
 
 from gradc.backend.shape_checks import check_shape, index_checks
 from gradc.errors import GradcError
+from gradc.ops.gathers import index_reads
 from gradc.ops.registry import CLOSED, DIVIDES, RAISES
 
 # NumPy's dtype kinds of real numbers (bool, int, unsigned int, float): what the modules' _array and _scalar take.
@@ -76,14 +77,38 @@ def checks(graph, plan, dtype):
     lines = []
     for name, node in graph.inputs.items():
         dims = graph.shape(node)
-        if dims:
+        if graph.is_integer(node):
+            lines += [f"{name} = np.asarray({name})", f'if {name}.dtype.kind not in "iu":',
+                      f'    raise TypeError(f"{name} holds indices: it must be an array of integers, not '
+                      f'{{{name}.dtype}}")']
+            lines += check_shape(name, dims, plan.dims, bound)
+            bound.update(d for d in dims if isinstance(d, str))
+        elif dims:
             # asarray without a dtype, then an identity test, is ~60 ns less than np.asarray(x, _DTYPE) for an
             # array that is _DTYPE already; `_array` converts the others, refusing complex numbers and text
             lines += [f"{name} = np.asarray({name})", f"if {name}.dtype is not _DTYPE:",
                       f'    {name} = _array("{name}", {name})']
             lines += check_shape(name, dims, plan.dims, bound)
             bound.update(d for d in dims if isinstance(d, str))
-    return lines + index_checks(graph, plan.dims)
+    return lines + index_checks(graph, plan.dims) + range_checks(graph, plan.dims)
+
+
+def range_checks(graph, variables):
+    """Each integer input that a gather reads, checked to hold indices in range for the axis it indexes
+    ([-c, c), as NumPy takes them): an IndexError naming the input on entry, not NumPy's from the middle."""
+    needs = {}  # (input, dim) -> the gather's source text
+    for node, name, dim in index_reads(graph):
+        span = graph[node]["span"]
+        needs.setdefault((name, dim), span.text if span is not None else graph[node]["op"])
+    lines = []
+    for (name, dim), text in needs.items():
+        size = variables.get(dim, str(dim))
+        text = text.replace("\\", "\\\\").replace('"', '\\"').replace("{", "{{").replace("}", "}}")
+        lines += [f"if {name}.size and ({name}.min() < -{size} or {name}.max() >= {size}):",
+                  f'    raise IndexError(f"{name} holds indices from {{{name}.min()}} to {{{name}.max()}}; {text} '
+                  f'needs them in [-{dim}, {dim}) = [{{-{size}}}, {{{size}}})")']
+    return lines
+
 
 
 def real(value, what):
@@ -101,3 +126,4 @@ def real(value, what):
         given = f"{value!r:.40}" if array.ndim == 0 else f"an array of {array.dtype}"
         raise GradcError(f"{what} must be a real number or an array of real numbers, not {given}")
     return float(array) if array.ndim == 0 else array.astype(np.float64)
+

@@ -1,0 +1,75 @@
+"""The parser's gathers: indexing by an integer input (x[labels], X[:, labels], Z[arange(n), labels]) and the
+check that an index operand (of take, take_along_axis) holds integers.
+
+A mixin of `gradc.frontend.parse._Parser`, which gives it expr, add, error, segment and graph.
+"""
+import ast
+
+from gradc.errors import ParseError, ShapeError
+from gradc.shapes import show
+
+# The ops whose second operand is an index array; the parser checks that it holds integers.
+INDEXED = frozenset({"take", "take_along_axis"})
+# Ops that keep an integer array integer: a constant index of labels (labels[:, None]), a gather of it.
+KEEPS_INTEGERS = frozenset({"index", "take", "take_along_axis", "pick"})
+# How to declare an integer input, for an error naming it.
+DECLARE = "declare {0} an integer input: {0}: int[n] in the source, shapes={{'{0}': gradc.Int('n')}}, or " \
+          "--shape {0}=int:n"
+
+
+class Gathers:
+    def is_array_item(self, item):
+        """An index item that is an array expression (x[labels]), not a constant (an int, a slice, None, ...)."""
+        if isinstance(item, (ast.Slice, ast.Constant, ast.Compare)) or self.is_integer(item):
+            return False
+        return not self.is_numpy(item, "newaxis")
+
+    def gather(self, node, operand, items):
+        """`Z[arange(n), labels]` (pick), else `x[labels]` / `X[:, labels]` (take along that axis)."""
+        shape = self.graph.shape(operand)
+        if len(items) == 2 and self.is_arange(items[0]):
+            self.check_arange(items[0], shape)
+            return self.add(node, "pick", [operand, self.indices(items[1], node)])
+        arrays = [i for i, item in enumerate(items) if self.is_array_item(item)]
+        whole = all(isinstance(item, ast.Slice) and item.lower is item.upper is item.step is None
+                    for i, item in enumerate(items) if i not in arrays)
+        if len(arrays) != 1 or not whole:
+            raise self.error(node, f"'{self.segment(node)}' is not a gather gradc compiles: index one axis by an "
+                                   "integer array with ':' for the others (x[labels], X[:, labels]), or take one "
+                                   "element per row with Z[arange(n), labels]; take_along_axis does the rest")
+        indices = self.indices(items[arrays[0]], node)
+        if arrays[0] >= len(shape):
+            raise self.error(node, f"'{self.segment(node)}': too many indices for an array of shape {show(shape)}",
+                             ShapeError)
+        return self.add(node, "take", [operand, indices], axis=arrays[0])
+
+    def is_arange(self, item):
+        return isinstance(item, ast.Call) and (isinstance(item.func, ast.Name) and item.func.id == "arange"
+                                               or self.is_numpy(item.func, "arange"))
+
+    def check_arange(self, item, shape):
+        """arange(n) in Z[arange(n), labels] counts Z's rows: n, len(Z) or Z.shape[0] (or their number)."""
+        if len(item.args) != 1 or item.keywords:
+            raise self.error(item, f"'{self.segment(item)}': write arange(n), one argument, the number of rows")
+        count = self.expr(item.args[0])
+        data = self.graph[count]
+        attrs = dict(data["attrs"])
+        rows = shape[0] if shape else None
+        if not (data["op"] == "size" and attrs["dims"] == (rows,) or data["op"] == "const" and attrs["value"] == rows):
+            raise self.error(item, f"'{self.segment(item)}' must count the rows of an array of shape {show(shape)}: "
+                                   f"write arange({rows if shape else 'n'})", ShapeError)
+
+    def indices(self, item, node):
+        """An index operand: an expression whose values are integers (an integer input, labels[:, None])."""
+        value = self.expr(item)
+        if not self.holds_integers(value):
+            name = item.id if isinstance(item, ast.Name) else "labels"
+            raise self.error(item, f"'{self.segment(node)}' indexes by '{self.segment(item)}', which does not hold "
+                                   f"integers: {DECLARE.format(name)}", ParseError)
+        return value
+
+    def holds_integers(self, value):
+        data = self.graph[value]
+        if data["op"] in KEEPS_INTEGERS:
+            return all(self.holds_integers(arg) for arg in data["args"])
+        return self.graph.is_integer(value)
