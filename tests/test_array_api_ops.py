@@ -2,6 +2,7 @@
 on array-api-strict, gives the NumPy module's value and gradients (1e-9); and NumPy documentation examples
 of the functions that the standard spells differently (cbrt, logaddexp2, erf, norm, cumsum...)."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -39,9 +40,11 @@ def _emitted(name, compile_):
     try:
         return compile_()
     except GradcError as error:
-        if f"operation '{name}' has no lowering for the array-api backend" not in str(error):
+        missing = re.search(r"operation '(\w+)' has no lowering for the array-api backend", str(error))
+        if missing is None:
             raise
-        pytest.skip(f"{name} has no array-api lowering yet")
+        # the op itself, or one its derivative or rewrite is made of (batched @ through einsum)
+        pytest.skip(f"{missing.group(1)} has no array-api lowering yet (for {name})")
 
 
 @pytest.mark.parametrize("name, shapes, attrs", list(cases()))

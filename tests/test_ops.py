@@ -97,6 +97,13 @@ CONTRACTION_CASES = {
                (((3,), (3, 4), (4,)), dict(spec="i,ij,j->")), (((2, 3), (4,)), dict(spec="ij,k->ik")),
                (((2, 3),), dict(spec="ij->ji")), (((2, 3), (2, 3)), dict(spec="ij,ij->")),
                (((2, 3, 3), (2, 3)), dict(spec="bii,bj->bj")), (((2, 3),), dict(spec="ij->"))],
+    "kron": [(((2,), (3,)), {}), (((2, 3), (2, 2)), {}), (((3,), (2, 2)), {}), (((2, 2, 1), (3,)), {}),
+             (((), (3,)), {})],
+    "split_axes": [((6,), dict(parts=((2, 3),))), ((6, 4), dict(parts=((3, 2), (2, 2))))],
+    "merge_axes": [((2, 3), {}), ((2, 3, 1, 2), {})],
+    "tensordot": [(((2, 3, 4), (3, 4, 2)), dict(axes=2)), (((2, 3), (3, 4)), dict(axes=1)),
+                  (((2,), (3,)), dict(axes=0)), (((3, 2, 4), (2, 3)), dict(axes=((1, 0), (0, 1)))),
+                  (((2, 3), (4, 2)), dict(axes=((0,), (1,)))), (((2, 3), (2, 3)), dict(axes=((-2, -1), (0, 1))))],
 }
 SPECIAL = {
     "sum": REDUCTIONS, "mean": REDUCTIONS, "amax": REDUCTIONS, "amin": REDUCTIONS,
@@ -431,7 +438,7 @@ def source_for(name, attrs, count=None):
 def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng):
     _, out = build(name, shapes, attrs)
     # a slice that cuts, a join (n + m has no name) or an off diagonal (n - 1) needs concrete sizes
-    concrete = _slices_a_length(attrs) or REGISTRY[name].sequence or name in ("diag", "diagonal", "undiagonal")
+    concrete = _slices_a_length(attrs) or REGISTRY[name].sequence or name in ("diag", "diagonal", "undiagonal", "kron")
     sized = tuple if concrete else named
     symbolic = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
     symbolic["W"] = sized(out.shape)

@@ -127,6 +127,35 @@ CASES = {
                            (source("dot(A, x)", {"A": ("n", "d"), "x": ("d",)}), ["input", "input", "matmul"])],
     "inner:inner_as_product": [(source("inner(x, c)", {"x": ("n",)}), ["input", "input", "mul"]),
                                (source("inner(A, x)", {"A": ("n", "d"), "x": ("d",)}), ["input", "input", "matmul"])],
+    "tensordot:tensordot_as_einsum": [
+        (source("tensordot(A, B, axes=1)", {"A": ("n", "d"), "B": ("d", "k")}), ["input", "input", "matmul"]),
+        (source("tensordot(A, B, axes=([1, 0], [0, 1]))", {"A": ("n", "d", "k"), "B": ("d", "n")}),
+         ["input", "input", "einsum"])],
+    "einsum:einsum_factors": [
+        (source("sum(einsum(',ij->ij', c, X))", {"X": ("n", "d")}), ["input", "input", "mul", "sum"]),
+        (built(lambda X: call("einsum", X, call("ones", shape=(3,), like=X), spec="ij,j->i"), X=(2, 3)),
+         ["input", "sum"]),
+        (built(lambda x: call("einsum", x, call("ones", shape=(3,), like=x), spec="i,j->ij"), x=(2,)),
+         ["input", "expand_dims", "broadcast_to"])],
+    "einsum:einsum_as_matmul": [
+        (source("einsum('ij,jk->ik', A, B)", {"A": ("n", "d"), "B": ("d", "k")}), ["input", "input", "matmul"]),
+        (source("einsum('ik,ij->kj', A, B)", {"A": ("n", "d"), "B": ("n", "k")}),
+         ["input", "input", "transpose", "matmul"]),
+        (source("einsum('ij,kj->ki', A, B)", {"A": ("n", "d"), "B": ("k", "d")}),
+         ["input", "input", "transpose", "matmul"]),
+        (source("einsum('i,j->ji', x, y)", {"x": ("n",), "y": ("k",)}), ["input", "input", "outer"])],
+    "einsum:einsum_of_one": [
+        (source("einsum('ij->ji', A)", {"A": ("n", "d")}), ["input", "transpose"]),
+        (source("einsum('ijk->ik', A)", {"A": ("n", "d", "k")}), ["input", "sum"]),
+        (source("einsum('ii', A)", {"A": ("n", "n")}), ["input", "trace"]),
+        (source("einsum('ii->i', A)", {"A": ("n", "n")}), ["input", "diagonal"])],
+    "einsum:einsum_in_pairs": [
+        (source("einsum('i,ij,j', x, A, y)", {"x": ("n",), "A": ("n", "d"), "y": ("d",)}),
+         ["input", "input", "input", "matmul", "matmul"])],
+    "einsum:einsum_as_broadcast_product": [
+        (source("einsum('ij,j->ij', A, x)", {"A": ("n", "d"), "x": ("d",)}), ["input", "input", "mul"]),
+        (source("einsum('i,ij->ij', x, A)", {"A": ("n", "d"), "x": ("n",)}),
+         ["input", "input", "expand_dims", "mul"])],
     "sum_to:sum_to_nothing": [(built(lambda x: call("sum_to", x, shape=(2, 3)), x=(2, 3)), ["input"])],
     "broadcast_to:broadcast_nothing": [(built(lambda x: call("broadcast_to", x, shape=(2, 3)), x=(2, 3)), ["input"])],
     "scatter:scatter_zero": [(built(lambda x: call("scatter", zeros(x, ()), index=(1,), shape=(3,)) * x, x=(3,)),

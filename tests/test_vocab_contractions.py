@@ -132,7 +132,8 @@ def test_tensor_contraction_from_numpys_einsum_documentation():
 
 @pytest.mark.parametrize("spec, shapes, written", [
     ("ij,jk", [(2, 3), (3, 4)], "ij,jk->ik"), ("ii", [(3, 3)], "ii->"), ("ba", [(2, 3)], "ba->ab"),
-    ("...ij,...jk->...ik", [(5, 1, 2, 3), (4, 3, 2)], "acij,bjk->abik"), ("i...", [(5, 4)], "ia->ai"), ("i...->...", [(5, 4)], "ia->a"),
+    ("...ij,...jk->...ik", [(5, 1, 2, 3), (4, 3, 2)], "acij,bjk->abik"), ("i...", [(5, 4)], "ia->ai"),
+    ("i...->...", [(5, 4)], "ia->a"),
     (" i , i -> ", [(3,), (3,)], "i,i->"),
 ])
 def test_specs_are_written_out_explicitly(spec, shapes, written):
@@ -201,3 +202,103 @@ def test_einsum_hessian_matches_closed_form(rng):
     fn = gradc.compile("einsum('i,ij,j->', x, A, x)", shapes={"x": ("n",), "A": ("n", "n")})
     x, A = rng.standard_normal(3), rng.standard_normal((3, 3))
     np.testing.assert_allclose(fn.hessian(x=x, A=A)["x"]["x"], A + A.T, rtol=1e-12)
+
+
+@pytest.mark.parametrize("source, shapes, written", [
+    ("einsum('i,ij,j', x, A, y)", {"x": ("n",), "A": ("n", "d"), "y": ("d",)}, ["x @ A", "_outer(x, y)"]),
+    ("sum(einsum('ij,jk,kl->il', A, B, C))", {"A": ("n", "n"), "B": ("n", "n"), "C": ("n", "n")}, ["A @ B"]),
+    ("einsum('ii', X) + sum(einsum('ii->i', X))", {"X": ("n", "n")}, ["np.trace(X)", "X.diagonal()"]),
+    ("sum(einsum('ij,kj->ik', A, B))", {"A": ("n", "d"), "B": ("m", "d")}, ["A @ B.T"]),
+])
+def test_einsums_that_are_products_are_written_as_products(source, shapes, written):
+    # NumPy's einsum runs one loop over every letter unless it optimizes (n^4 for a chain of three): pairs
+    # that are matrix products become @, one-operand specs sums, traces or diagonals
+    fn = gradc.compile(source, shapes=shapes)
+    assert "np.einsum('" not in fn.source
+    for text in written:
+        assert text in fn.source
+
+
+def test_an_einsum_left_as_einsum_is_one_readable_line(rng):
+    fn = gradc.compile("sum(W * einsum('bij,bjk->bik', A, B))",
+                       shapes={"A": ("b", "n", "d"), "B": ("b", "d", "m"), "W": ("b", "n", "m")})
+    assert "np.einsum('bij,bjk->bik', A, B)" in fn.source
+    arrays = {"A": rng.standard_normal((2, 3, 4)), "B": rng.standard_normal((2, 4, 5)),
+              "W": rng.standard_normal((2, 3, 5))}
+    assert fn.forward(**arrays) == pytest.approx(np.sum(arrays["W"] * (arrays["A"] @ arrays["B"])), rel=1e-12)
+    _check_gradient(fn, arrays, rng)
+
+
+def test_a_rearranging_einsum_is_copied_before_anything_writes_into_it(rng):
+    # np.einsum('ijk->kij', X) is a view of X: the in-place lines after it must not write through it into X
+    fn = gradc.compile("sum(exp(einsum('ijk->kij', X)) * W)", shapes={"X": (2, 3, 4), "W": (4, 2, 3)})
+    X, W = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 2, 3))
+    kept = X.copy()
+    grads = fn.grad(X=X, W=W)
+    np.testing.assert_array_equal(X, kept)
+    np.testing.assert_allclose(grads["X"], np.transpose(W, (1, 2, 0)) * np.exp(X), rtol=1e-12)
+
+
+# numpy.tensordot's examples
+def test_tensordot_follows_numpys_documentation():
+    a = np.arange(60.0).reshape(3, 4, 5)
+    b = np.arange(24.0).reshape(4, 3, 2)
+    c = value("np.tensordot(a, b, axes=([1, 0], [0, 1]))", a=a, b=b)
+    np.testing.assert_array_equal(c, [[4400, 4730], [4532, 4874], [4664, 5018], [4796, 5162], [4928, 5306]])
+    x, y = np.arange(3.0), np.arange(4.0)
+    np.testing.assert_array_equal(value("tensordot(x, y, 0)", x=x, y=y), np.outer(x, y))
+    A, B = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(value("tensordot(A, B, axes=1)", A=A, B=B), A @ B)
+    assert value("tensordot(A, A)", A=A) == np.sum(A * A) == 55  # axes=2 by default: every axis
+
+
+def test_tensordot_gradient_matches_finite_differences(rng):
+    fn = gradc.compile("sum(W * tensordot(a, b, axes=([1, 0], [0, 1])))",
+                       shapes={"a": ("n", "d", "k"), "b": ("d", "n", "m"), "W": ("k", "m")})
+    arrays = {"a": rng.standard_normal((3, 4, 5)), "b": rng.standard_normal((4, 3, 2)),
+              "W": rng.standard_normal((5, 2))}
+    assert fn.forward(**arrays) == pytest.approx(np.sum(arrays["W"] * np.tensordot(arrays["a"], arrays["b"],
+                                                                                   axes=([1, 0], [0, 1]))))
+    _check_gradient(fn, arrays, rng)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("tensordot(A, B, axes=([1], [1]))", r"axis 1 of a \(d\) and axis 1 of b \(k\)"),
+    ("tensordot(A, B, axes=3)", r"axes=3 needs operands of at least 3 axes"),
+    ("tensordot(A, B, axes=([0, 1], [0]))", r"pairs 2 axes of a with 1 of b"),
+    ("tensordot(A, B, axes=([2], [0]))", r"axes \(2,\) of a are out of range"),
+    ("tensordot(A, B, axes=1.5)", r"axes must be an int or a pair"),
+])
+def test_tensordot_misuse_names_the_axes(source, message):
+    with pytest.raises(ShapeError, match=message):
+        gradc.compile(f"sum({source})", shapes={"A": ("n", "d"), "B": ("d", "k")})
+
+
+# numpy.kron's examples
+def test_kron_follows_numpys_documentation():
+    np.testing.assert_array_equal(value("np.kron(a, b)", a=np.array([1.0, 10, 100]), b=np.array([5.0, 6, 7])),
+                                  [5, 6, 7, 50, 60, 70, 500, 600, 700])
+    np.testing.assert_array_equal(value("np.kron(b, a)", a=np.array([1.0, 10, 100]), b=np.array([5.0, 6, 7])),
+                                  [5, 50, 500, 6, 60, 600, 7, 70, 700])
+    np.testing.assert_array_equal(value("kron(I, J)", I=np.eye(2), J=np.ones((2, 2))),
+                                  [[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
+    a = np.arange(100.0).reshape((2, 5, 2, 5))
+    b = np.arange(24.0).reshape((2, 3, 4))
+    c = value("kron(a, b)", a=a, b=b)
+    assert c.shape == (2, 10, 6, 20)
+    I, J = (1, 3, 0, 2), (0, 2, 1)
+    K = tuple(np.array(I) * np.array((1,) + b.shape) + np.array((0,) + J))
+    assert c[K] == a[I] * b[J]
+
+
+def test_kron_gradient_matches_closed_form_and_differences(rng):
+    # trace(kron(A, B)) = trace(A) trace(B): its gradient in A is trace(B) I
+    fn = gradc.compile("trace(kron(A, B)) + sum(W * kron(A, B))", shapes={"A": (2, 2), "B": (3, 3), "W": (6, 6)})
+    arrays = {"A": rng.standard_normal((2, 2)), "B": rng.standard_normal((3, 3)), "W": rng.standard_normal((6, 6))}
+    grads = _check_gradient(fn, arrays, rng)
+    W = arrays["W"].reshape(2, 3, 2, 3)
+    np.testing.assert_allclose(grads["A"], np.trace(arrays["B"]) * np.eye(2) + np.einsum("ikjl,kl->ij", W, arrays["B"]),
+                               rtol=1e-12)
+    symbolic = gradc.compile("sum(kron(x, y) ** 2)", shapes={"x": ("n",), "y": ("m",)})
+    x, y = rng.standard_normal(3), rng.standard_normal(4)
+    np.testing.assert_allclose(symbolic.grad(x=x, y=y)["x"], 2 * x * np.sum(y ** 2), rtol=1e-12)

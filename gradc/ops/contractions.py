@@ -1,4 +1,4 @@
-"""Contractions: matmul (batched @), outer, dot, inner and einsum, the sum of products that all of them are.
+"""Contractions: matmul (batched @), outer, dot, inner, tensordot, einsum (the sum of products all of them are), kron.
 
 An einsum's spec names each axis of each operand by a letter ('ij,jk->ik'); a letter binds one dimension, and
 the letters absent from the output are summed over. The graph holds only explicit specs (with '->' and no
@@ -10,11 +10,11 @@ import string
 
 import numpy as np
 
-from gradc import shapes
+from gradc import dimensions, shapes
 from gradc.errors import ShapeError
 from gradc.ops.domain import ANY
-from gradc.ops.formula import ATOM, PRODUCT, Formula, Piece, infix
-from gradc.ops.registry import Op, call, defop, each, tangent_sum
+from gradc.ops.formula import ATOM, PRODUCT, Formula, Piece, function, infix
+from gradc.ops.registry import Op, call, defop, each, linear, tangent_sum
 
 LETTERS = string.ascii_letters  # NumPy's einsum takes these 52 letters
 
@@ -282,6 +282,124 @@ DOT = defop(Op(name="dot", arity=2, shape=product_shape("dot", dot_spec), impl=n
                domain=(ANY, ANY), defined_everywhere=True))
 _INNER_VJP, _INNER_JVP = product_rules(inner_spec)
 INNER = defop(Op(name="inner", arity=2, shape=product_shape("inner", inner_spec), impl=np.inner, vjp=_INNER_VJP,
-                 jvp=_INNER_JVP, symbol="⟨⟩", doc="inner(a, b): sum over the last axes of a and b; a * b for a scalar",
+                 jvp=_INNER_JVP, symbol="⟨⟩",
+                 doc="inner(a, b): sum over the last axes of a and b; a * b for a scalar",
                  names=("inner",), formula=Formula("inner({arguments})", r"\left\langle {0}, {1}\right\rangle"),
                  domain=(ANY, ANY), defined_everywhere=True))
+
+
+# tensordot: the sum over pairs of axes, NumPy's axes=N (the last N of a with the first N of b) or (a's, b's)
+def _axis_number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ShapeError(f"tensordot: axes must be an int or a pair of axis lists, as axes=([1, 0], [0, 1]); "
+                         f"got {value!r}")
+    return int(value)
+
+
+def tensordot_axes(a, b, axes):
+    """`axes` as two tuples of non-negative axes, a's and b's, paired in order; checked against the shapes."""
+    if not isinstance(axes, tuple):
+        count = _axis_number(axes)
+        if not 0 <= count <= min(len(a), len(b)):
+            raise ShapeError(f"tensordot: axes={count} needs operands of at least {count} axes, got shapes "
+                             f"{shapes.show(a)} and {shapes.show(b)}")
+        return tuple(range(len(a) - count, len(a))), tuple(range(count))
+    if len(axes) != 2:
+        raise ShapeError(f"tensordot: axes must be an int or a pair of axis lists, as axes=([1, 0], [0, 1]); "
+                         f"got {axes!r}")
+    pair = []
+    for given, shape, which in ((axes[0], a, "a"), (axes[1], b, "b")):
+        listed = tuple(_axis_number(x) for x in (given if isinstance(given, tuple) else (given,)))
+        if any(not -len(shape) <= x < len(shape) for x in listed) or len(set(x % max(len(shape), 1) for x in listed)) \
+                != len(listed):
+            raise ShapeError(f"tensordot: the axes {listed} of {which} are out of range or repeated for shape "
+                             f"{shapes.show(shape)}")
+        pair.append(tuple(x % len(shape) for x in listed))
+    if len(pair[0]) != len(pair[1]):
+        raise ShapeError(f"tensordot: axes pairs {len(pair[0])} axes of a with {len(pair[1])} of b; give as many")
+    return tuple(pair)
+
+
+def tensordot_spec(a, b, axes):
+    """The einsum spec of tensordot(a, b, axes): b's paired axes take the letters of a's."""
+    left, right = tensordot_axes(a, b, axes)
+    for i, j in zip(left, right):
+        if a[i] != b[j]:
+            raise ShapeError(f"tensordot: axis {i} of a ({a[i]}) and axis {j} of b ({b[j]}) are summed together but "
+                             f"differ (give dimensions that must agree the same name)")
+    first = LETTERS[:len(a)]
+    spare = iter(LETTERS[len(a):])
+    paired = dict(zip(right, (first[i] for i in left)))
+    second = "".join(paired.get(j) or next(spare) for j in range(len(b)))
+    output = "".join(c for i, c in enumerate(first) if i not in left) + \
+        "".join(c for j, c in enumerate(second) if j not in right)
+    return join_spec((first, second), output)
+
+
+TENSORDOT = defop(Op(name="tensordot", arity=2,
+                     shape=lambda a, b, *, axes: einsum_shape(a, b, spec=tensordot_spec(a, b, axes)),
+                     impl=lambda a, b, *, axes: np.tensordot(a, b, axes=tensordot_axes(a.shape, b.shape, axes)),
+                     vjp=lambda g, out, a, b, *, axes: einsum_vjp(g, out, a, b, spec=tensordot_spec(a.shape, b.shape,
+                                                                                                     axes)),
+                     jvp=lambda t, out, a, b, *, axes: einsum_jvp(t, out, a, b, spec=tensordot_spec(a.shape, b.shape,
+                                                                                                    axes)),
+                     symbol="⊗Σ", doc="tensordot(a, b, axes=2): sum over the last axes of a and the first of b "
+                                      "(axes=N), or over the pairs axes=([1, 0], [0, 1])",
+                     names=("tensordot",), keywords=(("axes", 2),), positional=1,
+                     formula=function("tensordot"), domain=(ANY, ANY), defined_everywhere=True))
+
+
+# kron: every product of an element of a with one of b, blocks laid out as NumPy's np.kron lays them
+def _padded(a, b):
+    """a and b given leading axes of 1 to one number of axes, as np.kron pads the shorter."""
+    ndim = max(len(a), len(b))
+    return (1,) * (ndim - len(a)) + tuple(a), (1,) * (ndim - len(b)) + tuple(b)
+
+
+def _kron_shape(a, b):
+    return tuple(dimensions.multiply(x, y) for x, y in zip(*_padded(a, b)))
+
+
+def _kron_vjp(g, out, a, b):
+    """out[i*p + k, j*q + l] = a[i, j] b[k, l]: g with each axis split in two (a's, b's) is an einsum's adjoint."""
+    if a.ndim == 0 or b.ndim == 0:
+        return g * b, g * a  # a scalar operand scales the other
+    pa, pb = _padded(a.shape, b.shape)
+    pieces = call("split_axes", g, parts=tuple(zip(pa, pb)))
+    wide_a = a if len(pa) == a.ndim else call("expand_dims", a, axis=tuple(range(len(pa) - a.ndim)))
+    wide_b = b if len(pb) == b.ndim else call("expand_dims", b, axis=tuple(range(len(pb) - b.ndim)))
+    left, right = LETTERS[:len(pa)], LETTERS[len(pa):2 * len(pa)]
+    split = "".join(x + y for x, y in zip(left, right))
+    return (contract(join_spec((split, right), left), pieces, wide_b),
+            contract(join_spec((split, left), right), pieces, wide_a))
+
+
+KRON = defop(Op(name="kron", arity=2, shape=_kron_shape, impl=np.kron, vjp=_kron_vjp,
+                jvp=lambda t, out, a, b: each(t, lambda ta: call("kron", ta, b), lambda tb: call("kron", a, tb)),
+                symbol="⊗", doc="kron(a, b): the Kronecker product, blocks a[i, j] * b",
+                names=("kron",), formula=Formula("kron({arguments})", r"{0:atom} \otimes {1:atom}", ATOM,
+                                                 latex_prec=PRODUCT),
+                domain=(ANY, ANY), defined_everywhere=True))
+
+
+def _split_shape(x, *, parts):
+    if len(x) != len(parts) or any(d != dimensions.multiply(*pair) for d, pair in zip(x, parts)):
+        raise ShapeError(f"split_axes: shape {shapes.show(x)} does not split into {parts}")
+    return tuple(d for pair in parts for d in pair)
+
+
+def merged_shape(x):
+    return tuple(dimensions.multiply(x[i], x[i + 1]) for i in range(0, len(x), 2))
+
+
+# kron's adjoint: each axis of length a*b split into two, (a, b), and back (a reshape either way).
+SPLIT_AXES = defop(Op(name="split_axes", arity=1, shape=_split_shape,
+                      impl=lambda x, *, parts: np.reshape(x, tuple(d for pair in parts for d in pair)),
+                      vjp=lambda g, out, x, *, parts: (call("merge_axes", g),), jvp=linear("split_axes"),
+                      symbol="split", doc="each axis of length a*b as two axes (a, b)", view=True,
+                      formula=function("split_axes"), domain=(ANY,), defined_everywhere=True))
+MERGE_AXES = defop(Op(name="merge_axes", arity=1, shape=merged_shape,
+                      impl=lambda x: np.reshape(x, tuple(np.multiply(x.shape[0::2], x.shape[1::2]))),
+                      vjp=lambda g, out, x: (call("split_axes", g, parts=tuple(zip(x.shape[0::2], x.shape[1::2]))),),
+                      jvp=linear("merge_axes"), symbol="merge", doc="axes (a, b) merged pairwise into one of a*b",
+                      view=True, formula=function("merge_axes"), domain=(ANY,), defined_everywhere=True))

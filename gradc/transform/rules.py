@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from gradc.ops import REGISTRY, Value, call
-from gradc.ops.contractions import matmul_shape
+from gradc.ops.contractions import contract, join_spec, matmul_shape, split_spec, tensordot_spec
 from gradc.ops.reduce import count, sum_to_axes
 from gradc.shapes import broadcast, normalize_axes, reduce
 
@@ -433,6 +433,127 @@ def inner_as_product(a, b):
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return a @ b if a.ndim <= 2 and b.ndim == 1 else None
+
+
+@rule("tensordot")
+def tensordot_as_einsum(a, b, *, axes):
+    """tensordot(a, b, axes) -> einsum(its spec, a, b): then a matrix product where it is one"""
+    return contract(tensordot_spec(a.shape, b.shape, axes), a, b)
+
+
+@rule("einsum")
+def einsum_factors(*operands, spec):
+    """einsum(',ij->ij', s, X) -> s * X;  einsum('ij,j->i', X, ones(d)) -> einsum('ij->i', X);
+    einsum('i,j->ij', x, ones(m)) -> broadcast_to(x[:, None], (n, m)): a scalar factor, and a vector of ones (the
+    adjoints of einsum make both)"""
+    inputs, output = split_spec(spec)
+    for k, (term, x) in enumerate(zip(inputs, operands)):
+        rest_terms, rest = inputs[:k] + inputs[k + 1:], operands[:k] + operands[k + 1:]
+        if not rest or term and (op_of(x) != "ones" or len(term) != 1):
+            continue
+        if term == "":
+            return x * contract(join_spec(rest_terms, output), *rest)
+        if term in "".join(rest_terms):
+            return contract(join_spec(rest_terms, output), *rest)
+        if term in output:  # the letter is the output's alone: the rest, broadcast along it
+            narrow = contract(join_spec(rest_terms, output.replace(term, "")), *rest)
+            expanded = call("expand_dims", narrow, axis=(output.index(term),))
+            return call("broadcast_to", expanded, shape=tuple(x.shape[0] if c == term else d
+                                                              for c, d in zip(output, expanded.shape)))
+    return None
+
+
+def _single_letters(*terms):
+    return all(len(set(term)) == len(term) for term in terms)
+
+
+@rule("einsum")
+def einsum_as_matmul(*operands, spec):
+    """einsum('ij,jk->ik', a, b) -> a @ b (a.T, b.T where the contracted axis is elsewhere, the operands swapped
+    where the output's axes are);  einsum('i,j->ij', a, b) -> outer(a, b)"""
+    inputs, output = split_spec(spec)
+    if len(operands) != 2 or not _single_letters(*inputs, output) or max(map(len, inputs)) > 2:
+        return None
+    shared = set(inputs[0]) & set(inputs[1])
+    if len(shared) > 1 or shared & set(output) or set(output) != set(inputs[0] + inputs[1]) - shared:
+        return None
+    contracted = "".join(shared)
+    pairs = list(zip(operands, inputs))
+    for (a, left), (b, right) in (pairs, pairs[::-1]):
+        if left.replace(contracted, "") + right.replace(contracted, "") != output:
+            continue
+        if not contracted:
+            return call("outer", a, b) if len(left) == len(right) == 1 else None
+        a = a.T if len(left) == 2 and left[0] == contracted else a
+        b = b.T if len(right) == 2 and right[1] == contracted else b
+        return a @ b
+    return None
+
+
+@rule("einsum")
+def einsum_of_one(*operands, spec):
+    """einsum('ij->ji', x) -> x.T;  einsum('ijk->ik', x) -> sum(x, axis=1);  einsum('ij->', x) -> sum(x);
+    einsum('ii->', x) -> trace(x);  einsum('ii->i', x) -> diagonal(x)"""
+    inputs, output = split_spec(spec)
+    if len(operands) != 1:
+        return None
+    term = inputs[0]
+    if len(term) == 2 and term[0] == term[1] and output in ("", term[0]):
+        return call("trace" if output == "" else "diagonal", operands[0], **({} if output == "" else {"offset": 0}))
+    if not _single_letters(term):
+        return None
+    if len(term) >= 2 and output == term[::-1]:
+        return operands[0].T
+    if "".join(c for c in term if c in output) == output and len(output) < len(term):
+        axis = tuple(i for i, c in enumerate(term) if c not in output) if output else None
+        return call("sum", operands[0], axis=axis, keepdims=False)
+    return None
+
+
+@rule("einsum")
+def einsum_in_pairs(*operands, spec):
+    """einsum('i,ij,j->', x, A, y) -> einsum('j,j->', einsum('i,ij->j', x, A), y): two operands at a time, first
+    the pair sharing a letter whose result has the fewest axes (leftmost on ties)
+
+    NumPy's einsum runs one loop over every letter of every operand unless told to optimize: 'ij,jk,kl->il'
+    costs n^4. Pairs cost what their products do, each becomes @ where it is one, and their adjoints are pairs.
+    """
+    inputs, output = split_spec(spec)
+    if len(operands) < 3:
+        return None
+    best = None
+    for i in range(len(inputs)):
+        for j in range(i + 1, len(inputs)):
+            others = output + "".join(t for k, t in enumerate(inputs) if k not in (i, j))
+            kept = "".join(dict.fromkeys(c for c in inputs[i] + inputs[j] if c in others))
+            key = (not set(inputs[i]) & set(inputs[j]), len(kept), i, j)
+            best = min(best, (key, kept), key=lambda b: b[0]) if best else (key, kept)
+    (_, _, i, j), kept = best
+    pair = contract(join_spec((inputs[i], inputs[j]), kept), operands[i], operands[j])
+    rest = [(t, o) for k, (t, o) in enumerate(zip(inputs, operands)) if k != j]
+    rest[i] = (kept, pair)
+    return contract(join_spec([t for t, _ in rest], output), *(o for _, o in rest))
+
+
+@rule("einsum")
+def einsum_as_broadcast_product(*operands, spec):
+    """einsum('ij,j->ij', a, b) -> a * b;  einsum('i,ij->ij', a, b) -> a[:, None] * b: nothing summed, each
+    operand's letters in the output's order"""
+    inputs, output = split_spec(spec)
+    if len(operands) < 2 or not _single_letters(*inputs, output) or set("".join(inputs)) != set(output):
+        return None
+    factors = []
+    for term, x in zip(inputs, operands):
+        positions = [output.index(c) for c in term]
+        if positions != sorted(positions):
+            return None
+        first = positions[0] if positions else len(output)
+        missing = tuple(i - first for i in range(first, len(output)) if output[i] not in term)
+        factors.append(call("expand_dims", x, axis=missing) if missing else x)
+    product = factors[0]
+    for factor in factors[1:]:
+        product = product * factor
+    return product
 
 
 # NOTE: not a @ inv(X) -> solve(X.T, a): the LU of X.T pivots differently from X's, so at a matrix singular to

@@ -18,7 +18,7 @@ from gradc import shapes
 from gradc.errors import GradcError
 from gradc.ops.construction import literal_text
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
-from gradc.ops.contractions import rearranges
+from gradc.ops.contractions import merged_shape, rearranges, tensordot_axes
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.ops.indexing import index_text
 from gradc.ops.reduce import sum_to_axes
@@ -279,6 +279,12 @@ def _einsum(ctx, *operands, spec):
 
 
 register_lowering("einsum", _einsum)
+register_lowering("kron", "np.kron({0}, {1})")
+# kron's adjoint's reshapes: each axis split in two, and back
+register_lowering("split_axes", lambda ctx, x, *, parts: f"{x}.reshape({ctx.shape(sum(parts, ()))})")
+register_lowering("merge_axes", lambda ctx, x: f"{x}.reshape({ctx.shape(merged_shape(ctx.arg_shapes[0]))})")
+register_lowering("tensordot", lambda ctx, a, b, *, axes: f"np.tensordot({a}, {b}, axes="
+                  f"{tensordot_axes(ctx.arg_shapes[0], ctx.arg_shapes[1], axes)})")
 register_lowering("inv", "np.linalg.inv({0})")
 register_lowering("solve", "np.linalg.solve({0}, {1})")
 register_lowering("det", "np.linalg.det({0})")
