@@ -3,6 +3,7 @@ import keyword
 import math
 import unicodedata
 
+from gradc import dimensions
 from gradc.errors import ShapeError
 
 MAX_SIZE = 2 ** 63 - 1  # NumPy's largest array size (intp); a larger dimension or product cannot exist
@@ -51,6 +52,72 @@ def normalize_axes(shape, axis, op="sum"):
             raise ShapeError(f"{op}: axis {a} is out of range for shape {show(shape)}")
         result.add(a % len(shape))
     return tuple(sorted(result))
+
+
+def inserted_axes(ndim, axis, op="expand_dims"):
+    """expand_dims' `axis` (an int or a tuple, negatives from the end) as the sorted positions of the new
+    axes in a result of `ndim + len(axis)` dimensions."""
+    if axis is None:
+        raise ShapeError(f"{op}: give the position of the new axis, as in {op}(x, 0)")
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    ndim += len(axes)
+    if any(not -ndim <= a < ndim for a in axes):
+        raise ShapeError(f"{op}: axis {axis} is out of range for a result of {ndim} dimensions")
+    result = tuple(sorted(a % ndim for a in axes))
+    if len(set(result)) != len(result):
+        raise ShapeError(f"{op}: axis {axis} names one position twice")
+    return result
+
+
+def permutation(shape, axes, op="transpose"):
+    """`axes` as a permutation of range(len(shape)) (None: the axes reversed), negatives counted from the end."""
+    ndim = len(shape)
+    if axes is None:
+        return tuple(range(ndim))[::-1]
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    if len(axes) != ndim or any(type(a) is not int or not -ndim <= a < ndim for a in axes) \
+            or len({a % ndim for a in axes}) != ndim:
+        raise ShapeError(f"{op}: axes {axes} are not a permutation of the {ndim} axes of shape {show(shape)}")
+    return tuple(a % ndim for a in axes)
+
+
+def quotient(total, part):
+    """`total / part` as a dimension where it divides exactly as a polynomial of one term (6*d*n / 3*n is 2*d),
+    else None: the -1 that reshape infers must be a size gradc can name."""
+    whole, piece = dimensions.terms(total), dimensions.terms(part)
+    if len(piece) != 1:
+        return 1 if whole == piece and piece else None  # a sum divides only itself
+    (names, coefficient), = piece.items()
+    result = {}
+    for monomial, c in whole.items():
+        rest = list(monomial)
+        for name in names:
+            if name not in rest:
+                return None
+            rest.remove(name)
+        if c % coefficient:
+            return None
+        result[tuple(rest)] = c // coefficient
+    return dimensions.of_terms(result)
+
+
+def reshaped(shape, target, op="reshape"):
+    """The shape `target` (ints, names, products of them, at most one -1 for NumPy's inferred length) for an
+    array of `shape`, checked to hold the same number of elements whatever the sizes of the names."""
+    target = target if isinstance(target, tuple) else (target,)
+    if any(isinstance(d, int) and d < -1 for d in target) or target.count(-1) > 1:
+        raise ShapeError(f"{op}: invalid shape {show(target)}: lengths are sizes, and at most one is -1")
+    total, known = dimensions.multiply(*shape), dimensions.multiply(*(d for d in target if d != -1))
+    if -1 in target:
+        inferred = quotient(total, known)
+        if inferred is None:
+            raise ShapeError(f"{op}: cannot infer the -1 in {show(target)} for shape {show(shape)}: {total} "
+                             f"elements are not a known multiple of {known} (give every length)")
+        target = tuple(inferred if d == -1 else d for d in target)
+    elif total != known:
+        raise ShapeError(f"{op}: shape {show(shape)} has {total} elements and {show(target)} has {known} "
+                         "(sizes written with the same names agree whatever their values)")
+    return target
 
 
 def is_broadcastable(small, big):

@@ -112,8 +112,10 @@ SPECIAL = {
     "broadcast_to": [((), dict(shape=(2, 3))), ((3,), dict(shape=(2, 3))), ((1, 3), dict(shape=(2, 3))),
                      ((2, 1), dict(shape=(2, 3)))],
     "expand_dims": [((), dict(axis=(0,))), ((3,), dict(axis=(0,))), ((3,), dict(axis=(1,))),
-                    ((2, 3), dict(axis=(1,))), ((3,), dict(axis=(0, 2)))],
-    "squeeze": [((1, 3), dict(axis=(0,))), ((2, 1), dict(axis=(1,))), ((1, 3, 1), dict(axis=(0, 2)))],
+                    ((2, 3), dict(axis=(1,))), ((3,), dict(axis=(0, 2))), ((2, 3), dict(axis=-1)),
+                    ((2, 3), dict(axis=0)), ((3,), dict(axis=(-1, 0)))],
+    "squeeze": [((1, 3), dict(axis=(0,))), ((2, 1), dict(axis=(1,))), ((1, 3, 1), dict(axis=(0, 2))),
+                ((1, 3, 1), dict(axis=None)), ((2, 1), dict(axis=-1)), ((1, 1), dict(axis=None))],
     "matmul": [(((2, 3), (3, 4)), {}), (((2, 3), (3,)), {}), (((3,), (3, 2)), {}), (((3,), (3,)), {}),
                # the contractions engineer's rows (issue 12): batched, broadcast over the batch axes
                (((2, 2, 3), (3, 4)), {}), (((3,), (2, 3, 4)), {}), (((2, 3, 4), (4,)), {}),
@@ -124,7 +126,9 @@ SPECIAL = {
     "vdot": [(((3,), (3,)), {}), (((2, 3), (2, 3)), {})],
     "t_matmul": [(((4, 3), (4, 2)), {})],
     "accumulate": [(shapes, {}) for shapes in BINARY_SHAPES] + [(((2, 3), (3,), ()), {})],
-    "transpose": [((2, 3), {}), ((3,), {}), ((), {})],
+    "transpose": [((2, 3), dict(axes=None)), ((3,), dict(axes=None)), ((), dict(axes=None)),
+                  ((2, 3, 4), dict(axes=None)), ((2, 3, 4), dict(axes=(1, 0, 2))), ((2, 3, 4), dict(axes=(2, 0, 1))),
+                  ((2, 3, 4), dict(axes=(-1, 0, 1))), ((2, 3), dict(axes=(0, 1)))],
     "index": [((3,), dict(index=(1,))), ((3,), dict(index=(-1,))), ((2, 3), dict(index=(1,))),
               ((2, 3), dict(index=(1, 2))), ((2, 3), dict(index=(0, -2))),
               ((4,), dict(index=(Slice(1),))), ((4,), dict(index=(Slice(None, None, -1),))),
@@ -177,6 +181,26 @@ SPECIAL = {
     # The shaping engineer's rows (issue 12).
     "flip": [((3,), dict(axis=None)), ((3,), dict(axis=0)), ((2, 3), dict(axis=None)), ((2, 3), dict(axis=1)),
              ((2, 3), dict(axis=-2)), ((2, 3, 2), dict(axis=(0, 2))), ((), dict(axis=None))],
+    "swapaxes": [((2, 3), dict(axis1=0, axis2=1)), ((2, 3, 4), dict(axis1=0, axis2=2)),
+                 ((2, 3, 4), dict(axis1=-1, axis2=1)), ((3,), dict(axis1=0, axis2=0))],
+    "moveaxis": [((2, 3, 4), dict(source=0, destination=-1)), ((2, 3, 4), dict(source=-1, destination=0)),
+                 ((2, 3, 4), dict(source=(0, 1), destination=(2, 0))), ((2, 3), dict(source=1, destination=0))],
+    "roll": [((4,), dict(shift=1, axis=None)), ((4,), dict(shift=-3, axis=0)), ((2, 3), dict(shift=2, axis=None)),
+             ((2, 3), dict(shift=-1, axis=1)), ((2, 3), dict(shift=(1, 2), axis=(0, 1))),
+             ((2, 3, 2), dict(shift=(1, -1), axis=(2, 1))), ((2, 3), dict(shift=(1, 1), axis=1)), ((), dict(shift=1, axis=None))],
+    "repeat": [((3,), dict(repeats=2, axis=None)), ((2, 3), dict(repeats=2, axis=None)), ((2, 3), dict(repeats=3, axis=1)),
+               ((2, 3), dict(repeats=2, axis=-2)), ((), dict(repeats=3, axis=None)), ((2, 3), dict(repeats=1, axis=0)),
+               ((2, 3), dict(repeats=0, axis=0))],
+    "repeat_sum": [((6,), dict(repeats=2, axis=None, shape=(3,))), ((12,), dict(repeats=2, axis=None, shape=(2, 3))),
+                   ((2, 9), dict(repeats=3, axis=1, shape=(2, 3))), ((3,), dict(repeats=3, axis=None, shape=()))],
+    "tile": [((3,), dict(reps=2)), ((2, 3), dict(reps=(2, 1))), ((2, 3), dict(reps=(1, 3))), ((3,), dict(reps=(2, 2))),
+             ((2, 3), dict(reps=2)), ((), dict(reps=(2, 3))), ((2, 1, 3), dict(reps=(1, 2, 1, 2)))],
+    "reshape": [((2, 3), dict(shape=(6,))), ((2, 3), dict(shape=(3, 2))), ((6,), dict(shape=(2, -1))),
+                ((2, 3, 2), dict(shape=(-1, 2))), ((), dict(shape=(1, 1))), ((1, 3), dict(shape=(3,))),
+                ((2, 3), dict(shape=(2, 3)))],
+    "ravel": [((2, 3), {}), ((3,), {}), ((), {}), ((2, 1, 2), {})],
+    "tile_sum": [((6,), dict(reps=(2,), shape=(3,))), ((4, 6), dict(reps=(2, 2), shape=(2, 3))),
+                 ((2, 6), dict(reps=(2, 2), shape=(3,))), ((2, 3), dict(reps=(1, 1), shape=(2, 3)))],
 }
 
 
@@ -286,6 +310,13 @@ REFERENCE = {  # independent NumPy meanings where the op's impl is not a plain N
     "slogdet_sign": lambda x: np.sign(np.linalg.det(x)),
     "logdet": lambda x: np.log(np.linalg.det(x)),
     "lower_half": lambda x: np.tril(x) - np.diag(np.diag(x)) / 2,
+    # the copies summed one slice at a time: g[k::repeats] holds the k-th copy of each element
+    "repeat_sum": lambda g, repeats, axis, shape: sum(
+        (np.moveaxis(g, 0 if axis is None else axis, 0)[k::repeats] for k in range(repeats))
+        ).reshape(shape) if axis is None else np.moveaxis(sum(np.moveaxis(g, axis, 0)[k::repeats]
+                                                                for k in range(repeats)), 0, axis),
+    "tile_sum": lambda g, reps, shape: sum(g[tuple(slice(i * d, (i + 1) * d) for i, d in zip(corner, (1,) * (len(reps) - len(shape)) + shape))]
+                                           for corner in np.ndindex(*reps)).reshape(shape),
 }
 
 
@@ -397,6 +428,12 @@ def _slices_a_length(attrs):
     return any(isinstance(item, Slice) and not item.keeps_whole() for item in attrs.get("index", ()))
 
 
+def _needs_sizes(name, attrs):
+    """A slice that cuts, copies of an axis (repeat, tile) or a reshape need concrete sizes (their results'
+    lengths are products, which a declared shape cannot name; tests/test_vocab_shaping.py compiles them)."""
+    return _slices_a_length(attrs) or name in ("repeat", "tile", "repeat_sum", "tile_sum", "reshape", "ravel")
+
+
 def public_cases():
     for name, op in REGISTRY.items():
         if not op.public or op.leaf:  # leaves: LEAF_SOURCES below
@@ -418,7 +455,7 @@ def _literal(value):
 
 
 def source_for(name, attrs, count=None):
-    if name in TEMPLATES:
+    if name in TEMPLATES and not attrs.get("axes"):
         text = TEMPLATES[name].format("a0", "a1")
     elif name == "einsum":
         text = f"einsum({attrs['spec']!r}, " + ", ".join(f"a{i}" for i in range(attrs["spec"].count(",") + 1)) + ")"
@@ -437,8 +474,10 @@ def source_for(name, attrs, count=None):
 @pytest.mark.parametrize("name, shapes, attrs", list(public_cases()))
 def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng):
     _, out = build(name, shapes, attrs)
-    # a slice that cuts, a join (n + m has no name) or an off diagonal (n - 1) needs concrete sizes
-    concrete = _slices_a_length(attrs) or REGISTRY[name].sequence or name in ("diag", "diagonal", "undiagonal", "kron")
+    # a slice that cuts, a join (n + m has no name), an off diagonal (n - 1), or copies and reshapes (products)
+    # need concrete sizes
+    concrete = (_needs_sizes(name, attrs) or REGISTRY[name].sequence
+                or name in ("diag", "diagonal", "undiagonal", "kron"))
     sized = tuple if concrete else named
     symbolic = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
     symbolic["W"] = sized(out.shape)

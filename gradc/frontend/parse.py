@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 
+from gradc import dimensions
 from gradc import shapes as shape_rules
 from gradc.errors import ParseError, ShapeError, UnknownNameError
 from gradc.frontend.gathers import INDEXED, Gathers
@@ -38,8 +39,9 @@ CONSTANTS = {"pi": math.pi}  # by bare name; e, a common input name, only as np.
 NUMPY_CONSTANTS = {**CONSTANTS, "e": math.e, "inf": math.inf}  # np.pi, np.e, np.inf
 NUMPY = ("np", "numpy")
 # `x.sum(axis=1)` is `sum(x, axis=1)`: a method call binds its receiver first, for the names NumPy's arrays
-# have as methods.
+# have as methods (reshape and transpose also take their shape or axes as separate arguments: x.reshape(n, d)).
 METHODS = frozenset(name for name in dir(np.ndarray) if not name.startswith("_"))
+VARARGS = frozenset({"reshape", "transpose"})
 # NumPy functions gradc does not compile, each with what to write instead.
 UNSUPPORTED_FUNCTIONS = {
     "sort": "sort has no gradient gradc can write as straight-line code: a permutation depends on the values",
@@ -63,7 +65,9 @@ PARTS = {"slogdet": (("sign", "slogdet_sign"), ("logabsdet", "logabsdet"))}
 ATTRIBUTES = {"axis": "axis", "keepdims": "boolean", "ord": "order", "ddof": "integer", "approximate": "boolean",
               "alpha": "number", "negative_slope": "number",
               "shape": "shape", "N": "extent", "M": "extent", "n": "extent", "k": "integer",
-              "offset": "integer", "fill_value": "fill_value"}
+              "offset": "integer", "fill_value": "fill_value",
+              "axes": "axes", "axis1": "integer", "axis2": "integer", "source": "axes", "destination": "axes",
+              "shift": "integers", "repeats": "count", "reps": "integers"}
 
 
 def positional_options(op):
@@ -441,7 +445,7 @@ class _Parser(Gathers):
                 raise self.error(node, f"{function}() gives the fields {', '.join(fields)}, not '{node.attr}'")
             return self.part(node.value, function, fields.index(node.attr))
         if node.attr == "T":
-            return self.add(node, UNARY[".T"], [self.expr(node.value)])
+            return self.add(node, UNARY[".T"], [self.expr(node.value)], axes=None)  # as transpose(x) reads
         if isinstance(node.value, ast.Name) and node.value.id in NUMPY and node.attr in NUMPY_CONSTANTS:
             return self.graph.add("const", span=self.span(node), value=NUMPY_CONSTANTS[node.attr])
         if node.attr == "size":
@@ -606,7 +610,10 @@ class _Parser(Gathers):
         if name not in FUNCTIONS:
             hint = UNSUPPORTED_FUNCTIONS.get(name, "`gradc ops` lists the supported operations")
             raise self.error(func, f"the method .{name}() is not supported: {hint}")
-        return self.bind(node, name, FUNCTIONS[name], [func.value] + list(node.args), node.keywords)
+        args = list(node.args)
+        if name in VARARGS and len(args) > 1:  # x.reshape(n, d) is x.reshape((n, d))
+            args = [ast.copy_location(ast.Tuple(elts=args, ctx=ast.Load()), args[0])]
+        return self.bind(node, name, FUNCTIONS[name], [func.value] + args, node.keywords)
 
     def bind(self, node, name, entry, args, keywords):
         """The op `entry` applied to source arguments: its operands, then its keywords (the first
@@ -680,6 +687,8 @@ class _Parser(Gathers):
         reader = ATTRIBUTES.get(option, "literal")
         if reader == "axis":
             return self.axis(node, function, op)
+        if reader == "shape":
+            return self.shape(node, inferred=op == "reshape")
         return getattr(self, reader)(node)
 
     def builtin_pair(self, node, name):
@@ -763,10 +772,32 @@ class _Parser(Gathers):
             return node.value
         return self.number(node)
 
-    def shape(self, node):
-        """A shape: a size or a tuple or list of them (see `extent`)."""
+    def axes(self, node):
+        """None, an int, or a (nested) tuple of ints (transpose's axes, tensordot's); another constant is
+        left for the op's shape rule to refuse, naming the op."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(self.axes(item) for item in node.elts)
+        return self.integer(node) if self.is_integer(node) else self.literal(node)
+
+    def shape(self, node, inferred=False):
+        """A shape: a length or a tuple or list of them (see `shape_length`), or X.shape."""
+        if isinstance(node, ast.Attribute) and node.attr == "shape":
+            return self.graph.shape(self.expr(node.value))
         items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
-        return tuple(self.extent(item, "a shape") for item in items)
+        return tuple(self.shape_length(item, inferred) for item in items)
+
+    def shape_length(self, node, inferred=False):
+        """One length of a shape: a size (see `extent`) or a product of sizes (n*d, 3*n), all fixed when the
+        module is compiled; with `inferred` (reshape's shape) also -1, the length NumPy infers."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            return dimensions.multiply(self.shape_length(node.left), self.shape_length(node.right))
+        if inferred and self.is_integer(node) and self.integer(node) == -1:
+            return -1
+        if inferred and not (isinstance(node, (ast.Name, ast.Subscript, ast.Call)) or self.is_integer(node)):
+            raise self.error(node, f"'{self.segment(node)}' is not a constant length: a shape is made of ints, "
+                                   "dimension names and their products (x.reshape(n, d), reshape(x, (n*d,)), -1, "
+                                   "X.shape), fixed when the module is compiled")
+        return self.extent(node, "a shape")
 
     def extent(self, node, what="a size"):
         """A size, as NumPy's constructors take one: an integer constant, a dimension name of the declared shapes,
@@ -793,6 +824,22 @@ class _Parser(Gathers):
         except ParseError:
             raise self.error(node, f"fill_value must be a number constant, got '{self.segment(node)}': for a value "
                                    "the source computes write value * ones(shape)") from None
+
+    def count(self, node):
+        """repeat's repeats: one non-negative integer constant."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            raise self.error(node, f"repeats '{self.segment(node)}' gives each element its own count, which is not "
+                                   "supported: repeats is one integer (slice the parts and repeat each)")
+        count = self.integer(node, "repeats")
+        if count < 0:
+            raise self.error(node, f"repeats must not be negative, got {count}", ShapeError)
+        return count
+
+    def integers(self, node):
+        """An int or a tuple of ints, negative or not (roll's shift, tile's reps)."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(self.integer(item) for item in node.elts)
+        return self.integer(node)
 
     def boolean(self, node):
         if isinstance(node, ast.Constant) and type(node.value) is bool:

@@ -4,15 +4,37 @@ import numpy as np
 from gradc import shapes
 from gradc.errors import ShapeError
 from gradc.ops.domain import ANY
-from gradc.ops.formula import Formula, function
+from gradc.ops.formula import ATOM, Formula, Piece, function
 from gradc.ops.registry import Op, call, defop, linear
 
 
-TRANSPOSE = defop(Op(name="transpose", arity=1, shape=lambda x: x[::-1],
-                     impl=np.transpose, vjp=lambda g, out, x: (g.T,), jvp=linear("transpose"), symbol="ᵀ",
-                     view=True, scalar_adjoint=True, inline=True, names=("transpose",), operator=".T",
-                     formula=Formula("{0:atom}.T", r"{0:atom}^\top", terse=True),
-                     doc="x.T or transpose(x): reverse the axes", domain=(ANY,), defined_everywhere=True))
+def _transpose_text(p, node, x, *, axes=None):
+    if axes is None:
+        return Piece(f"{p.wrap(x, ATOM)}.T", ATOM)
+    return Piece(f"transpose({x.text}, axes={axes!r})", ATOM)
+
+
+def _transpose_latex(p, node, x, *, axes=None):
+    if axes is None:
+        return Piece(rf"{p.wrap(x, ATOM)}^\top", ATOM)
+    return Piece(rf"\operatorname{{transpose}}\left({x.text}, {', '.join(map(str, axes))}\right)", ATOM)
+
+
+def _transpose_vjp(g, out, x, *, axes=None):
+    if axes is None:
+        return (g.T,)
+    return (call("transpose", g, axes=tuple(int(i) for i in np.argsort(shapes.permutation(x.shape, axes)))),)
+
+
+# x.T and transpose(x) reverse the axes (axes=None); transpose(x, axes) permutes them, the adjoint by the inverse.
+TRANSPOSE = defop(Op(name="transpose", arity=1,
+                     shape=lambda x, *, axes=None: tuple(x[i] for i in shapes.permutation(x, axes)),
+                     impl=lambda x, *, axes=None: np.transpose(x, axes), vjp=_transpose_vjp, jvp=linear("transpose"),
+                     symbol="ᵀ", view=True, scalar_adjoint=True, inline=True, names=("transpose",), operator=".T",
+                     keywords=(("axes", None),), positional=1,
+                     formula=Formula(_transpose_text, _transpose_latex, terse=True),
+                     doc="x.T, transpose(x) or transpose(x, axes): reverse the axes, or permute them as axes says",
+                     domain=(ANY,), defined_everywhere=True))
 
 
 def _trace_shape(x):

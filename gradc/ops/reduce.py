@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from gradc import dimensions, shapes
+from gradc.errors import ShapeError
 from gradc.ops.domain import ANY, Domain
 from gradc.ops.formula import ALWAYS, ATOM, POWER, PRECEDENCE, PRODUCT, UNDER_ELEMENTWISE, Formula, Piece, function, printed
 from gradc.ops.registry import Op, Value, call, defop, linear
@@ -217,25 +218,49 @@ BROADCAST_TO = defop(Op(name="broadcast_to", arity=1,
 
 def _expand_dims_shape(x, *, axis):
     result = list(x)
-    for a in axis:
+    for a in shapes.inserted_axes(len(x), axis):
         result.insert(a, 1)
     return tuple(result)
 
 
+def _expand_dims_vjp(g, out, x, *, axis):
+    return (call("sum", g, axis=shapes.inserted_axes(x.ndim, axis), keepdims=False),)
+
+
+# Public (np.expand_dims), and what differentiation inserts to give a reduction's adjoint its axes back.
 EXPAND_DIMS = defop(Op(name="expand_dims", arity=1, shape=_expand_dims_shape,
                        impl=lambda x, *, axis: np.expand_dims(x, axis),
-                       vjp=lambda g, out, x, *, axis: (call("sum", g, axis=axis, keepdims=False),),
-                       jvp=linear("expand_dims"), view=True, inline=True, symbol="expand_dims",
-                       formula=function("expand_dims", transparent=ALWAYS), doc="insert axes of length 1",
+                       vjp=_expand_dims_vjp, jvp=linear("expand_dims"), view=True, inline=True, symbol="expand_dims",
+                       names=("expand_dims",), keywords=(("axis", None),),
+                       formula=function("expand_dims", transparent=ALWAYS),
+                       doc="expand_dims(x, axis): insert axes of length 1 at the positions axis (an int or a tuple)",
                        domain=(ANY,), defined_everywhere=True))
 
-def _squeeze_shape(x, *, axis):
-    return tuple(d for i, d in enumerate(x) if i not in axis)
+def squeezed_axes(shape, axis, op="squeeze"):
+    """The axes squeeze drops: those given (each must be declared 1), or with axis None every axis declared 1.
+
+    NOTE: a named dimension is never dropped by axis=None, even where its size is 1 at run time: the
+    result's shape is fixed at compile time (declare the dimension 1 to drop it).
+    """
+    if axis is None:
+        return tuple(i for i, d in enumerate(shape) if d == 1)
+    axes = shapes.normalize_axes(shape, axis, op)
+    for a in axes:
+        if shape[a] != 1:
+            raise ShapeError(f"{op}: axis {a} of shape {shapes.show(shape)} has size {shape[a]}, not 1 "
+                             "(only an axis declared 1 can be squeezed; index it, as in x[0], to pick one row)")
+    return axes
 
 
-SQUEEZE = defop(Op(name="squeeze", arity=1, shape=_squeeze_shape,
+def _squeeze_vjp(g, out, x, *, axis):
+    return (g if g.shape == () else call("expand_dims", g, axis=squeezed_axes(x.shape, axis)),)
+
+
+SQUEEZE = defop(Op(name="squeeze", arity=1,
+                   shape=lambda x, *, axis: tuple(d for i, d in enumerate(x) if i not in squeezed_axes(x, axis)),
                    impl=lambda x, *, axis: np.squeeze(x, axis=axis),
-                   vjp=lambda g, out, x, *, axis: (g if g.shape == () else call("expand_dims", g, axis=axis),),
-                   jvp=linear("squeeze"), view=True, scalar_adjoint=True, symbol="squeeze",
-                   formula=function("squeeze", transparent=ALWAYS), doc="drop axes of length 1",
+                   vjp=_squeeze_vjp, jvp=linear("squeeze"), view=True, scalar_adjoint=True, symbol="squeeze",
+                   names=("squeeze",), keywords=(("axis", None),),
+                   formula=function("squeeze", transparent=ALWAYS),
+                   doc="squeeze(x, axis=None): drop axes of length 1 (None: every axis declared 1)",
                    domain=(ANY,), defined_everywhere=True))

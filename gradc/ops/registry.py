@@ -124,7 +124,7 @@ class Value:
 
     @property
     def T(self):
-        return call("transpose", self)
+        return call("transpose", self, axes=None)
 
     def _lift(self, other):
         return other if isinstance(other, Value) else Value(self.graph, self.graph.const(other))

@@ -11,8 +11,8 @@ import numpy as np
 
 from gradc.ops import REGISTRY, Value, call
 from gradc.ops.contractions import contract, join_spec, matmul_shape, split_spec, tensordot_spec
-from gradc.ops.reduce import count, sum_to_axes
-from gradc.shapes import broadcast, normalize_axes, reduce
+from gradc.ops.reduce import count, squeezed_axes, sum_to_axes
+from gradc.shapes import broadcast, inserted_axes, normalize_axes, permutation, reduce, reshaped
 
 class RuleTable(dict):
     """op name -> [(phase, rule)], in definition order; a backend keeps its own table of cost rules."""
@@ -380,11 +380,56 @@ def norm_squared(x, y):
 
 
 @rule("transpose")
-def transpose_simple(x):
-    """x.T -> x for a vector or scalar;  x.T.T -> x"""
-    if len(x.shape) < 2:
+def transpose_simple(x, *, axes=None):
+    """transpose(x, identity) -> x (x.T of a vector or scalar);  x.T.T -> x;
+    transpose(transpose(x, p), q) -> transpose(x, p[q]);  transpose(x, reversed axes) -> x.T"""
+    order, composed = permutation(x.shape, axes), op_of(x) == "transpose"
+    if composed:
+        inner = permutation(arg(x).shape, attrs_of(x).get("axes"))
+        x, order = arg(x), tuple(inner[i] for i in order)
+    identity = tuple(range(len(order)))
+    if order == identity:
         return x
-    return arg(x) if op_of(x) == "transpose" else None
+    canonical = None if order == identity[::-1] else order
+    if composed or canonical != axes:  # one spelling per permutation, so equal transposes are one node
+        return call("transpose", x, axes=canonical)
+    return None
+
+
+@rule("squeeze")
+def squeeze_canonical(x, *, axis):
+    """squeeze(x) with no axis of length 1 -> x;  squeeze(x, None or -1) -> squeeze(x, the axes as a tuple)"""
+    axes = squeezed_axes(x.shape, axis)
+    if not axes:
+        return x
+    return call("squeeze", x, axis=axes) if axes != axis else None
+
+
+@rule("expand_dims")
+def expand_dims_canonical(x, *, axis):
+    """expand_dims(x, -1) -> expand_dims(x, (k,)): one spelling per result"""
+    axes = inserted_axes(x.ndim, axis)
+    return call("expand_dims", x, axis=axes) if axes != axis else None
+
+
+@rule("reshape")
+def reshape_simple(x, *, shape):
+    """reshape(x, x.shape) -> x;  reshape(reshape(x, s), t) -> reshape(x, t);  reshape(ravel(x), t) -> reshape(x, t)"""
+    if reshaped(x.shape, shape) == x.shape:
+        return x
+    if op_of(x) in ("reshape", "ravel"):
+        return call("reshape", arg(x), shape=shape)
+    return None
+
+
+@rule("ravel")
+def ravel_simple(x):
+    """ravel(v) -> v for a vector;  ravel(reshape(x, s)) -> ravel(x)"""
+    if x.ndim == 1:
+        return x
+    if op_of(x) == "reshape":
+        return call("ravel", arg(x))
+    return None
 
 
 @rule("matmul")

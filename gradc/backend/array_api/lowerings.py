@@ -19,8 +19,8 @@ from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_H
 from gradc.ops.indexing import Slice, consumed
 from gradc.ops.joins import LAYOUTS
 from gradc.ops.norms import classify
-from gradc.ops.reduce import sum_to_axes
-from gradc.shapes import normalize_axes
+from gradc.ops.reduce import squeezed_axes, sum_to_axes
+from gradc.shapes import inserted_axes, normalize_axes, permutation
 
 BACKEND = "array-api"
 
@@ -134,23 +134,25 @@ register_lowering("sum_to", _sum_to)
 # shape plumbing
 def _expand_dims(ctx, x, *, axis):
     """`x[None, :]`: every axis named, since the standard indexes no array by fewer axes than it has."""
+    axis = inserted_axes(len(ctx.arg_shapes[0]), axis)
     index = ["None" if i in axis else ":" for i in range(len(ctx.arg_shapes[0]) + len(axis))]
     return f"{x}[{', '.join(index)}]"
 
 
-def _transpose(ctx, x):
-    """x.T for a matrix (the standard's .T is for matrices only); the axes reversed by permute_dims past two."""
-    ndim = len(ctx.arg_shapes[0])
-    if ndim < 2:
+def _transpose(ctx, x, *, axes=None):
+    """x.T for a matrix (the standard's .T is for matrices only); any other permutation by permute_dims."""
+    order = permutation(ctx.arg_shapes[0], axes)
+    if order == tuple(range(len(order))):
         return x
-    if ndim == 2:
+    if order == (1, 0):
         return f"{x}.T"
-    return f"{ctx.xp}.permute_dims({x}, {tuple(range(ndim))[::-1]})"
+    return f"{ctx.xp}.permute_dims({x}, {order})"
 
 
 register_lowering("broadcast_to", lambda ctx, x, *, shape: f"{ctx.xp}.broadcast_to({ctx.array(x)}, {ctx.shape(shape)})")
 register_lowering("expand_dims", _expand_dims)
-register_lowering("squeeze", lambda ctx, x, *, axis: f"{ctx.xp}.squeeze({x}, axis={ctx.axes(axis)})")
+register_lowering("squeeze", lambda ctx, x, *, axis:
+                  f"{ctx.xp}.squeeze({x}, axis={ctx.axes(squeezed_axes(ctx.arg_shapes[0], axis))})")
 register_lowering("transpose", _transpose)
 
 

@@ -10,6 +10,7 @@ lines call, and no others. Where `ctx.readable`, a lowering writes what a textbo
 An elementwise op whose meaning is a NumPy ufunc needs none: it is written as that ufunc's call, and its
 line may write into a dying operand's buffer with `out=` (see reuse.py). The ops' entries hold only the math.
 """
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,7 +22,8 @@ from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_H
 from gradc.ops.contractions import merged_shape, rearranges, tensordot_axes
 from gradc.ops.elementwise import SIGMOID_TAIL
 from gradc.ops.indexing import index_text
-from gradc.ops.reduce import sum_to_axes
+from gradc.ops.reduce import squeezed_axes, sum_to_axes
+from gradc.ops.shaping import tile_split
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,9 @@ register_lowering("rcumsum", _rcumsum)
 
 # shape plumbing
 def _expand_dims(ctx, x, *, axis):
+    axis = shapes.inserted_axes(len(ctx.arg_shapes[0]), axis)
+    if not ctx.arg_shapes[0]:  # a scalar may be a Python float, which takes no index
+        return f"np.reshape({x}, {ctx.shape((1,) * len(axis))})"
     index = ["None" if i in axis else ":" for i in range(len(ctx.arg_shapes[0]) + len(axis))]
     while index and index[-1] == ":":
         index.pop()
@@ -256,8 +261,10 @@ def _expand_dims(ctx, x, *, axis):
 
 register_lowering("broadcast_to", lambda ctx, x, *, shape: f"np.broadcast_to({x}, {ctx.shape(shape)})")
 register_lowering("expand_dims", _expand_dims)
-register_lowering("squeeze", lambda ctx, x, *, axis: f"np.squeeze({x}, axis={ctx.axes(axis)})")
-register_lowering("transpose", "{0}.T")
+register_lowering("squeeze", lambda ctx, x, *, axis:
+                  f"np.squeeze({x}, axis={ctx.axes(squeezed_axes(ctx.arg_shapes[0], axis))})")
+register_lowering("transpose", lambda ctx, x, *, axes=None: f"{x}.T" if axes is None else
+                  f"np.transpose({x}, {ctx.axes(tuple(axes) if isinstance(axes, tuple) else (axes,))})")
 
 
 # linear algebra and indexing
@@ -399,6 +406,35 @@ def _flip(ctx, x, *, axis):
 
 
 register_lowering("flip", _flip)
+register_lowering("swapaxes", "np.swapaxes({0}, {axis1}, {axis2})")
+register_lowering("moveaxis", "np.moveaxis({0}, {source!r}, {destination!r})")
+register_lowering("roll", lambda ctx, x, *, shift, axis: f"np.roll({x}, {shift!r})" if axis is None else
+                  f"np.roll({x}, {shift!r}, axis={axis!r})")
+register_lowering("repeat", lambda ctx, x, *, repeats, axis: f"np.repeat({x}, {repeats})" if axis is None else
+                  f"np.repeat({x}, {repeats}, axis={axis})")
+register_lowering("tile", "np.tile({0}, {reps!r})")
+
+
+def _repeat_sum(ctx, g, *, repeats, axis, shape):
+    """`g.reshape(n, 3, d).sum(axis=1)`: each run of copies on an axis of its own, summed."""
+    if axis is None:
+        size = math.prod(shape) if all(isinstance(d, int) for d in shape) else ctx.size(shape)
+        flat = f"{g}.reshape({size}, {repeats}).sum(axis=1)"
+        return flat if len(shape) == 1 else f"{flat}.reshape({ctx.shape(shape)})"
+    split = [ctx.dim(d) for d in shape[:axis + 1]] + [str(repeats)] + [ctx.dim(d) for d in shape[axis + 1:]]
+    return f"{g}.reshape({', '.join(split)}).sum(axis={axis + 1})"
+
+
+def _tile_sum(ctx, g, *, reps, shape):
+    """`g.reshape(2, n, 3, d).sum(axis=(0, 2))`: each tiled axis split into (copies, length), the copies summed."""
+    split, copies = tile_split(shape, reps)
+    if not copies:  # every reps 1: only new leading axes of length 1 to drop
+        return f"{g}.reshape({ctx.shape(shape)})"
+    return f"{g}.reshape({', '.join(ctx.dim(d) for d in split)}).sum(axis={ctx.axes(copies)})"
+
+
+register_lowering("repeat_sum", _repeat_sum)
+register_lowering("tile_sum", _tile_sum)
 
 
 # joins (gradc/ops/joins.py): the sequence as a tuple, the axis only where it is not NumPy's default
@@ -441,3 +477,8 @@ def _undiagonal(ctx, g, *, offset, shape):
 
 
 register_lowering("undiagonal", _undiagonal)
+
+
+register_lowering("reshape", lambda ctx, x, *, shape: f"{x}.reshape({ctx.shape(shape)})" if ctx.arg_shapes[0] else
+                  f"np.reshape({x}, {ctx.shape(shape)})")  # a scalar may be a Python float, with no methods
+register_lowering("ravel", lambda ctx, x: f"{x}.ravel()" if ctx.arg_shapes[0] else f"np.ravel({x})")

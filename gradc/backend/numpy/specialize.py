@@ -145,7 +145,8 @@ def product_with_constant_matrix(a, b):
 @rule("matmul", phase="lower")
 def transposed_product(a, b):
     """a.T @ b -> t_matmul(a, b) for matrices: written `_t_matmul(a, b)`, which picks the faster BLAS layout"""
-    if op_of(a) == "transpose" and len(a.shape) == 2 and len(b.shape) == 2:
+    if op_of(a) == "transpose" and len(a.shape) == 2 and len(b.shape) == 2 \
+            and a.graph.attrs(a.node).get("axes") in (None, (1, 0), (-1, -2)):  # not an identity permutation
         return call(T_MATMUL.name, arg(a), b)
     return None
 
