@@ -119,7 +119,8 @@ def jax_impl(workload, arrays):
     jnp = _import("jax.numpy")
     ns = SimpleNamespace(sum=jnp.sum, mean=jnp.mean, tanh=jnp.tanh, log=jnp.log, exp=jnp.exp,
                          sigmoid=jax.nn.sigmoid, relu=jax.nn.relu,
-                         logsumexp=_import("jax.scipy.special").logsumexp)
+                         logsumexp=_import("jax.scipy.special").logsumexp,
+                         logabsdet=lambda S: jnp.linalg.slogdet(S)[1], solve=jnp.linalg.solve)
     argnums = tuple(workload.inputs.index(k) for k in workload.wrt)
     vag = jax.jit(jax.value_and_grad(lambda *a: workload.loss(ns, *a), argnums=argnums))
     # NOTE: inputs live on the device already, as in a JAX program; passing NumPy arrays would time a copy.
@@ -141,7 +142,8 @@ def _torch_ns(torch):
         return lambda x, axis=None: op(x) if axis is None else op(x, dim=axis)
     return SimpleNamespace(sum=axis_op(torch.sum), mean=axis_op(torch.mean), tanh=torch.tanh,
                            log=torch.log, exp=torch.exp, sigmoid=torch.sigmoid, relu=torch.relu,
-                           logsumexp=lambda x, axis: torch.logsumexp(x, dim=axis))
+                           logsumexp=lambda x, axis: torch.logsumexp(x, dim=axis),
+                           logabsdet=lambda S: torch.linalg.slogdet(S)[1], solve=torch.linalg.solve)
 
 
 def torch_impl(workload, arrays):
@@ -172,7 +174,8 @@ def autograd_impl(workload, arrays):
     ns = SimpleNamespace(sum=anp.sum, mean=anp.mean, tanh=anp.tanh, log=anp.log, exp=anp.exp,
                          sigmoid=lambda z: 0.5 * (anp.tanh(0.5 * z) + 1.0),
                          relu=lambda a: anp.maximum(a, 0.0),
-                         logsumexp=_import("autograd.scipy.special").logsumexp)
+                         logsumexp=_import("autograd.scipy.special").logsumexp,
+                         logabsdet=lambda S: anp.linalg.slogdet(S)[1], solve=anp.linalg.solve)
     argnum = tuple(workload.inputs.index(k) for k in workload.wrt)
     vag = autograd.value_and_grad(lambda *a: workload.loss(ns, *a), argnum)
     args = tuple(arrays.values())

@@ -286,4 +286,41 @@ LECTURE = Workload(
     hand_vag=_lecture_vag, hand_fwd=_lecture_fwd, make=_lecture_make,
 )
 
-ALL = (CIRCUIT, LEAST_SQUARES, LOGISTIC, TWO_LAYER, SOFTMAX, LECTURE)
+
+# --- Gaussian negative log-likelihood (issue 12: slogdet and solve) ---------------------------------
+
+def _gaussian_fwd(x, mu, S):
+    r = x - mu
+    half_logdet = np.log(np.diag(np.linalg.cholesky(S))).sum()  # log det S = 2 sum log diag L: S is SPD
+    return half_logdet + 0.5 * (r @ np.linalg.solve(S, r))
+
+
+def _gaussian_vag(x, mu, S):
+    r = x - mu
+    P = np.linalg.inv(S)  # the gradient needs S^-1 itself, so one inverse serves the solve too
+    a = P @ r
+    half_logdet = np.log(np.diag(np.linalg.cholesky(S))).sum()  # a third of an LU's flops
+    value = half_logdet + 0.5 * (r @ a)
+    P -= np.outer(a, a)  # P is fresh: in place is safe; S symmetric, so S^-T = S^-1
+    P *= 0.5
+    return value, {"mu": -a, "S": P}
+
+
+def _gaussian_make(rng, d):
+    A = rng.standard_normal((d, d))
+    return {"x": rng.standard_normal(d), "mu": rng.standard_normal(d), "S": A @ A.T / d + np.eye(d)}
+
+
+def _gaussian_loss(ns, x, mu, S):
+    r = x - mu
+    return 0.5 * ns.logabsdet(S) + 0.5 * (r @ ns.solve(S, r))
+
+
+GAUSSIAN_NLL = Workload(
+    name="gaussian_nll", source="r = x - mu; 0.5*slogdet(S)[1] + 0.5*(r @ solve(S, r))",
+    inputs=("x", "mu", "S"), wrt=("mu", "S"), shapes={"x": ("d",), "mu": ("d",), "S": ("d", "d")},
+    sizes=({"d": 10}, {"d": 100}, {"d": 500}),
+    loss=_gaussian_loss, hand_vag=_gaussian_vag, hand_fwd=_gaussian_fwd, make=_gaussian_make,
+)
+
+ALL = (CIRCUIT, LEAST_SQUARES, LOGISTIC, TWO_LAYER, SOFTMAX, LECTURE, GAUSSIAN_NLL)

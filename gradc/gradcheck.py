@@ -104,7 +104,12 @@ def draw(fn, at=None, seed=0, size=3, attempt=0):
             continue
         shape = tuple(d if isinstance(d, int) else sizes.setdefault(d, size + len(sizes)) for d in graph.shape(node))
         restricted = domains[name]
-        if restricted:
+        whole = [domain for _, domain in restricted if domain.structured]
+        if whole:  # a matrix that must be invertible: drawn as one
+            point[name] = _values(name, shape, lambda: whole[0].sample(rng, shape))
+            needs = ", ".join(f"{label} needs {domain.need.format(name)}" for label, domain in restricted)
+            notes.append(f"drew {name} from {whole[0]} ({needs})")
+        elif restricted:
             pieces = restricted[0][1].pieces()
             for _, domain in restricted[1:]:
                 pieces = intersect(pieces, domain.pieces()) or pieces  # no common part: the first domain's

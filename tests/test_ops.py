@@ -156,6 +156,10 @@ SPECIAL = {
                             (((3, 4), (1, 4)), dict(axis=1, shape=(3, 2)))],
     **REDUCTION_CASES,
     **ELEMENTWISE_CASES,
+    # The linear algebra engineer's rows (issue 12): square operands drawn whole (domain.Matrices).
+    **{name: [((3, 3), {}), ((1, 1), {}), ((2, 2), {})]
+       for name in ("inv", "det", "logabsdet", "slogdet_sign", "logdet", "cholesky", "lower_half")},
+    "solve": [(((3, 3), (3,)), {}), (((3, 3), (3, 2)), {}), (((1, 1), (1,)), {}), (((2, 2), (2, 1)), {})],
     # The construction engineer's rows (issue 12): joins of one to three operands.
     "concatenate": [(((3,), (2,)), dict(axis=0)), (((2, 3), (2, 1), (2, 2)), dict(axis=1)),
                     (((2, 3), (1, 3)), dict(axis=0)), (((2, 3),), dict(axis=-1)), (((2, 3), (2, 3)), dict(axis=-2))],
@@ -302,6 +306,10 @@ REFERENCE = {  # independent NumPy meanings where the op's impl is not a plain N
     "relu6": lambda x: np.clip(x, 0, 6), "hard_tanh": lambda x: np.clip(x, -1, 1),
     "softsign": lambda x: x / (1 + np.abs(x)),
     "mish": lambda x: x * np.tanh(np.log1p(np.exp(x))),
+    "logabsdet": lambda x: np.log(np.abs(np.linalg.det(x))),
+    "slogdet_sign": lambda x: np.sign(np.linalg.det(x)),
+    "logdet": lambda x: np.log(np.linalg.det(x)),
+    "lower_half": lambda x: np.tril(x) - np.diag(np.diag(x)) / 2,
     # the copies summed one slice at a time: g[k::repeats] holds the k-th copy of each element
     "repeat_sum": lambda g, repeats, axis, shape: sum(
         (np.moveaxis(g, 0 if axis is None else axis, 0)[k::repeats] for k in range(repeats))
@@ -357,9 +365,10 @@ def test_vjp_matches_central_differences(name, shapes, attrs, rng):
 
 @pytest.mark.parametrize("name", MASKS)
 def test_masks_are_zero_one(name, rng):
-    graph, out = build(name, [(5,)] * REGISTRY[name].arity, {})
-    arrays = draw(name, [(5,)] * REGISTRY[name].arity, rng)
-    arrays["W"] = np.ones(5)
+    shapes = [SPECIAL[name][0][0]] if name in SPECIAL else [(5,)] * REGISTRY[name].arity  # slogdet's sign: (3, 3)
+    graph, out = build(name, shapes, {})
+    arrays = draw(name, shapes, rng)
+    arrays["W"] = np.ones(out.shape)
     result = evaluate(graph, arrays)[out.node]
     assert set(np.unique(result)) <= {-1.0, 0.0, 1.0, False, True}
 
@@ -374,14 +383,26 @@ def test_defined_everywhere_is_finite_far_outside_the_domain(name, shapes, attrs
         assert np.all(np.isfinite(evaluate(graph, arrays)[out.node]))
 
 
+_SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
+# Matrix operands where the grid's are not square: a singular matrix (or, for cholesky, one not positive definite),
+# at which NumPy raises LinAlgError or gives -inf / nan.
+FAILING = {"inv": (_SINGULAR,), "solve": (_SINGULAR, np.ones(2)), "logabsdet": (_SINGULAR,),
+           "logdet": (-np.eye(3),), "cholesky": (-np.eye(2),)}
+
+
 @pytest.mark.parametrize("name", [name for name, op in REGISTRY.items() if not op.leaf and not op.defined_everywhere])
 def test_not_defined_everywhere_fails_somewhere(name):
     """Each op left out of defined_everywhere is nan or inf at some finite input (or overflows there)."""
     op = REGISTRY[name]
     grid = np.array([-1e300, -1e3, -2.0, -1.0, 0.0, 1.0, 2.0, 1e3, 1e300])
-    operands = np.meshgrid(*[grid] * (1 if op.arity < 0 else op.arity))
+    operands = FAILING.get(name) or np.meshgrid(*[grid] * (1 if op.arity < 0 else op.arity))
     with np.errstate(all="ignore"):
-        assert not np.all(np.isfinite(op.impl(*operands))), name
+        try:
+            result = op.impl(*operands)
+        except np.linalg.LinAlgError:
+            assert name in FAILING  # raised where a matrix has no inverse, never by a shape the grid gives
+            return
+        assert not np.all(np.isfinite(result)), name
 
 
 def test_mean_over_named_dimensions_divides_by_their_size(rng):
@@ -395,7 +416,7 @@ def test_mean_over_named_dimensions_divides_by_their_size(rng):
 # Public ops through the whole pipeline: source text -> module -> gradient vs differences of forward.
 TEMPLATES = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
              "pow": "{0} ** {1}", "neg": "-{0}", "maximum": "maximum({0}, {1})", "minimum": "min({0}, {1})",
-             "matmul": "{0} @ {1}", "transpose": "{0}.T"}
+             "matmul": "{0} @ {1}", "transpose": "{0}.T", "logabsdet": "np.linalg.slogdet({0})[1]"}
 NAMED = {2: "m", 3: "n", 4: "k"}  # the compiled cases name their dimensions; 1 stays a literal 1
 
 

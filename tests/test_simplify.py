@@ -44,6 +44,16 @@ def zeros(like, shape):
     return Value(like.graph, like.graph.add("zeros", shape=shape))
 
 
+def _conditioned(X):
+    """4 I + X: invertible and well conditioned for X's entries in (0.2, 1.5) (see `sample`)."""
+    return X + call("eye", shape=X.shape, like=X) * 4.0
+
+
+def _solves(count):
+    """The ops after an inverse's product is rewritten: `count` solves and no inv."""
+    return lambda ops: ops.count("solve") == count and "inv" not in ops
+
+
 # rule -> (graph maker, the ops left after simplifying, in order). Sources use named dims; built graphs use ints.
 CASES = {
     "add:add_zero": [(source("x + 0"), ["input"]), (source("0 + x"), ["input"])],
@@ -246,6 +256,18 @@ CASES = {
     "pow:norm_squared": [(source("norm(v)**2", {"v": ("n",)}), ["input", "matmul"]),
                          (source("norm(v, 2)**2", {"v": ("n",)}), ["input", "matmul"]),
                          (source("norm(v, axis=0)**2", {"v": ("n",)}), ["input", "matmul"])],
+    # linear algebra (issue 12); inverted matrices 4 I + X are well conditioned, so rounding stays below 1e-13
+    "matmul:inverse_product": [
+        (built(lambda X, b: call("inv", _conditioned(X)) @ b, X=(3, 3), b=(3,)), _solves(1)),
+        (built(lambda X, B: call("inv", _conditioned(X)) @ B, X=(3, 3), B=(3, 2)), _solves(1))],
+    "trace:trace_product": [(source("trace(A @ B)", {"A": ("n", "k"), "B": ("k", "n")}),
+                             ["input", "input", "transpose", "mul", "sum"]),
+                            (built(lambda a, b: call("trace", call("outer", a, b)), a=(3,), b=(3,)),
+                             ["input", "input", "matmul"])],
+    "log:log_det": [(built(lambda X: call("log", call("det", _conditioned(X))), X=(3, 3)),
+                     lambda ops: ops[-1] == "logdet" and "det" not in ops),
+                    (built(lambda X: call("log", call("abs", call("det", X))), X=(3, 3)),
+                     ["input", "logabsdet"])],
 }
 FOLD_ARGS = (0.7, 0.4, 0.9)
 for _name, _op in REGISTRY.items():

@@ -58,6 +58,8 @@ UNSUPPORTED_FUNCTIONS = {
     "linalg.eigh": "eigendecompositions are not supported",
     "linalg.svd": "the SVD is not supported",
 }
+# NumPy functions giving a tuple, each part an op: slogdet(X)[1], slogdet(X).logabsdet, `sign, logdet = slogdet(X)`.
+PARTS = {"slogdet": (("sign", "slogdet_sign"), ("logabsdet", "logabsdet"))}
 # How each keyword's constant is read, by the keyword's name: an op with a new keyword adds its row (a keyword
 # not listed is read as a literal: a number, True/False, None, a string, or a tuple of them).
 ATTRIBUTES = {"axis": "axis", "keepdims": "boolean", "ord": "order", "ddof": "integer", "approximate": "boolean",
@@ -272,7 +274,9 @@ class _Parser(Gathers):
 
     # statements
     def statement(self, node):
-        if isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple):
+            self.unpack(node.targets[0], node.value)
+        elif isinstance(node, ast.Assign):
             if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
                 raise self.error(node, "only assignments to a single name are supported (name = expr)")
             target = node.targets[0]
@@ -288,6 +292,32 @@ class _Parser(Gathers):
         else:
             kind = type(node).__name__
             raise self.error(node, UNSUPPORTED.get(kind, f"{kind} statements are not supported"))
+
+    def unpack(self, target, value):
+        """`sign, logdet = slogdet(X)`: each name bound to its part of a tuple-valued function."""
+        function = self.parts_of(value)
+        if function is None or len(target.elts) != len(PARTS[function]) \
+                or not all(isinstance(t, ast.Name) for t in target.elts):
+            raise self.error(target, "only assignments to a single name are supported (name = expr), and "
+                                     "`sign, logdet = slogdet(X)`")
+        for k, name in enumerate(target.elts):
+            self.check_name(name, binding=True)
+            part = self.part(value, function, k)
+            if self.graph[part]["name"] is None:
+                self.graph[part]["name"] = name.id
+            self.locals[name.id] = part
+
+    def parts_of(self, node):
+        """The name of the tuple-valued function (PARTS) that `node` calls, or None."""
+        if not isinstance(node, ast.Call) or self.is_method(node.func):
+            return None
+        name = self.function_name(node.func)
+        return name if name in PARTS and name not in self.locals else None
+
+    def part(self, call, function, k):
+        """Part `k` of `function(...)`'s tuple, as its op applied to the call's arguments."""
+        op = PARTS[function][k][1]
+        return self.bind(call, function, REGISTRY[op], list(call.args), call.keywords)
 
     def declare(self, target, annotation):
         """`X: (n, d)` declares the shape of input X; `labels: int[n]` an integer input's (gradc.Int)."""
@@ -408,6 +438,12 @@ class _Parser(Gathers):
         return self.graph.input(name, shape, span=span, integer=isinstance(shape, shape_rules.Int))
 
     def expr_Attribute(self, node):
+        function = self.parts_of(node.value)
+        if function is not None:  # slogdet(X).logabsdet: NumPy's named tuple
+            fields = [field for field, _ in PARTS[function]]
+            if node.attr not in fields:
+                raise self.error(node, f"{function}() gives the fields {', '.join(fields)}, not '{node.attr}'")
+            return self.part(node.value, function, fields.index(node.attr))
         if node.attr == "T":
             return self.add(node, UNARY[".T"], [self.expr(node.value)], axes=None)  # as transpose(x) reads
         if isinstance(node.value, ast.Name) and node.value.id in NUMPY and node.attr in NUMPY_CONSTANTS:
@@ -426,6 +462,15 @@ class _Parser(Gathers):
         here, where the operand's rank is known)."""
         if isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
             return self.dimension(node)
+        function = self.parts_of(node.value)
+        if function is not None:
+            count = len(PARTS[function])
+            k = self.integer(node.slice, f"the index of one of {function}()'s values") \
+                if self.is_integer(node.slice) else None
+            if k is None or not -count <= k < count:
+                raise self.error(node.slice, f"{function}() gives {count} values: take one by a constant index "
+                                             f"0 to {count - 1}")
+            return self.part(node.value, function, k % count)
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         operand = self.expr(node.value)
         if any(self.is_array_item(item) for item in items):
@@ -497,6 +542,10 @@ class _Parser(Gathers):
             return self.builtin_pair(node, name)
         if name not in FUNCTIONS:
             raise self.unknown_function(func, name)
+        if name in PARTS:
+            fields = [field for field, _ in PARTS[name]]
+            raise self.error(node, f"{name}() gives the pair ({', '.join(fields)}): take one, as in {name}(X)[1] "
+                                   f"or {name}(X).{fields[-1]}, or write s, {fields[-1]} = {name}(X)")
         if FUNCTIONS[name].name == "einsum":
             return self.einsum(node, name)
         if FUNCTIONS[name] is LITERAL:

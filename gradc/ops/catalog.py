@@ -10,7 +10,7 @@ SECTIONS = (  # heading -> the op modules (gradc/ops/<name>.py) it gathers; a ne
     ("Activations and softmax", ("activations", "nn")),
     ("Comparisons and masks", ("masks",)),
     ("Reductions", ("reduce", "statistics", "norms", "cumulative")),
-    ("Linear algebra", ("contractions", "linalg")),
+    ("Linear algebra", ("contractions", "linalg", "solves")),
     ("Indexing and gathers", ("indexing", "gathers")),
     ("Shapes", ("shaping",)),
     ("Making and joining arrays", ("construction", "joins")),

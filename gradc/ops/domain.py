@@ -40,12 +40,43 @@ class Domain:
         text = f"({self.lo:g}, {self.hi:g})"
         return "±" + text if self.signed else text
 
+    structured = False  # drawn as a whole (a matrix), not element by element from its pieces
+
+
+@dataclass(frozen=True)
+class Matrices(Domain):
+    """Square matrices drawn whole: k·I plus noise too small to matter (strictly diagonally dominant, so
+    invertible and well conditioned), the diagonal's signs random unless `positive` (then det > 0); with
+    `spd`, B Bᵀ + I (symmetric positive definite). Any other shape is drawn from (lo, hi) element by element."""
+    positive: bool = False
+    spd: bool = False
+    structured = True
+
+    def sample(self, rng, shape):
+        if len(shape) != 2 or shape[0] != shape[1]:
+            return super().sample(rng, shape)
+        n = shape[0]
+        if self.spd:
+            b = rng.uniform(-1.0, 1.0, size=shape)
+            return b @ b.T + np.eye(n)
+        diagonal = rng.uniform(1.0, 2.0, size=n)
+        if not self.positive:
+            diagonal = diagonal * rng.choice([-1.0, 1.0], size=n)
+        noise = rng.uniform(-0.5, 0.5, size=shape) / n  # off-diagonal row sums stay below 1 <= |diagonal|
+        return np.diag(diagonal) + noise - np.diag(np.diag(noise))
+
+    def __str__(self):
+        return "B Bᵀ + I" if self.spd else "±(1, 2)·I + noise" if not self.positive else "(1, 2)·I + noise"
+
 
 ANY = Domain(-2.0, 2.0)
 POSITIVE = Domain(0.5, 2.0, need="{} > 0")
 NONZERO = Domain(0.3, 2.0, signed=True, need="{} != 0")
 INDICES = Domain(0, 2, integer=True, need="{} integers in range")  # test shapes keep the gathered axis >= 2
 KINKED = Domain(0.3, 2.0, signed=True, need="{} != 0 (a kink at 0)")
+INVERTIBLE = Matrices(-2.0, 2.0, need="{} invertible")
+POSITIVE_DET = Matrices(-2.0, 2.0, positive=True, need="det({}) > 0")
+SPD = Matrices(-2.0, 2.0, spd=True, need="{} symmetric positive definite")
 
 
 def intersect(pieces, others):

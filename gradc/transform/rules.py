@@ -601,6 +601,26 @@ def einsum_as_broadcast_product(*operands, spec):
     return product
 
 
+# NOTE: not a @ inv(X) -> solve(X.T, a): the LU of X.T pivots differently from X's, so at a matrix singular to
+# rounding one of them may raise LinAlgError where the other gives infs (tests/test_trust_numerics.py).
+@rule("matmul")
+def inverse_product(a, b):
+    """inv(X) @ b -> solve(X, b) for a vector or matrix b: one LU and its substitutions, not an inverse and a
+    product (a singular X raises LinAlgError in both: the same LU, LAPACK's gesv)"""
+    return call("solve", arg(a), b) if op_of(a) == "inv" and b.ndim in (1, 2) else None
+
+
+@rule("trace")
+def trace_product(x):
+    """trace(A @ B) -> sum(A * B.T) for matrices, without forming the product (the diagonal's own terms);
+    trace(outer(a, b)) -> a @ b"""
+    if op_of(x) == "matmul" and arg(x).ndim == 2 and arg(x, 1).ndim == 2:
+        return call("sum", arg(x) * arg(x, 1).T, axis=None, keepdims=False)
+    if op_of(x) == "outer":
+        return arg(x) @ arg(x, 1)
+    return None
+
+
 @rule("sum_to")
 def sum_to_nothing(x, *, shape):
     """sum_to(x, shape) -> x when there is nothing to sum"""
@@ -683,6 +703,19 @@ def log_softmax_form(x):
         if op_of(x) == "sum":
             return total
         return total - call("log", count(z, tuple(z.shape[a] for a in normalize_axes(z.shape, axis))))
+    return None
+
+
+# NOTE: log|det X| is no rewrite of log(det(X)) where det X < 0: np.log gives nan there, and so does logdet (an op
+# of its own for that reason), while slogdet(X)[1] is finite. At a singular X both give -inf.
+@rule("log", phase="stabilize")
+def log_det(x):
+    """log(det(X)) -> logdet(X), slogdet's log|det X| (nan where det X < 0);  log(abs(det(X))) -> slogdet(X)[1]:
+    finite where det over- or underflows"""
+    if op_of(x) == "det":
+        return call("logdet", arg(x))
+    if op_of(x) == "abs" and op_of(arg(x)) == "det":
+        return call("logabsdet", arg(arg(x)))
     return None
 
 

@@ -292,6 +292,14 @@ register_lowering("split_axes", lambda ctx, x, *, parts: f"{x}.reshape({ctx.shap
 register_lowering("merge_axes", lambda ctx, x: f"{x}.reshape({ctx.shape(merged_shape(ctx.arg_shapes[0]))})")
 register_lowering("tensordot", lambda ctx, a, b, *, axes: f"np.tensordot({a}, {b}, axes="
                   f"{tensordot_axes(ctx.arg_shapes[0], ctx.arg_shapes[1], axes)})")
+register_lowering("inv", "np.linalg.inv({0})")
+register_lowering("solve", "np.linalg.solve({0}, {1})")
+register_lowering("det", "np.linalg.det({0})")
+register_lowering("logabsdet", "np.linalg.slogdet({0}).logabsdet")
+register_lowering("slogdet_sign", "np.linalg.slogdet({0}).sign")
+register_lowering("logdet", "_logdet({0})", helpers=("_logdet",))
+register_lowering("cholesky", "np.linalg.cholesky({0})")
+register_lowering("lower_half", "np.tril({0}, -1) + 0.5 * np.diag(np.diag({0}))")
 register_lowering("vdot", "np.vdot({0}, {1})")
 register_lowering("index", lambda ctx, x, *, index: f"{x}[{index_text(index)}]")
 # the adjoint of indexing: two statements, one fresh array
