@@ -1,7 +1,7 @@
 """The measurements behind gradc's emission choices, on this machine's NumPy and BLAS.
 
     python benchmarks/emission_choices.py              # all (about a minute on 2 cores)
-    python benchmarks/emission_choices.py --only rows  # one of: sums, rows, gemm, outer, fused
+    python benchmarks/emission_choices.py --only rows  # one of: sums, rows, gemm, outer, fused, scatters
 
 - sums:  `np.sum(x)`, `x.sum()` and `np.einsum` for full and partial sums (ops/reduce.py emits the latter two);
 - rows:  `x.max(axis=1)` against the column-by-column loop of `_row_max` (templates/helpers.py.j2), by width;
@@ -9,6 +9,8 @@
 - outer: `np.outer`, broadcasting and einsum by size, behind `_outer`'s 8192-entry threshold;
 - fused: numexpr (when installed) against the in-place NumPy statements gradc writes, for the elementwise
   work of the logistic and softmax rows: the measurement behind not having a fused backend.
+- scatters: the adjoints of gathers (ops/gathers.py): Z[arange(n), labels]'s by assignment, np.add.at and
+  np.bincount; x[labels]'s (a vector) by np.add.at and np.bincount(labels % d, g).
 Each figure is the best of 5 timeit repeats, in microseconds.
 """
 import argparse
@@ -103,7 +105,36 @@ def fused():
     print(f"softmax - Y 1e5x10: numpy {best_us(softmax_minus_y):.0f}  numexpr {best_us(softmax_numexpr):.0f}")
 
 
-CHOICES = {"sums": sums, "rows": rows, "gemm": gemm, "outer": outer, "fused": fused}
+def scatters():
+    for n, c in ((1797, 10), (100_000, 10), (10_000, 1000)):
+        labels, g, rows = RNG.integers(0, c, n), RNG.standard_normal(n), np.arange(n)
+
+        def assign():
+            out = np.zeros((n, c))
+            out[rows, labels] = g
+            return out
+
+        def add_at():
+            out = np.zeros((n, c))
+            np.add.at(out, (rows, labels), g)
+            return out
+
+        counted = best_us(lambda: np.bincount(rows * c + labels, g, minlength=n * c).reshape(n, c))
+        print(f"Z[arange(n), labels] adjoint {n}x{c}: assign {best_us(assign):.0f}  np.add.at {best_us(add_at):.0f}"
+              f"  bincount {counted:.0f}")
+    for d, n in ((10, 1797), (1000, 100_000), (100_000, 100_000)):
+        labels, g = RNG.integers(0, d, n), RNG.standard_normal(n)
+
+        def add_at():
+            out = np.zeros(d)
+            np.add.at(out, labels, g)
+            return out
+
+        counted = best_us(lambda: np.bincount(labels % d, g, minlength=d))
+        print(f"x[labels] adjoint d={d} n={n}: np.add.at {best_us(add_at):.0f}  bincount(labels % d) {counted:.0f}")
+
+
+CHOICES = {"sums": sums, "rows": rows, "gemm": gemm, "outer": outer, "fused": fused, "scatters": scatters}
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

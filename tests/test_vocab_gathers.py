@@ -239,3 +239,14 @@ def test_the_command_line_compiles_and_checks_with_integer_labels(capsys):
     assert "OK" in capsys.readouterr().out
     assert main(["compile", source, "--shape", "Z=n,c", "--shape", "labels=int:n"]) == 0
     assert "WRT = ('Z',)" in capsys.readouterr().out
+
+
+def test_negative_and_repeated_labels_add_up_where_numpy_reads_them(rng):
+    fn = gradc.compile("sum(w * x[labels]) + sum(v * np.take_along_axis(Z, cols, axis=1))",
+                       shapes={"x": (3,), "w": (4,), "labels": gradc.Int(4), "Z": (2, 3), "v": (2, 2),
+                               "cols": gradc.Int(2, 2)})
+    w, v = np.array([1.0, 10, 100, 1000]), np.array([[1.0, 2], [3, 4]])
+    grads = fn.grad(x=np.ones(3), w=w, labels=np.array([-1, 0, 2, -3]), Z=np.ones((2, 3)), v=v,
+                    cols=np.array([[-1, 2], [0, 0]]))
+    np.testing.assert_array_equal(grads["x"], [1010, 0, 101])
+    np.testing.assert_array_equal(grads["Z"], [[0, 0, 3], [7, 0, 0]])

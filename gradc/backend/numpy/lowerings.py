@@ -359,11 +359,14 @@ def _along_index(ctx, indices, axis, shape):
 
 
 register_lowering("take", _take)
+# np.add.at, not np.bincount(labels % d, g): NumPy 2's add.at is the faster, 142 us against 599 us for d = 1000 and
+# 10^5 labels (benchmarks/emission_choices.py --only scatters)
 register_lowering("take_add", lambda ctx, g, indices, *, axis, shape: [
     f"{{target}} = np.zeros({ctx.shape(shape)})",
     f"np.add.at({{target}}, ({'slice(None), ' * axis}{indices},), {g})"])
 register_lowering("pick", lambda ctx, x, indices: f"{x}[np.arange({ctx.dim(ctx.arg_shapes[0][0])}), {indices}]")
-# distinct rows: (i, labels[i]) never repeat, so an assignment adds what np.add.at would, without its slow loop
+# distinct rows: (i, labels[i]) never repeat, so an assignment adds what np.add.at would, 3x faster: 590 us against
+# 1921 us on (10^5, 10) (benchmarks/emission_choices.py --only scatters)
 register_lowering("pick_put", lambda ctx, g, indices, *, shape: [
     f"{{target}} = np.zeros({ctx.shape(shape)})",
     f"{{target}}[np.arange({ctx.dim(shape[0])}), {indices}] = {g}"])
