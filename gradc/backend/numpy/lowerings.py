@@ -363,7 +363,7 @@ register_lowering("take", _take)
 # 10^5 labels (benchmarks/emission_choices.py --only scatters)
 register_lowering("take_add", lambda ctx, g, indices, *, axis, shape: [
     f"{{target}} = np.zeros({ctx.shape(shape)})",
-    f"np.add.at({{target}}, ({'slice(None), ' * axis}{indices},), {g})"])
+    f"np.add.at({{target}}, {indices if axis == 0 else '(' + 'slice(None), ' * axis + indices + ')'}, {g})"])
 register_lowering("pick", lambda ctx, x, indices: f"{x}[np.arange({ctx.dim(ctx.arg_shapes[0][0])}), {indices}]")
 # distinct rows: (i, labels[i]) never repeat, so an assignment adds what np.add.at would, 3x faster: 590 us against
 # 1921 us on (10^5, 10) (benchmarks/emission_choices.py --only scatters)
