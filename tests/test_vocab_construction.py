@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.errors import ParseError, ShapeError
+from gradc.errors import ParseError, ShapeError, UnknownNameError
 from helpers import assert_grad_matches
 
 
@@ -280,3 +280,18 @@ CONSTRUCTION_ERRORS = [
 def test_bad_constructions_are_clear_errors(source, error, message):
     with pytest.raises(error, match=message):
         gradc.compile(f"sum(X) + sum(v) + sum({source})", shapes=DECLARED)
+
+
+@pytest.mark.parametrize("source", ["sum(ones((m,)))", "m * 2.0", "sum(eye(m))"])
+def test_a_size_of_an_unused_input_is_a_clear_error(source):
+    # with strict=False the shapes of unused names are ignored: their dimensions have no array to be read from
+    with pytest.raises(UnknownNameError, match="the size m is read from the shape of X, which the source does not use"):
+        gradc.compile(source, shapes={"X": ("m",), "W": (2, 2)}, strict=False)
+
+
+@pytest.mark.parametrize("source, hint", [("np.empty(3)", r"zeros\(shape\)"), ("np.empty_like(x)", "zeros_like"),
+                                          ("np.block([[x]])", "hstack and vstack"), ("np.dstack((x, x))", "stack"),
+                                          ("np.tri(3)", r"tril\(ones"), ("np.diagflat(x)", r"diag\(v\)")])
+def test_near_constructions_have_hints(source, hint):
+    with pytest.raises(ParseError, match=hint):
+        gradc.compile(f"sum({source})", shapes={"x": (3,)})

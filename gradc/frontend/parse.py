@@ -6,8 +6,7 @@ import threading
 
 import numpy as np
 
-from gradc import dimensions
-from gradc import shapes as shape_rules
+from gradc import dimensions, shapes as shape_rules
 from gradc.errors import ParseError, ShapeError, UnknownNameError
 from gradc.frontend.gathers import INDEXED, Gathers
 from gradc.graph import Graph, Span
@@ -57,6 +56,13 @@ UNSUPPORTED_FUNCTIONS = {
     "linalg.eig": "eigendecompositions are not supported",
     "linalg.eigh": "eigendecompositions are not supported",
     "linalg.svd": "the SVD is not supported",
+    "empty": "empty gives uninitialised memory: use zeros(shape)",
+    "empty_like": "empty_like gives uninitialised memory: use zeros_like(a)",
+    "block": "block is not supported: join the blocks with hstack and vstack, as in vstack((hstack((A, B)), "
+             "hstack((C, D))))",
+    "dstack": "dstack is not supported: use stack((a, b), axis=2) for matrices, or concatenate(..., axis=2)",
+    "tri": "tri is not supported: use tril(ones((n, m)), k)",
+    "diagflat": "diagflat is not supported: use diag(v) of a vector (flatten a matrix first)",
 }
 # NumPy functions giving a tuple, each part an op: slogdet(X)[1], slogdet(X).logabsdet, `sign, logdet = slogdet(X)`.
 PARTS = {"slogdet": (("sign", "slogdet_sign"), ("logabsdet", "logabsdet"))}
@@ -237,7 +243,24 @@ class _Parser(Gathers):
             raise self.error(last, "the last statement must be an expression: its value is the output")
         output = self.expr(last.value)
         self.graph.outputs = [output]
+        self.check_sizes()
         return self.graph
+
+    def check_sizes(self):
+        """Every dimension the source uses as a size (`/n`, zeros((n, 3))) is one an input's shape gives: the
+        module reads its sizes from its arrays, so a dimension of an unused input's declaration has none."""
+        bound = {name for node in self.graph.inputs.values() for d in self.graph.shape(node)
+                 for name in dimensions.names(d)}
+        for node in self.graph.order():
+            data = self.graph[node]
+            for d in self.graph.shape(node) + tuple(dict(data["attrs"]).get("dims", ())):
+                for name in dimensions.names(d):
+                    if name not in bound:
+                        holder = next((k for k, dims in self.shapes.items() if name in dims), "an input")
+                        span = data["span"] or Span("", 1, 0)
+                        raise UnknownNameError(f"the size {name} is read from the shape of {holder}, which the source "
+                                         f"does not use: use {holder}, or write the size as a number",
+                                         self.source, span.line, span.column)
 
     def function(self, tree):
         """`def f(x, W): ...; return expr`: the parameters become the inputs before the body is read."""
