@@ -186,7 +186,53 @@ def autograd_impl(workload, arrays):
     return Impl("autograd", lambda: vag(*args), result)
 
 
-COMPETITORS = {"jax": jax_impl, "torch": torch_impl, "autograd": autograd_impl}
+# --- gradc's array-api module on other libraries' arrays (issue 13) --------------------------------------
+
+def _array_api_module(workload):
+    gradc = import_gradc()
+    fn = gradc.compile(workload.source, wrt=list(workload.wrt), shapes=workload.shapes, backend="array-api")
+    return generated_module(fn)
+
+
+def _as_result(value, grads, wrt):
+    return float(value), {k: np.asarray(grads[k], dtype=np.float64) for k in wrt}
+
+
+def gradc_torch(workload, arrays):
+    """The array-api module on PyTorch CPU tensors: the same inputs and threads as the torch column."""
+    torch = _import("torch")
+    if os.environ.get("GRADC_BENCH_THREADS"):
+        torch.set_num_threads(int(os.environ["GRADC_BENCH_THREADS"]))
+    mod = _array_api_module(workload)
+    args = _gradc_args(mod, {k: torch.as_tensor(np.asarray(a, dtype=np.float64)) for k, a in arrays.items()})
+    f = mod.value_and_grad
+
+    def result():
+        v, g = f(*args)
+        return _as_result(v.item() if hasattr(v, "item") else v, {k: t.numpy() for k, t in g.items()}, workload.wrt)
+    return Impl("gradc@torch", lambda: f(*args), result, family="torch")
+
+
+def gradc_jax(workload, arrays):
+    """jax.jit of the array-api module's value_and_grad, inputs on the device as in the jax column."""
+    jax = _import("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = _import("jax.numpy")
+    mod = _array_api_module(workload)
+    args = _gradc_args(mod, {k: jnp.asarray(a, dtype=jnp.float64) for k, a in arrays.items()})
+    f = jax.jit(mod.value_and_grad)
+
+    def call():
+        return jax.block_until_ready(f(*args))
+
+    def result():
+        v, g = call()
+        return _as_result(v, g, workload.wrt)
+    return Impl("gradc@jax", call, result, family="xla")
+
+
+COMPETITORS = {"jax": jax_impl, "torch": torch_impl, "autograd": autograd_impl,
+               "gradc@torch": gradc_torch, "gradc@jax": gradc_jax}
 
 
 def versions():

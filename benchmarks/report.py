@@ -52,6 +52,16 @@ def gradient_table(rows):
     return _table(header, body)
 
 
+def array_api_table(rows):
+    """The array-api module against each library's own autodiff on its own arrays (issue 13)."""
+    header = ["workload", "torch autograd", "gradc@torch", "gradc@torch / torch", "jax.jit(value_and_grad)",
+              "jax.jit(gradc)", "gradc@jax / jax"]
+    body = [[r["label"], _cell(r, "torch", None), _cell(r, "gradc@torch", None),
+             _ratio(r["times"].get("gradc@torch"), r["times"].get("torch")), _cell(r, "jax", None),
+             _cell(r, "gradc@jax", None), _ratio(r["times"].get("gradc@jax"), r["times"].get("jax"))] for r in rows]
+    return _table(header, body)
+
+
 def forward_table(rows):
     header = ["workload", "hand fwd", "gradc fwd", "gradc fwd / hand fwd"]
     body = [[r["label"], _cell(r, "hand fwd", None), _cell(r, "gradc fwd", None),

@@ -214,6 +214,8 @@ def render(results):
     parts = ["## Machine", report.header(results["machine"], results["versions"]),
              "## Value and gradient, median time per call (ratio to hand-written NumPy)",
              report.gradient_table(results["timings"]),
+             "## The array-api module on PyTorch tensors and under jax.jit (against their own autodiff)",
+             report.array_api_table(results["timings"]),
              "## Forward pass alone", report.forward_table(results["timings"]),
              "## The sentence these timings support (the README's performance claims quote it)",
              report.claim(results["machine"], results["timings"])]
