@@ -64,7 +64,7 @@ UNSUPPORTED_FUNCTIONS = {
     "tri": "tri is not supported: use tril(ones((n, m)), k)",
     "diagflat": "diagflat is not supported: use diag(v) of a vector (flatten a matrix first)",
 }
-# NumPy functions giving a tuple, each part an op: slogdet(X)[1], slogdet(X).logabsdet, `sign, logdet = slogdet(X)`.
+# NumPy functions giving a tuple, each part an op: slogdet(X)[1], slogdet(X).logabsdet, `s, logdet = slogdet(X)`.
 PARTS = {"slogdet": (("sign", "slogdet_sign"), ("logabsdet", "logabsdet"))}
 # How each keyword's constant is read, by the keyword's name: an op with a new keyword adds its row (a keyword
 # not listed is read as a literal: a number, True/False, None, a string, or a tuple of them).
@@ -317,12 +317,12 @@ class _Parser(Gathers):
             raise self.error(node, UNSUPPORTED.get(kind, f"{kind} statements are not supported"))
 
     def unpack(self, target, value):
-        """`sign, logdet = slogdet(X)`: each name bound to its part of a tuple-valued function."""
+        """`s, logdet = slogdet(X)`: each name bound to its part of a tuple-valued function."""
         function = self.parts_of(value)
         if function is None or len(target.elts) != len(PARTS[function]) \
                 or not all(isinstance(t, ast.Name) for t in target.elts):
             raise self.error(target, "only assignments to a single name are supported (name = expr), and "
-                                     "`sign, logdet = slogdet(X)`")
+                                     "`s, logdet = slogdet(X)`")
         for k, name in enumerate(target.elts):
             self.check_name(name, binding=True)
             part = self.part(value, function, k)

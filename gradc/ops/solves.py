@@ -88,11 +88,11 @@ def _logabsdet(x):
 
 
 # slogdet(X) is the pair (sign, log|det X|): two ops, one per part, read as slogdet(X)[1] and slogdet(X)[0]
-# (or `sign, logdet = slogdet(X)` in a def body; frontend/parse.py's PARTS).
+# (or `s, logdet = slogdet(X)` in a def body; frontend/parse.py's PARTS).
 LOGABSDET = defop(Op(name="logabsdet", arity=1, shape=_scalar_of("slogdet"), impl=_logabsdet, **_log_det_rules(),
                      symbol="log|det|", names=("slogdet",), scalar_adjoint=True,
                      doc="slogdet(X)[1]: log |det X| without overflow; slogdet(X)[0] is det's sign (gradient 0); "
-                         "sign, logdet = slogdet(X) in a def",
+                         "s, logdet = slogdet(X)",
                      formula=Formula("slogdet({0})[1]", r"\log\left|\det {0:atom}\right|", ATOM, latex_prec=PRODUCT),
                      domain=(INVERTIBLE,)))
 SLOGDET_SIGN = defop(Op(name="slogdet_sign", arity=1, shape=_scalar_of("slogdet"),
