@@ -277,6 +277,6 @@ def test_ridge_penalty_with_a_squared_norm_becomes_a_dot(rng):
     ("sum(var(X, axis=2))", {"X": ("n", "d")}, "axis 2 is out of range"),
 ])
 def test_bad_reductions_say_what_to_write(source, shapes, words):
-    with pytest.raises(ShapeError, match="") as error:
+    with pytest.raises(ShapeError) as error:
         gradc.compile(source, shapes=shapes)
     assert words in str(error.value)
