@@ -179,10 +179,11 @@ class Graph:
         return "\n".join(lines)
 
 
-def rebuild(graph, rewrite, extra=None):
+def rebuild(graph, rewrite, extra=None, first=()):
     """Copy `graph`'s outputs into a new graph built through `rewrite`; unreachable nodes are dropped.
 
-    Returns the new graph and the mapping old id -> new id.
+    The nodes `first` (and what they need) are built before the others, so that rules building the rest find
+    them (`Graph.find`). Returns the new graph and the mapping old id -> new id.
     """
     new = Graph(graph.source, rewrite=rewrite)
     mapping = {}
@@ -192,7 +193,10 @@ def rebuild(graph, rewrite, extra=None):
         data = graph[node]
         mapping[node] = new.input(name, dict(data["attrs"])["dims"], span=data["span"], integer=graph.is_integer(node))
         claimed.add(mapping[node])
-    for node in graph.order(list(graph.outputs) + list(extra or ())):
+    early = graph.order(first) if first else []
+    built_early = set(early)
+    rest = [node for node in graph.order(list(graph.outputs) + list(extra or ())) if node not in built_early]
+    for node in early + rest:  # both topological, and `early` holds all its own nodes' arguments
         if node in mapping:
             continue
         data = graph[node]

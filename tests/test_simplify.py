@@ -1,4 +1,5 @@
 """One case per rewrite rule: the rule fires, the graph changes as its docstring says, and values are kept."""
+import re
 import warnings
 
 import numpy as np
@@ -257,6 +258,14 @@ CASES = {
                          (source("norm(v, 2)**2", {"v": ("n",)}), ["input", "matmul"]),
                          (source("norm(v, axis=0)**2", {"v": ("n",)}), ["input", "matmul"])],
     # linear algebra (issue 12); inverted matrices 4 I + X are well conditioned, so rounding stays below 1e-13
+    # the gradient of log|det C| computes inv(C): a solve with C (or C.T) uses it, with no LU of its own
+    "solve:solve_by_inverse": [
+        (built(lambda X, b: call("sum", call("solve", _conditioned(X), b), axis=None, keepdims=False) +
+               call("sum", call("inv", _conditioned(X)), axis=None, keepdims=False), X=(3, 3), b=(3,)),
+         lambda ops: "solve" not in ops and ops.count("inv") == 1 and "matmul" in ops),
+        (built(lambda X, B: call("sum", call("solve", _conditioned(X).T, B), axis=None, keepdims=False) +
+               call("sum", call("inv", _conditioned(X)), axis=None, keepdims=False), X=(3, 3), B=(3, 2)),
+         lambda ops: "solve" not in ops and ops.count("inv") == 1 and "transpose" in ops)],
     "matmul:inverse_product": [
         (built(lambda X, b: call("inv", _conditioned(X)) @ b, X=(3, 3), b=(3,)), _solves(1)),
         (built(lambda X, B: call("inv", _conditioned(X)) @ B, X=(3, 3), B=(3, 2)), _solves(1))],
@@ -295,6 +304,30 @@ def test_the_gradient_of_a_trace_of_a_product_forms_no_identity(rng):
     np.testing.assert_allclose(grads["A"], 2.0 * X.T, rtol=1e-13)
 
 
+def test_a_solve_without_an_inverse_beside_it_stays_a_solve():
+    """Sharing needs an inv(X) that the graph computes anyway: the forward pass of a solve keeps its solve."""
+    forward = gradc.compile("r @ solve(S, r)", shapes={"S": ("d", "d"), "r": ("d",)}, wrt=())
+    assert "np.linalg.solve" in forward.source and "np.linalg.inv" not in forward.source
+
+
+def test_the_gaussian_nll_factorizes_its_matrix_twice(rng):
+    """slogdet and the inverse its gradient needs: the solve and its adjoint's solve with S.T reuse that
+    inverse, so the module calls two of np.linalg's factorizing functions, not four; values are unchanged."""
+    source = "r = x - mu; 0.5*slogdet(S)[1] + 0.5*(r @ solve(S, r))"
+    fn = gradc.compile(source, shapes={"x": ("d",), "mu": ("d",), "S": ("d", "d")})
+    body = fn.source.split("def value_and_grad")[1].split("def gradient")[0]
+    calls = re.findall(r"^ +\w+ = (np\.linalg\.\w+)", body, flags=re.M)
+    assert calls == ["np.linalg.slogdet", "np.linalg.inv"], body
+    A = rng.normal(size=(4, 4))
+    S, x, mu = A @ A.T + 4 * np.eye(4), rng.normal(size=4), rng.normal(size=4)
+    value, grads = fn.value_and_grad(x=x, mu=mu, S=S)
+    P = np.linalg.inv(S)
+    a = P @ (x - mu)
+    np.testing.assert_allclose(value, 0.5 * np.linalg.slogdet(S)[1] + 0.5 * (x - mu) @ a, rtol=1e-13)
+    np.testing.assert_allclose(grads["mu"], -a, rtol=1e-12)
+    np.testing.assert_allclose(grads["S"], 0.5 * (P.T - np.outer(a, a)), rtol=1e-12, atol=1e-15)
+
+
 def test_every_rule_has_a_case():
     assert set(CASES) == set(ALL_RULES)
 
@@ -316,7 +349,7 @@ def run_rule(key, make, monkeypatch):
     rules = [(p, spy if f is function else f) for p, f in table[op]]
     monkeypatch.setitem(table, op, rules)
     before = make()
-    after = lower(before) if phase in ("lower", "final") else simplify(before)
+    after = lower(before) if phase in ("lower", "share", "final") else simplify(before)
     return before, after, fired
 
 

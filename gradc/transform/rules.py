@@ -1,8 +1,8 @@
 """The rewrite rules, by phase; each rule's docstring is its pattern.
 
 Phases: canonicalize (algebra), stabilize (numerically safe forms), lower (composite ops to
-primitives, after differentiation). A rule receives the new node's operands as Values and returns
-its replacement, or None; `simplify.rewriter` applies them.
+primitives, after differentiation), share (one factorization for several uses). A rule receives the
+new node's operands as Values and returns its replacement, or None; `simplify.rewriter` applies them.
 """
 import math
 import sys
@@ -608,6 +608,19 @@ def inverse_product(a, b):
     """inv(X) @ b -> solve(X, b) for a vector or matrix b: one LU and its substitutions, not an inverse and a
     product (a singular X raises LinAlgError in both: the same LU, LAPACK's gesv)"""
     return call("solve", arg(a), b) if op_of(a) == "inv" and b.ndim in (1, 2) else None
+
+
+# share: once, after the lower phase (transform/simplify.py builds each inv(X) before the rest of the graph)
+# NOTE: no singular X gets through one form and not the other: inv(X) is LAPACK's gesv on X's own LU, as solve is.
+@rule("solve", phase="share")
+def solve_by_inverse(a, b):
+    """solve(X, b) -> inv(X) @ b;  solve(X.T, b) -> inv(X).T @ b, where the graph computes inv(X) anyway (the
+    gradient of log|det X|): a product, not another LU factorization"""
+    inverse = a.graph.find("inv", (a.node,))
+    if inverse is not None:
+        return Value(a.graph, inverse) @ b
+    inverse = a.graph.find("inv", (arg(a).node,)) if op_of(a) == "transpose" and a.ndim == 2 else None
+    return Value(a.graph, inverse).T @ b if inverse is not None else None
 
 
 @rule("trace")

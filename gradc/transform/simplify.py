@@ -57,7 +57,8 @@ def simplify(graph, phases=("canonicalize", "stabilize"), extra=None, tables=(RU
 
 
 def lower(graph, backend_rules):
-    """Replace composite ops by primitives (after differentiation), simplify again, then the final rewrites.
+    """Replace composite ops by primitives (after differentiation), simplify again, share the factorizations,
+    then the final rewrites.
 
     `backend_rules` is the backend's RuleTable, applied after the math's: its lower-phase rules make the code
     cheaper on that backend, and its final rewrites (NumPy's bool masks in products) make nodes that no other
@@ -67,4 +68,11 @@ def lower(graph, backend_rules):
     tables = (RULES, backend_rules)
     graph = simplify(graph, ("lower",), tables=tables)
     graph = simplify(graph, ("canonicalize", "lower"), tables=tables)
-    return simplify(graph, ("final",), tables=tables)
+    return simplify(share_factorizations(graph, tables), ("final",), tables=tables)
+
+
+def share_factorizations(graph, tables):
+    """The graph through its share-phase rules, its inverses built first: where the gradient computes inv(X)
+    (the adjoint of det, slogdet, inv), a solve with X finds it and becomes a product (rules.py)."""
+    inverses = [node for node in graph.order() if graph[node]["op"] == "inv"]
+    return rebuild(graph, rewriter(("share",), tables), first=inverses)[0] if inverses else graph
