@@ -53,9 +53,28 @@ UNSUPPORTED_FUNCTIONS = {
     "unique": "unique has a data-dependent shape; gradc's shapes are fixed at compile time",
     "nonzero": "nonzero has a data-dependent shape: use where(cond, a, b)",
     "argwhere": "argwhere has a data-dependent shape: use where(cond, a, b)",
-    "linalg.eig": "eigendecompositions are not supported",
-    "linalg.eigh": "eigendecompositions are not supported",
-    "linalg.svd": "the SVD is not supported",
+    "pinv": "pinv is not supported: for A of full column rank, pinv(A) @ b is solve(A.T @ A, A.T @ b)",
+    "lstsq": "lstsq gives several arrays: for A of full column rank, its solution is solve(A.T @ A, A.T @ b)",
+    "qr": "the QR decomposition is not supported",
+    "lu": "the LU decomposition is not supported: solve(A, b), inv(A) and slogdet(A) factorize A themselves",
+    "svd": "the SVD is not supported: the largest singular value is norm(A, 2), their sum norm(A, 'nuc')",
+    "matrix_power": "matrix_power is not supported: write the product, A @ A @ A",
+    "matrix_rank": "matrix_rank gives an integer, with no gradient",
+    "cond": "cond is not supported: norm(A, 2) * norm(inv(A), 2) is the 2-norm condition number",
+    "median": "median sorts, and sort has no gradient gradc can write as straight-line code",
+    "percentile": "percentile sorts, and sort has no gradient gradc can write as straight-line code",
+    "quantile": "quantile sorts, and sort has no gradient gradc can write as straight-line code",
+    "average": "average is not supported: mean(x), or sum(w * x) / sum(w) with weights w",
+    "cov": "cov is not supported: for observations in the rows of X, Xc = X - mean(X, axis=0); Xc.T @ Xc / (n - 1)",
+    "diff": "diff is not supported: write it with slices, x[1:] - x[:-1]",
+    "fmax": "fmax is not supported: maximum(a, b) (which keeps NaN where fmax drops it)",
+    "fmin": "fmin is not supported: minimum(a, b) (which keeps NaN where fmin drops it)",
+    "heaviside": "heaviside is not supported: where(x > 0, 1.0, 0.0) (its gradient is 0)",
+    "deg2rad": "deg2rad is not supported: x * pi / 180",
+    "rad2deg": "rad2deg is not supported: x * 180 / pi",
+    "expm": "matrix functions (expm, logm, sqrtm) are not supported",
+    "logm": "matrix functions (expm, logm, sqrtm) are not supported",
+    "sqrtm": "matrix functions (expm, logm, sqrtm) are not supported",
     "empty": "empty gives uninitialised memory: use zeros(shape)",
     "empty_like": "empty_like gives uninitialised memory: use zeros_like(a)",
     "block": "block is not supported: join the blocks with hstack and vstack, as in vstack((hstack((A, B)), "
@@ -64,6 +83,8 @@ UNSUPPORTED_FUNCTIONS = {
     "tri": "tri is not supported: use tril(ones((n, m)), k)",
     "diagflat": "diagflat is not supported: use diag(v) of a vector (flatten a matrix first)",
 }
+_EIGEN = "eigendecompositions are not supported: the sum of the eigenvalues is trace(A), their product det(A)"
+UNSUPPORTED_FUNCTIONS.update({name: _EIGEN for name in ("eig", "eigh", "eigvals", "eigvalsh")})
 # NumPy functions giving a tuple, each part an op: slogdet(X)[1], slogdet(X).logabsdet, `s, logdet = slogdet(X)`.
 PARTS = {"slogdet": (("sign", "slogdet_sign"), ("logabsdet", "logabsdet"))}
 # How each keyword's constant is read, by the keyword's name: an op with a new keyword adds its row (a keyword
@@ -629,7 +650,10 @@ class _Parser(Gathers):
         func = node.func
         name = func.attr
         if name not in METHODS:
-            raise self.error(func, f"arrays have no method '{name}'", UnknownNameError)
+            # math.exp(x), linalg.norm(x), jnp.tanh(x), x.norm(): a gradc function reached by another name
+            spelled = f"np.linalg.{name}" if hasattr(np.linalg, name) and not hasattr(np, name) else f"np.{name}"
+            hint = f": write {name}(...) or {spelled}(...)" if name in FUNCTIONS else ""
+            raise self.error(func, f"arrays have no method '{name}'{hint}", UnknownNameError)
         if name not in FUNCTIONS:
             hint = UNSUPPORTED_FUNCTIONS.get(name, "`gradc ops` lists the supported operations")
             raise self.error(func, f"the method .{name}() is not supported: {hint}")
@@ -735,8 +759,6 @@ class _Parser(Gathers):
         if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
                 and func.value.attr == "linalg" and isinstance(func.value.value, ast.Name)
                 and func.value.value.id in NUMPY):
-            if f"linalg.{func.attr}" in UNSUPPORTED_FUNCTIONS:
-                raise self.error(func, UNSUPPORTED_FUNCTIONS[f"linalg.{func.attr}"])
             if not hasattr(np.linalg, func.attr):
                 raise self.error(func, f"np.linalg has no function '{func.attr}'", UnknownNameError)
             return func.attr
@@ -746,6 +768,9 @@ class _Parser(Gathers):
     def unknown_function(self, func, name):
         if name in UNSUPPORTED_FUNCTIONS:
             return self.error(func, UNSUPPORTED_FUNCTIONS[name])
+        if hasattr(np, name) or hasattr(np.linalg, name):  # NumPy's own name is no typo of a similar one
+            return self.error(func, f"np.{name} is not supported (`gradc ops` lists the supported operations)",
+                              UnknownNameError)
         message = f"unknown function '{name}'"
         close = near_typo(name, FUNCTIONS)
         if close:

@@ -35,10 +35,10 @@ def unary(name, symbol, impl, vjp, doc, **entry):
 
 
 ADD = binary("add", "+", np.add, lambda g, out, x, y: (g, g), "x + y", operator="+", floats=CLOSED,
-             domain=(ANY, ANY), defined_everywhere=True,
+             names=("add",), domain=(ANY, ANY), defined_everywhere=True,
              formula=infix("+", "+", SUM, associative=True))
 SUB = binary("sub", "-", np.subtract, lambda g, out, x, y: (g, -g), "x - y", operator="-", floats=CLOSED,
-             domain=(ANY, ANY), defined_everywhere=True,
+             names=("subtract",), domain=(ANY, ANY), defined_everywhere=True,
              formula=infix("-", "-", SUM))
 
 
@@ -49,9 +49,10 @@ def _mul_latex(p, node, x, y):
 
 
 MUL = binary("mul", "×", np.multiply, lambda g, out, x, y: (g * y, g * x), "x * y", operator="*", floats=CLOSED,
-             domain=(ANY, ANY), defined_everywhere=True,
+             names=("multiply",), domain=(ANY, ANY), defined_everywhere=True,
              formula=Formula("{0:product} * {1:product}", _mul_latex, PRODUCT))
 DIV = binary("div", "/", np.divide, lambda g, out, x, y: (g / y, -g * out / y), "x / y", operator="/", floats=DIVIDES,
+             names=("divide", "true_divide"),
              domain=(ANY, NONZERO),
              formula=Formula("{0:product} / {1:unary}", r"\frac{{{0}}}{{{1}}}", PRODUCT, latex_prec=ATOM))
 
@@ -67,7 +68,7 @@ def _pow_vjp(g, out, x, y):
 
 # NOTE: on Python floats, 1e200 ** 2 raises OverflowError and (-8.0) ** (1/3) is complex; NumPy gives inf and nan.
 POW = binary("pow", "**", np.power, _pow_vjp, "x ** y, power(x, y) or float_power(x, y)", operator="**",
-             names=("power", "float_power"), floats=RAISES,
+             names=("power", "float_power", "pow"), floats=RAISES,
              domain=(Domain(0.5, 2.0, need="{} > 0 (unless the exponent is a whole number)"), Domain(-2.0, 3.0)),
              formula=Formula("{0:atom} ** {1:unary}", "{0:atom}^{{{1}}}", POWER))
 
@@ -100,7 +101,7 @@ ACCUMULATE = defop(Op(name="accumulate", arity=-1, shape=lambda *xs: shapes.broa
                       formula=printed(lambda p, node, *xs: Piece(" + ".join(p.wrap(x, SUM) for x in xs), SUM)),
                       doc="sum of the partial gradients of a value used more than once"))
 
-NEG = unary("neg", "-", np.negative, lambda g, out, x: (-g,), "-x", names=(), operator="-", floats=CLOSED,
+NEG = unary("neg", "-", np.negative, lambda g, out, x: (-g,), "-x", names=("negative",), operator="-", floats=CLOSED,
             domain=(ANY,), defined_everywhere=True,
             formula=Formula("-{0:unary}", "-{0:unary}", UNARY, terse=True))
 EXP = unary("exp", "exp", np.exp, lambda g, out, x: (g * out,), "exp(x)", formula=function("exp", r"\exp"),
@@ -156,7 +157,8 @@ RELU = unary("relu", "relu", lambda x: np.maximum(x, 0.0),
              lambda g, out, x: (g * call("gt", x, 0.0),), "relu(x) = maximum(x, 0)",
              domain=(KINKED,), defined_everywhere=True)
 ABS = unary("abs", "|x|", np.abs, lambda g, out, x: (g * call("sign", x),), "abs(x)",
-            formula=Formula("abs({arguments})", r"\left|{0}\right|"), domain=(KINKED,), defined_everywhere=True)
+            names=("abs", "absolute", "fabs"), formula=Formula("abs({arguments})", r"\left|{0}\right|"),
+            domain=(KINKED,), defined_everywhere=True)
 SIGN = unary("sign", "sign", np.sign, lambda g, out, x: (None,), "sign(x): -1, 0 or 1, gradient 0", differentiable=False,
             domain=(KINKED,), defined_everywhere=True)
 

@@ -29,17 +29,19 @@ LOG10 = unary("log10", "log10", np.log10, lambda g, out, x: (g / (x * LN10),), "
               formula=function("log10", r"\log_{10}"), domain=(POSITIVE,))
 
 ARCSIN = unary("arcsin", "asin", np.arcsin, lambda g, out, x: (g / call("sqrt", 1 - x * x),), "arcsin(x)",
-               formula=function("arcsin", r"\arcsin"), domain=(INSIDE_ONE,))
+               names=("arcsin", "asin"), formula=function("arcsin", r"\arcsin"), domain=(INSIDE_ONE,))
 ARCCOS = unary("arccos", "acos", np.arccos, lambda g, out, x: (-(g / call("sqrt", 1 - x * x)),), "arccos(x)",
-               formula=function("arccos", r"\arccos"), domain=(INSIDE_ONE,))
+               names=("arccos", "acos"), formula=function("arccos", r"\arccos"), domain=(INSIDE_ONE,))
 ARCTAN = unary("arctan", "atan", np.arctan, lambda g, out, x: (g / (1 + x * x),), "arctan(x)",
-               formula=function("arctan", r"\arctan"), domain=(ANY,), defined_everywhere=True)
+               names=("arctan", "atan"), formula=function("arctan", r"\arctan"), domain=(ANY,), defined_everywhere=True)
 ARCSINH = unary("arcsinh", "asinh", np.arcsinh, lambda g, out, x: (g / call("sqrt", x * x + 1),), "arcsinh(x)",
+                names=("arcsinh", "asinh"),
                 formula=function("arcsinh", r"\operatorname{arsinh}"), domain=(ANY,), defined_everywhere=True)
 ARCCOSH = unary("arccosh", "acosh", np.arccosh, lambda g, out, x: (g / call("sqrt", x * x - 1),), "arccosh(x), x >= 1",
+                names=("arccosh", "acosh"),
                 formula=function("arccosh", r"\operatorname{arcosh}"), domain=(Domain(1.2, 3.0, need="{} > 1"),))
 ARCTANH = unary("arctanh", "atanh", np.arctanh, lambda g, out, x: (g / (1 - x * x),), "arctanh(x), |x| < 1",
-                formula=function("arctanh", r"\operatorname{artanh}"), domain=(INSIDE_ONE,))
+                names=("arctanh", "atanh"), formula=function("arctanh", r"\operatorname{artanh}"), domain=(INSIDE_ONE,))
 
 
 def _arctan2_vjp(g, out, y, x):
@@ -48,7 +50,7 @@ def _arctan2_vjp(g, out, y, x):
 
 
 ARCTAN2 = binary("arctan2", "atan2", np.arctan2, _arctan2_vjp, "arctan2(y, x): the angle of the point (x, y)",
-                 names=("arctan2",), formula=function("arctan2", r"\operatorname{atan2}"),
+                 names=("arctan2", "atan2"), formula=function("arctan2", r"\operatorname{atan2}"),
                  domain=(ANY, Domain(0.3, 2.0, signed=True, need="{} != 0 (the angle jumps across x <= 0, y = 0)")),
                  defined_everywhere=True)
 HYPOT = binary("hypot", "hypot", np.hypot, lambda g, out, x, y: (g * x / out, g * y / out),

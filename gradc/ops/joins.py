@@ -148,15 +148,17 @@ def _join_form(name):
     return form
 
 
-def _join(name, impl, doc, keywords=()):
+def _join(name, impl, doc, keywords=(), aliases=()):
     return defop(Op(name=name, arity=-1, shape=join_shape(name), impl=impl, vjp=_join_vjp(name),
-                    jvp=_join_jvp(name), symbol=name, doc=doc, names=(name,), keywords=keywords, sequence=True,
+                    jvp=_join_jvp(name), symbol=name, doc=doc, names=(name,) + aliases, keywords=keywords,
+                    sequence=True,
                     formula=printed(_join_form(name)),
                     domain=(ANY,), defined_everywhere=True))
 
 
 CONCATENATE = _join("concatenate", lambda *arrays, axis: np.concatenate(arrays, axis=axis),
-                    "concatenate((a, b), axis=0): join arrays along an existing axis", (("axis", 0),))
+                    "concatenate((a, b), axis=0): join arrays along an existing axis", (("axis", 0),),
+                    aliases=("concat",))
 STACK = _join("stack", lambda *arrays, axis: np.stack(arrays, axis=axis),
               "stack((a, b), axis=0): join arrays of one shape along a new axis", (("axis", 0),))
 HSTACK = _join("hstack", lambda *arrays: np.hstack(arrays),
