@@ -55,6 +55,7 @@ HINTS = [
     ("median(b)", "sort", None),
     ("sum(cov(A))", "Xc.T @ Xc / (n - 1)", "Xc = A - mean(A, axis=0); sum(Xc.T @ Xc / (n - 1))"),
     ("sum(diff(b))", "x[1:] - x[:-1]", "sum(b[1:] - b[:-1])"),
+    ("sum(ptp(A, 0))", "np.max(x, axis) - np.min(x, axis)", "sum(np.max(A, 0) - np.min(A, 0))"),
     ("sum(average(b))", "sum(w * x) / sum(w)", "sum(b * b) / sum(b)"),
     ("sum(matrix_power(A, 3))", "A @ A @ A", "sum(A @ A @ A)"),
     ("sum(heaviside(b, 0.5))", "where(x > 0, 1.0, 0.0)", "sum(where(b > 0, 1.0, 0.0))"),

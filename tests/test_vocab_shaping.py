@@ -305,17 +305,37 @@ def test_reshape_of_three_names_infers_the_product():
     ("reshape(X, (n,))", r"reshape: shape \(n, d\) has d\*n elements and \(n,\) has n"),
     ("X.reshape(2, -1)", r"cannot infer the -1 in \(2, -1\) for shape \(n, d\)"),
     ("X.reshape(-1, -1)", "at most one is -1"),
+    ("X.reshape(n + d)", r"reshape: shape \(n, d\) has d\*n elements and \(d \+ n,\) has d \+ n"),
 ])
 def test_reshape_to_a_different_size_is_a_shape_error(source, message):
     with pytest.raises(ShapeError, match=message):
         gradc.compile(f"sum({source})", shapes={"X": ("n", "d")})
 
 
-@pytest.mark.parametrize("source", ["X.reshape(k)", "X.reshape(X.size)", "reshape(X, (k, 2))", "X.reshape(n + d)",
+@pytest.mark.parametrize("source", ["X.reshape(k)", "X.reshape(X.size)", "reshape(X, (k, 2))",
                                     "X.reshape(-1 * n)", "X.reshape(n, -2)"])
 def test_reshape_with_a_shape_computed_at_run_time_has_a_hint(source):
     with pytest.raises(gradc.errors.ParseError, match="non-negative|a shape is made of"):
         gradc.compile(f"sum({source}) * k", shapes={"X": ("n", "d")})
+
+
+def test_a_shape_may_add_and_subtract_dimensions(rng):
+    """(n + m,) is the length of a join of n and m, (n - 1,) that of x[1:]: both agree with what they meet."""
+    fn = gradc.compile("z = concatenate((x, y)); sum(reshape(z, (n + m,)) * ones((n + m,))) + "
+                       "sum(concatenate((zeros((n - 1,)), x[1:])) * concatenate((x[1:], x[1:])))",
+                       shapes={"x": ("n",), "y": ("m",)})
+    x, y = rng.normal(size=4), rng.normal(size=3)
+    value, grads = fn.value_and_grad(x=x, y=y)
+    np.testing.assert_allclose(value, x.sum() + y.sum() + (x[1:] * x[1:]).sum(), rtol=1e-13)
+    np.testing.assert_allclose(grads["x"], 1 + np.r_[0.0, 2 * x[1:]], rtol=1e-13)
+    np.testing.assert_allclose(grads["y"], np.ones(3), rtol=1e-13)
+
+
+def test_a_length_below_zero_is_refused_on_entry_as_a_slice_past_the_end_is():
+    fn = gradc.compile("sum(x) + sum(ones((n - 5,)))", shapes={"x": ("n",)})
+    assert fn(x=np.ones(7)) == 9.0
+    with pytest.raises(ShapeError, match=r"x has shape \(3,\); ones\(\(n - 5,\)\) needs n >= 5"):
+        fn(x=np.ones(3))
 
 
 def test_a_patches_loss_through_reshape():

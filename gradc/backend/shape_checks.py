@@ -9,7 +9,18 @@ def index_checks(graph, variables):
     """`x[5]` with x of shape (n,) needs n >= 6, `x[2:]` of length n - 2 needs n >= 2: checked on entry, as the
     shape checks are, not left to an IndexError (or a slice NumPy clamps) in the middle of the function."""
     least = {}  # dimension -> (smallest size it may have, the indexing that needs it)
+
+    def need(dim, size, node, fallback):
+        if size > least.get(dim, (0, ""))[0]:
+            span = graph[node]["span"]
+            least[dim] = (size, span.text if span is not None else fallback)
+
     for node in graph.order():
+        for dim in graph.shape(node):  # zeros((n - 2,)) needs n >= 2 as x[2:] does
+            polynomial = dimensions.terms(dim)
+            name = [m for m in polynomial if m][0] if len(polynomial) == 2 and () in polynomial else None
+            if name is not None and len(name) == 1 and polynomial[name] == 1 and polynomial[()] < 0:
+                need(name[0], -polynomial[()], node, f"a length {dim}")
         if graph[node]["op"] != "index":
             continue
         shape = graph.shape(graph.args(node)[0])
@@ -17,12 +28,11 @@ def index_checks(graph, variables):
             if dimensions.is_composite(dim) or isinstance(i, str):
                 continue  # gradc's own cut of a join, inside its bounds by construction
             if isinstance(i, Slice):  # x[2:] of n elements has n - 2 where n >= 2
-                need = i.symbolic_length(dim)[1] if isinstance(dim, str) else 0
+                size = i.symbolic_length(dim)[1] if isinstance(dim, str) else 0
             else:
-                need = i + 1 if i >= 0 else -i
-            if isinstance(dim, str) and need > least.get(dim, (0, ""))[0]:
-                span = graph[node]["span"]
-                least[dim] = (need, span.text if span is not None else f"index {i}")
+                size = i + 1 if i >= 0 else -i
+            if isinstance(dim, str):
+                need(dim, size, node, f"index {i}")
     holder = {}
     for name, node in graph.inputs.items():
         for dim in graph.shape(node):

@@ -67,6 +67,7 @@ UNSUPPORTED_FUNCTIONS = {
     "average": "average is not supported: mean(x), or sum(w * x) / sum(w) with weights w",
     "cov": "cov is not supported: for observations in the rows of X, Xc = X - mean(X, axis=0); Xc.T @ Xc / (n - 1)",
     "diff": "diff is not supported: write it with slices, x[1:] - x[:-1]",
+    "ptp": "ptp is not supported: np.max(x, axis) - np.min(x, axis)",
     "fmax": "fmax is not supported: maximum(a, b) (which keeps NaN where fmax drops it)",
     "fmin": "fmin is not supported: minimum(a, b) (which keeps NaN where fmin drops it)",
     "heaviside": "heaviside is not supported: where(x > 0, 1.0, 0.0) (its gradient is 0)",
@@ -835,15 +836,16 @@ class _Parser(Gathers):
         return tuple(self.shape_length(item, inferred) for item in items)
 
     def shape_length(self, node, inferred=False):
-        """One length of a shape: a size (see `extent`) or a product of sizes (n*d, 3*n), all fixed when the
-        module is compiled; with `inferred` (reshape's shape) also -1, the length NumPy infers."""
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-            return dimensions.multiply(self.shape_length(node.left), self.shape_length(node.right))
+        """One length of a shape: a size (see `extent`) or a sum, difference or product of sizes (n*d, n + m, n - 1),
+        all fixed when the module is compiled; with `inferred` (reshape's shape) also -1, the length NumPy infers."""
+        combine = {ast.Mult: dimensions.multiply, ast.Add: dimensions.add, ast.Sub: dimensions.subtract}
+        if isinstance(node, ast.BinOp) and type(node.op) in combine:
+            return combine[type(node.op)](self.shape_length(node.left), self.shape_length(node.right))
         if inferred and self.is_integer(node) and self.integer(node) == -1:
             return -1
         if inferred and not (isinstance(node, (ast.Name, ast.Subscript, ast.Call)) or self.is_integer(node)):
             raise self.error(node, f"'{self.segment(node)}' is not a constant length: a shape is made of ints, "
-                                   "dimension names and their products (x.reshape(n, d), reshape(x, (n*d,)), -1, "
+                                   "dimension names, their sums and products (x.reshape(n, d), reshape(x, (n*d,)), -1, "
                                    "X.shape), fixed when the module is compiled")
         return self.extent(node, "a shape")
 
@@ -861,9 +863,10 @@ class _Parser(Gathers):
             return dims[0]
         if self.is_integer(node) and self.integer(node) >= 0:
             return self.integer(node)
+        combined = ", their sums and products" if what == "a shape" else ""
         raise self.error(node, f"{what} is made of non-negative integer constants and dimension names, X.shape[i] "
-                               f"or len(X) (as in zeros((n, 3)) with an input X: (n, 3)); got '{self.segment(node)}': "
-                               "computed sizes are not supported")
+                               f"or len(X){combined} (as in zeros((n, 3)) with an input X: (n, 3)); got "
+                               f"'{self.segment(node)}': computed sizes are not supported")
 
     def fill_value(self, node):
         """full's fill value: a number constant (a value the source computes: value * ones(shape))."""
