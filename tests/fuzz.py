@@ -439,7 +439,7 @@ def build_structural(k, param, xs, ctx):
 
 # Issue 12's vocabulary inside the fuzzer's shapes: slices of named dimensions, joins that add their lengths back
 # (n - 1 + 1 is n), flips, running sums, triangles and diagonals; each template's interval from its operand's.
-VOCABULARY = ("rotate", "restack", "flip", "cumsum", "neighbors", "trace", "tri", "diag_of", "diag_mat")
+VOCABULARY = ("rotate", "restack", "flip", "cumsum", "neighbors", "picks", "trace", "tri", "diag_of", "diag_mat")
 
 
 def vocabulary(k, param, x, sizes):
@@ -469,6 +469,12 @@ def vocabulary(k, param, x, sizes):
         lo, hi = mul_interval((x.lo, x.hi), (x.lo, x.hi))
         count = max(sizes[s[0]] - 1, 0)
         return bounded(fmt("sum({0:ATOM}[1:] * {0:ATOM}[:-1])", [x]), (), min(0.0, count * lo), max(0.0, count * hi))
+    if k == "picks":  # sum(x[[0, -1, 0]]), sum(X[:, [-1, 0]]): constant lists, a repeated index adding up
+        if len(s) not in (1, 2):
+            raise Invalid("picks")
+        text, count = ("sum({0:ATOM}[[0, -1, 0]])", 3) if len(s) == 1 else \
+            ("sum({0:ATOM}[:, [-1, 0]])", 2 * sizes[s[0]])
+        return bounded(fmt(text, [x]), (), min(0.0, count * x.lo), max(0.0, count * x.hi))
     if k == "trace":
         if len(s) != 2 or s[0] != s[1]:
             raise Invalid("trace")
@@ -709,6 +715,7 @@ class Generator:
                         ("index", "i", ("m",)), ("index", "ij", ("n", "m")), ("index", "ij", ("n", "n")),
                         ("dot_vv", None, ("n",)), ("dot_vv", None, ("m",)), ("quad", None, ("n",)),
                         ("lse_softmax", None, ("n",)), ("neighbors", None, ("n",)), ("neighbors", None, ("m",)),
+                        ("picks", None, ("n",)), ("picks", None, ("n", "m")),
                         ("trace", None, ("n", "n"))]
         elif len(shape) == 1:
             for s in SHAPES:

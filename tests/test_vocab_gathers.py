@@ -250,3 +250,44 @@ def test_negative_and_repeated_labels_add_up_where_numpy_reads_them(rng):
                     cols=np.array([[-1, 2], [0, 0]]))
     np.testing.assert_array_equal(grads["x"], [1010, 0, 101])
     np.testing.assert_array_equal(grads["Z"], [[0, 0, 3], [7, 0, 0]])
+
+
+# NumPy's integer-array indexing by constant lists, with the shapes its docs give (the indexing guide's
+# "combining advanced and basic indexing": an axis T[0, :, [1, 2]] picks comes first)
+CONSTANT_LISTS = ["x[[0, 2]]", "x[[3, 0, 3, -1]]", "A[[0, 2]]", "A[:, [1, 1, 0]]", "A[[0, 1], [1, 2]]",
+                  "A[[2], [1, 3]]", "A[0, [1, 3]]", "A[[1, 2], 0]", "T[0, :, [1, 2]]", "T[:, 0, [1, 2]]",
+                  "T[[0, 1], :, 0]", "T[:, [0, 1], 1:3]", "T[None, :, [0, 1]]", "T[..., [0, 1]]", "T[0, ..., [0, 3]]"]
+LIST_SHAPES = {"x": (5,), "A": (3, 4), "T": (2, 3, 4)}
+
+
+@pytest.mark.parametrize("source", CONSTANT_LISTS)
+def test_an_index_by_constant_lists_means_numpys_and_repeats_add_up(source, rng):
+    name = source[0]
+    arrays = {name: rng.normal(size=LIST_SHAPES[name])}
+    fn = gradc.compile(source, shapes={name: LIST_SHAPES[name]})
+    expected = eval(source, {}, arrays)  # the test's own constant text, run by NumPy for its meaning
+    got = fn.forward(**arrays)
+    assert np.shape(got) == expected.shape
+    np.testing.assert_array_equal(got, expected)
+    weights = rng.normal(size=expected.shape)
+    loss = gradc.compile(f"sum(W * {source})", shapes={name: LIST_SHAPES[name], "W": expected.shape})
+    _, grads = loss.value_and_grad(W=weights, **arrays)
+    scattered = np.zeros(LIST_SHAPES[name])
+    np.add.at(scattered, eval(source, {}, {name: _Key()}), weights)  # NumPy's own scatter-add of the index
+    np.testing.assert_allclose(grads[name], scattered, rtol=1e-14)
+
+
+class _Key:
+    """`_Key()[index]` is the index itself: the source's subscript, as NumPy receives it."""
+
+    def __getitem__(self, index):
+        return index
+
+
+@pytest.mark.parametrize("source, words", [
+    ("A[[0, 5]]", "out of range"), ("x[[True, False]]", "is a boolean mask"), ("x[[]]", "empty index list"),
+    ("A[[0, 1], [1, 2, 3]]", "lengths 2, 3, which do not broadcast"), ("x[[[0, 1]]]", "integer constant"),
+])
+def test_a_bad_index_list_is_a_clear_error(source, words):
+    with pytest.raises(gradc.GradcError, match=words):
+        gradc.compile(f"sum({source})", shapes=LIST_SHAPES, strict=False)

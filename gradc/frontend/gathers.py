@@ -6,6 +6,7 @@ A mixin of `gradc.frontend.parse._Parser`, which gives it expr, add, error, segm
 import ast
 
 from gradc.errors import ParseError, ShapeError
+from gradc.ops.indexing import Slice
 from gradc.shapes import show
 
 # The ops whose second operand is an index array; the parser checks that it holds integers.
@@ -42,6 +43,44 @@ class Gathers:
             raise self.error(node, f"'{self.segment(node)}': too many indices for an array of shape {show(shape)}",
                              ShapeError)
         return self.add(node, "take", [operand, indices], axis=arrays[0])
+
+    def constant_gather(self, node, operand, items):
+        """`x[[0, 2]]`, `X[:, [0, 0, 1]]`, `A[[0, 1], [1, 2]]`: NumPy's integer-array indexing by constant lists, as
+        the stack of the basic indexes it picks, so that a repeated index adds its gradients up.
+
+        NumPy's rule for where the picked axis goes: the lists and ints are its advanced indices; where they stand
+        side by side the new axis takes their place, else it comes first (T[0, :, [1, 2]] has shape (2, d)).
+        """
+        lists = {i: self.constant_list(item, node) for i, item in enumerate(items) if isinstance(item, ast.List)}
+        count = {len(picks) for picks in lists.values()} - {1}
+        if len(count) > 1:
+            raise self.error(node, f"'{self.segment(node)}': the index lists have lengths "
+                                   f"{', '.join(str(len(p)) for p in lists.values())}, which do not broadcast",
+                             ShapeError)
+        count = count.pop() if count else 1
+        index = [Slice() if i in lists else self.index_item(item) for i, item in enumerate(items)]
+        if index.count(Ellipsis) == 1:  # expanded here, where the lists' places are still known
+            at = index.index(Ellipsis)
+            rest = max(len(self.graph.shape(operand)) - sum(1 for item in index if item not in (None, Ellipsis)), 0)
+            index[at:at + 1] = [Slice()] * rest
+            lists = {i + (rest - 1 if i > at else 0): picks for i, picks in lists.items()}
+        advanced = sorted(set(lists) | {i for i, item in enumerate(index) if isinstance(item, int)})
+        side_by_side = advanced == list(range(advanced[0], advanced[-1] + 1))
+        position = sum(1 for item in index[:advanced[0]] if not isinstance(item, int)) if side_by_side else 0
+        picked = []
+        for k in range(count):
+            pick = [lists[i][k if len(lists[i]) > 1 else 0] if i in lists else item for i, item in enumerate(index)]
+            picked.append(self.basic_index(node, operand, pick))
+        return self.add(node, "stack", picked, axis=position)
+
+    def constant_list(self, item, node):
+        """The ints of one index list, [0, 2, -1]: no nested lists, no booleans (NumPy's masks)."""
+        if not item.elts:
+            raise self.error(item, f"'{self.segment(node)}': an empty index list picks nothing", ShapeError)
+        if any(isinstance(e, ast.Constant) and isinstance(e.value, bool) for e in item.elts):
+            raise self.error(item, f"'{self.segment(item)}' is a boolean mask, whose length depends on its values: "
+                                   "use where(mask, x, 0) and reduce over all elements")
+        return [self.integer(e, "an index list") for e in item.elts]
 
     def is_arange(self, item):
         return isinstance(item, ast.Call) and (isinstance(item.func, ast.Name) and item.func.id == "arange"

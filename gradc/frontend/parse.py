@@ -518,9 +518,14 @@ class _Parser(Gathers):
             return self.part(node.value, function, k % count)
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         operand = self.expr(node.value)
+        if any(isinstance(item, ast.List) for item in items):
+            return self.constant_gather(node, operand, items)
         if any(self.is_array_item(item) for item in items):
             return self.gather(node, operand, items)
-        index = [self.index_item(item) for item in items]
+        return self.basic_index(node, operand, [self.index_item(item) for item in items])
+
+    def basic_index(self, node, operand, index):
+        """`operand[index]` of index items (see `index_item`), its `...` expanded to the slices it stands for."""
         ellipses = [i for i, item in enumerate(index) if item is Ellipsis]
         if len(ellipses) > 1:
             raise self.error(node, f"'{self.segment(node)}': an index can have only one '...'", ShapeError)
