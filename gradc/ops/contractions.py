@@ -195,11 +195,15 @@ def matmul_spec(a, b):
     return join_spec((left, right), letters + "i" * (len(a) > 1) + "j" * (len(b) > 1))
 
 
+def _matrix_transpose(x):
+    return x.T if x.ndim == 2 else call("swapaxes", x, axis1=-1, axis2=-2)
+
+
 def _matmul_vjp(g, out, a, b):
-    if a.ndim > 2 or b.ndim > 2:
+    if a.ndim >= 2 and b.ndim >= 2:  # batched: the batch axes a or b broadcast are summed by sum_to
+        return g @ _matrix_transpose(b), _matrix_transpose(a) @ g
+    if a.ndim > 2 or b.ndim > 2:  # a stack of matrices and a vector
         return einsum_vjp(g, out, a, b, spec=matmul_spec(a.shape, b.shape))
-    if a.ndim == 2 and b.ndim == 2:
-        return g @ b.T, a.T @ g
     if a.ndim == 2:  # matrix @ vector
         return call("outer", g, b), a.T @ g
     if b.ndim == 2:  # vector @ matrix
