@@ -235,6 +235,17 @@ def test_an_mlp_layer_with_each_activation(activation, rng):
     assert_grad_matches(fn.forward, fn.grad(**point), point, ["X", "W", "b", "v"], rng)
 
 
+@pytest.mark.parametrize("positional, keyword", [("leaky_relu(x, 0.2)", "leaky_relu(x, negative_slope=0.2)"),
+                                                 ("elu(x, 0.5)", "elu(x, alpha=0.5)"),
+                                                 ("gelu(x, False)", "gelu(x, approximate=False)")])
+def test_an_activation_takes_its_parameter_by_position_as_jax_nn_does(positional, keyword):
+    x = np.linspace(-2.0, 2.0, 9)
+    by_position, by_keyword = (gradc.compile(f"sum({s} * x)", shapes={"x": (9,)}) for s in (positional, keyword))
+    assert by_position.source.split('"""', 2)[2] == by_keyword.source.split('"""', 2)[2].replace(keyword, positional)
+    value, grads = by_position.value_and_grad(x=x)
+    assert (value, grads["x"].tolist()) == (by_keyword(x=x), by_keyword.grad(x=x)["x"].tolist())
+
+
 @pytest.mark.parametrize("source, words", [
     ("x & y", "'x' is not a mask"),
     ("(x > 0) | y", "'y' is not a mask"),

@@ -19,10 +19,11 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def activation(name, symbol, impl, vjp, doc, keywords=(), **entry):
-    """An elementwise op of one operand and keyword attributes (elu's alpha), called `name(x, ...)`."""
+    """An elementwise op of one operand and keyword attributes (elu's alpha), called `name(x, ...)`; as in
+    jax.nn, the attributes may also be given by position (leaky_relu(x, 0.1))."""
     return defop(Op(name=name, arity=1, shape=lambda x, **attrs: x, impl=impl, vjp=vjp, jvp=diagonal(vjp),
                     symbol=symbol, elementwise=True, doc=doc, names=entry.pop("names", (name,)), keywords=keywords,
-                    formula=function(name), defined_everywhere=True, **entry))
+                    positional=len(keywords), formula=function(name), defined_everywhere=True, **entry))
 
 
 def _elu(x, alpha):
