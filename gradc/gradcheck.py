@@ -66,7 +66,8 @@ def input_domains(fn):
 
 
 def _label(op):
-    return op.names[0] if op.names else op.operator or op.name
+    """How the source most likely wrote the op: `/` (not divide), `**`, log."""
+    return op.operator or (op.names[0] if op.names else op.name)
 
 
 def random_point(fn, at=None, seed=0, size=3):
