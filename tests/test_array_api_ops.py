@@ -96,6 +96,26 @@ def test_op_source_on_strict_matches_the_numpy_module(name, shapes, attrs, rng):
     _compare(numpy_module, module, arrays)
 
 
+# the gathers as losses write them, with repeated labels: the mean's adjoint (a Python number) broadcast to the
+# rows, then scattered back by a one-hot mask (pick) or sum (take_along_axis)
+LOSSES = [
+    "-mean(log_softmax(Z, axis=1)[arange(n), labels])",
+    "-sum(log(softmax(X @ W, axis=1))[arange(n), labels]) / n",
+    "-mean(take_along_axis(log_softmax(Z, axis=1), labels[:, None], axis=1))",
+]
+
+
+@pytest.mark.parametrize("source", LOSSES)
+def test_cross_entropies_on_strict_match_the_numpy_module(source, rng):
+    shapes = {"Z": ("n", "c"), "X": ("n", "d"), "W": ("d", "c"), "labels": Int("n")}
+    numpy_module = load_module(pipeline.run(source, shapes=shapes).source)
+    module = load_module(pipeline.run(source, shapes=shapes, backend="array-api").source)
+    sizes = {"n": 6, "c": 4, "d": 3}
+    arrays = {name: rng.standard_normal(tuple(sizes[d] for d in shapes[name])) for name in numpy_module.INPUTS}
+    arrays["labels"] = np.array([0, 3, 3, 1, 0, 3])
+    _compare(numpy_module, module, arrays)
+
+
 def _run(source, shapes, **arrays):
     """The forward value of `source` on strict arrays, as NumPy."""
     module = load_module(pipeline.run(source, shapes=shapes, backend="array-api").source)

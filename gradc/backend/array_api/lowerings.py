@@ -143,6 +143,13 @@ def _expand_dims(ctx, x, *, axis):
     return f"{x}[{', '.join(index)}]"
 
 
+def _broadcast_to(ctx, x, *, shape):
+    """`xp.broadcast_to(x, (n,))`; a 0-d operand made an array, since its name may hold a Python number
+    (`g_t8 = -1.0 / n`, a mean's adjoint), which the standard's broadcast_to does not take."""
+    array = ctx.array(x) if ctx.arg_shapes[0] else f"{ctx.xp}.asarray({x}, dtype={ctx.dtype}, device={ctx.device})"
+    return f"{ctx.xp}.broadcast_to({array}, {ctx.shape(shape)})"
+
+
 def _transpose(ctx, x, *, axes=None):
     """x.T for a matrix (the standard's .T is for matrices only); any other permutation by permute_dims."""
     order = permutation(ctx.arg_shapes[0], axes)
@@ -153,7 +160,7 @@ def _transpose(ctx, x, *, axes=None):
     return f"{ctx.xp}.permute_dims({x}, {order})"
 
 
-register_lowering("broadcast_to", lambda ctx, x, *, shape: f"{ctx.xp}.broadcast_to({ctx.array(x)}, {ctx.shape(shape)})")
+register_lowering("broadcast_to", _broadcast_to)
 register_lowering("expand_dims", _expand_dims)
 register_lowering("squeeze", lambda ctx, x, *, axis:
                   f"{ctx.xp}.squeeze({x}, axis={ctx.axes(squeezed_axes(ctx.arg_shapes[0], axis))})")
