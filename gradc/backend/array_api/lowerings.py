@@ -281,9 +281,27 @@ register_lowering("swapaxes", lambda ctx, x, *, axis1, axis2: _transpose(ctx, x,
     swapped(ctx.arg_shapes[0], axis1, axis2))))
 register_lowering("moveaxis", lambda ctx, x, *, source, destination: _transpose(ctx, x, axes=tuple(
     moved(ctx.arg_shapes[0], source, destination))))
-register_lowering("roll", lambda ctx, x, *, shift, axis: f"{ctx.xp}.roll({ctx.array(x)}, shift={shift!r})"
-                  if axis is None
-                  else f"{ctx.xp}.roll({x}, shift={shift!r}, axis={axis!r})")
+
+
+def _roll(ctx, x, *, shift, axis):
+    """`xp.roll(x, shift=(1, 2), axis=(0, 1))`, one total shift per axis: the standard pairs a tuple shift
+    with a tuple of as many axes only, where NumPy also adds up the shifts given for one axis (shift=(1, 1),
+    axis=1 rolls by 2; torch refuses it)."""
+    if axis is None:
+        return f"{ctx.xp}.roll({ctx.array(x)}, shift={shift!r})"
+    axes, shifts = (a if isinstance(a, tuple) else (a,) for a in (axis, shift))
+    count = max(len(axes), len(shifts))
+    axes, shifts = (pairs * (count // len(pairs)) for pairs in (axes, shifts))  # one broadcast to many
+    ndim, totals = len(ctx.arg_shapes[0]), {}
+    for a, s in zip(axes, shifts):
+        totals[a % ndim] = totals.get(a % ndim, 0) + s
+    if len(totals) == 1:
+        [(a, s)] = totals.items()
+        return f"{ctx.xp}.roll({x}, shift={s}, axis={a})"
+    return f"{ctx.xp}.roll({x}, shift={tuple(totals.values())}, axis={tuple(totals)})"
+
+
+register_lowering("roll", _roll)
 register_lowering("repeat", lambda ctx, x, *, repeats, axis: f"{ctx.xp}.repeat({ctx.array(x)}, {repeats})"
                   if axis is None else f"{ctx.xp}.repeat({x}, {repeats}, axis={axis})")
 # the standard's tile takes a tuple only; NumPy's an int too, with the same meaning as (reps,)
