@@ -196,8 +196,10 @@ VOCABULARY = [
     ("sum(X[0] * w) + sum(X[:, 1:] ** 2) + sum(flip(X, axis=1) * C)", {"X": ("n", 3), "C": ("n", 3), "w": (3,)}),
     ("sum(elu(X, alpha=0.5) * C) + sum(leaky_relu(w)) + sum(clip(w, 0.7, 1.2))",
      {"X": ("n", "d"), "C": ("n", "d"), "w": ("d",)}),
-    # issue 13's shapes, constructions and gathers: permutations, copies and their sums, masks for diagonals,
-    # one-hot sums for the gathers' adjoints (repeated labels add up)
+]
+# issue 13's shapes, constructions and gathers: permutations, copies and their sums, masks for diagonals,
+# one-hot sums for the gathers' adjoints (repeated labels add up)
+SHAPE_VOCABULARY = [
     ("sum(swapaxes(A, 0, 2) * B) + sum(roll(A, 1, axis=1) * A) + sum(moveaxis(A, 0, -1) * A2) + sum(ravel(A) ** 3)",
      {"A": (2, "d", "h"), "B": ("h", "d", 2), "A2": ("d", "h", 2)}),
     ("sum(repeat(w, 2) * u) + sum(repeat(X, 3, axis=0) ** 2) + sum(tile(w, (2, 1)) * T) + sum(reshape(X, (3, n)) * Y)",
@@ -213,14 +215,26 @@ VOCABULARY = [
 ]
 
 
-@pytest.mark.parametrize("source, shapes", VOCABULARY)
+@pytest.mark.parametrize("source, shapes", VOCABULARY + SHAPE_VOCABULARY)
 def test_vocabulary_on_torch(source, shapes):
     torch = pytest.importorskip("torch")
     _check(source, shapes, torch.from_numpy, lambda x: x.numpy() if hasattr(x, "numpy") else x)
 
 
-@pytest.mark.parametrize("source, shapes", VOCABULARY)
+@pytest.mark.parametrize("source, shapes", VOCABULARY + SHAPE_VOCABULARY)
 def test_vocabulary_under_jax_jit(source, shapes):
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     _check(source, shapes, jax.numpy.asarray, np.asarray, wrap=jax.jit)
+
+
+@pytest.mark.parametrize("source, shapes", SHAPE_VOCABULARY)
+def test_float32_stays_float32_through_shapes_and_constructions(source, shapes):
+    """On strict, where an array made in float64 (full, a literal, eye) would promote the result: every array
+    the module makes takes the inputs' float dtype."""
+    strict = pytest.importorskip("array_api_strict")
+    _, module, _ = _modules(source, shapes)
+    inputs = {k: strict.asarray(v.astype(np.float32) if v.dtype.kind == "f" else v)
+              for k, v in _inputs(source, shapes).items()}
+    value, grads = module.value_and_grad(**inputs)
+    assert value.dtype == strict.float32 and all(g.dtype == strict.float32 for g in grads.values())
