@@ -68,6 +68,42 @@ def test_op_graph_on_strict_matches_the_interpreter(name, shapes, attrs, rng):
         np.testing.assert_allclose(_on_strict(found), want, rtol=1e-9, atol=1e-12, err_msg=name_)
 
 
+# issue 13's shapes, constructions and gathers, whose lowerings lean on the namespace most (roll's shift per
+# axis, tile's tuple, take_along_axis' broadcasting, the masks of the diagonal and gather adjoints)
+SHAPE_OPS = {"swapaxes", "moveaxis", "roll", "repeat", "repeat_sum", "tile", "tile_sum", "reshape", "ravel",
+             "split_axes", "merge_axes", "full", "identity", "literal", "zeros_like", "ones_like", "full_like", "tril",
+             "triu", "lower_half", "diagonal", "undiagonal", "diag", "pick", "pick_put", "take_along_axis",
+             "take_along_axis_add"}
+
+
+@pytest.mark.parametrize("library", ["torch", "jax"])
+@pytest.mark.parametrize("name, shapes, attrs", [case for case in cases() if case.values[0] in SHAPE_OPS])
+def test_shape_op_graph_on_torch_and_under_jax_jit_matches_the_interpreter(name, shapes, attrs, library, rng):
+    """The op-table graphs of SHAPE_OPS on PyTorch tensors and under jax.jit (where array-api-strict, being
+    NumPy inside, takes what the standard does not: roll(x, (1, 1), axis=1) ran there and failed on torch)."""
+    graph, out = build(name, shapes, attrs)
+    integer = [f"a{i}" for i, domain in enumerate(domains(name)[:len(shapes)]) if domain.integer]
+    wrt = () if name in ONCE else tuple(n for n in graph.inputs if n not in integer)
+    stages = pipeline.run_graph(graph, wrt, "test", backend="array-api")
+    if library == "jax" and not any(graph.shape(node) for node in stages.final.inputs.values()):
+        pytest.skip("scalar inputs alone: the module computes with NumPy's namespace, which jax.jit cannot trace")
+    module = load_module(stages.source)
+    arrays = draw(name, shapes, rng)
+    arrays["W"] = rng.standard_normal(out.shape)
+    values = evaluate(stages.final, arrays)
+    if library == "torch":
+        torch = pytest.importorskip("torch")
+        function, convert = module.value_and_grad, torch.asarray
+    else:
+        jax = pytest.importorskip("jax")
+        jax.config.update("jax_enable_x64", True)
+        function, convert = jax.jit(module.value_and_grad), jax.numpy.asarray
+    got_value, got = function(**{k: convert(np.asarray(v)) for k, v in arrays.items()})
+    for name_, node, found in zip(("value",) + wrt, stages.final.outputs, [got_value] + [got[n] for n in wrt]):
+        assert np.asarray(found).shape == np.shape(values[node]), name_
+        np.testing.assert_allclose(np.asarray(found), values[node], rtol=1e-9, atol=1e-12, err_msg=name_)
+
+
 def _declared(sized, shapes, out_shape, integer=()):
     """The shapes to compile with; the index operands (`integer`) are integer inputs (gradc.Int)."""
     declared = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
@@ -93,6 +129,26 @@ def test_op_source_on_strict_matches_the_numpy_module(name, shapes, attrs, rng):
     module = load_module(_emitted(name, lambda: pipeline.run(source, shapes=declared, backend="array-api")).source)
     arrays = draw(name, shapes, rng)
     arrays["W"] = rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal())
+    _compare(numpy_module, module, arrays)
+
+
+# the gathers as losses write them, with repeated labels: the mean's adjoint (a Python number) broadcast to the
+# rows, then scattered back by a one-hot mask (pick) or sum (take_along_axis)
+LOSSES = [
+    "-mean(log_softmax(Z, axis=1)[arange(n), labels])",
+    "-sum(log(softmax(X @ W, axis=1))[arange(n), labels]) / n",
+    "-mean(take_along_axis(log_softmax(Z, axis=1), labels[:, None], axis=1))",
+]
+
+
+@pytest.mark.parametrize("source", LOSSES)
+def test_cross_entropies_on_strict_match_the_numpy_module(source, rng):
+    shapes = {"Z": ("n", "c"), "X": ("n", "d"), "W": ("d", "c"), "labels": Int("n")}
+    numpy_module = load_module(pipeline.run(source, shapes=shapes).source)
+    module = load_module(pipeline.run(source, shapes=shapes, backend="array-api").source)
+    sizes = {"n": 6, "c": 4, "d": 3}
+    arrays = {name: rng.standard_normal(tuple(sizes[d] for d in shapes[name])) for name in numpy_module.INPUTS}
+    arrays["labels"] = np.array([0, 3, 3, 1, 0, 3])
     _compare(numpy_module, module, arrays)
 
 

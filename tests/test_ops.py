@@ -151,9 +151,11 @@ SPECIAL = {
     "pick": [(((3, 2), (3,)), {}), (((4, 3, 2), (4,)), {})],
     "pick_put": [(((3,), (3,)), dict(shape=(3, 2))), (((4, 2), (4,)), dict(shape=(4, 3, 2)))],
     "take_along_axis": [(((3, 2), (3, 1)), dict(axis=1)), (((2, 3), (4, 3)), dict(axis=0)),
-                        (((3, 2), (1, 4)), dict(axis=-1)), (((2, 3, 2), (2, 3, 3)), dict(axis=2))],
+                        (((3, 2), (1, 4)), dict(axis=-1)), (((2, 3, 2), (2, 3, 3)), dict(axis=2)),
+                        (((1, 3), (4, 2)), dict(axis=1))],  # x's one row broadcast: its gradient sums rows
     "take_along_axis_add": [(((3, 1), (3, 1)), dict(axis=1, shape=(3, 2))), (((4, 3), (4, 3)), dict(axis=0, shape=(2, 3))),
-                            (((3, 4), (1, 4)), dict(axis=1, shape=(3, 2)))],
+                            (((3, 4), (1, 4)), dict(axis=1, shape=(3, 2))),
+                            (((4, 2), (4, 2)), dict(axis=1, shape=(1, 3)))],
     **REDUCTION_CASES,
     **ELEMENTWISE_CASES,
     # The linear algebra engineer's rows (issue 12): square operands drawn whole (domain.Matrices).

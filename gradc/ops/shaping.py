@@ -36,7 +36,7 @@ def _axis(shape, axis, op, what="axis"):
     return axis % len(shape)
 
 
-def _swapped(shape, axis1, axis2):
+def swapped(shape, axis1, axis2):
     """swapaxes' permutation of the axes of `shape`."""
     order = list(range(len(shape)))
     a, b = _axis(shape, axis1, "swapaxes", "axis1"), _axis(shape, axis2, "swapaxes", "axis2")
@@ -46,7 +46,7 @@ def _swapped(shape, axis1, axis2):
 
 # Its own inverse, like flip.
 SWAPAXES = defop(Op(name="swapaxes", arity=1,
-                    shape=lambda x, *, axis1, axis2: tuple(x[i] for i in _swapped(x, axis1, axis2)),
+                    shape=lambda x, *, axis1, axis2: tuple(x[i] for i in swapped(x, axis1, axis2)),
                     impl=lambda x, *, axis1, axis2: np.swapaxes(x, axis1, axis2),
                     vjp=lambda g, out, x, **axes: (call("swapaxes", g, **axes),), jvp=linear("swapaxes"),
                     symbol="swap", names=("swapaxes",), keywords=(("axis1", None), ("axis2", None)), positional=2,
@@ -54,7 +54,7 @@ SWAPAXES = defop(Op(name="swapaxes", arity=1,
                     domain=(ANY,), defined_everywhere=True))
 
 
-def _moved(shape, source, destination):
+def moved(shape, source, destination):
     """moveaxis' permutation: the axes `source` go to the positions `destination`, the others keep their order."""
     source, destination = (a if isinstance(a, tuple) else (a,) for a in (source, destination))
     if len(source) != len(destination):
@@ -74,7 +74,7 @@ def _moveaxis_vjp(g, out, x, *, source, destination):
 
 
 MOVEAXIS = defop(Op(name="moveaxis", arity=1,
-                    shape=lambda x, *, source, destination: tuple(x[i] for i in _moved(x, source, destination)),
+                    shape=lambda x, *, source, destination: tuple(x[i] for i in moved(x, source, destination)),
                     impl=lambda x, *, source, destination: np.moveaxis(x, source, destination),
                     vjp=_moveaxis_vjp, jvp=linear("moveaxis"), symbol="move", names=("moveaxis",),
                     keywords=(("source", None), ("destination", None)), positional=2, view=True,

@@ -14,12 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradc import dimensions
 from gradc.errors import GradcError
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
+from gradc.ops.construction import literal_text
+from gradc.ops.contractions import merged_shape
 from gradc.ops.indexing import Slice, consumed
 from gradc.ops.joins import LAYOUTS
 from gradc.ops.norms import classify
 from gradc.ops.reduce import squeezed_axes, sum_to_axes
+from gradc.ops.shaping import moved, swapped, tile_split
 from gradc.shapes import inserted_axes, normalize_axes, permutation
 
 BACKEND = "array-api"
@@ -139,6 +143,13 @@ def _expand_dims(ctx, x, *, axis):
     return f"{x}[{', '.join(index)}]"
 
 
+def _broadcast_to(ctx, x, *, shape):
+    """`xp.broadcast_to(x, (n,))`; a 0-d operand made an array, since its name may hold a Python number
+    (`g_t8 = -1.0 / n`, a mean's adjoint), which the standard's broadcast_to does not take."""
+    array = ctx.array(x) if ctx.arg_shapes[0] else f"{ctx.xp}.asarray({x}, dtype={ctx.dtype}, device={ctx.device})"
+    return f"{ctx.xp}.broadcast_to({array}, {ctx.shape(shape)})"
+
+
 def _transpose(ctx, x, *, axes=None):
     """x.T for a matrix (the standard's .T is for matrices only); any other permutation by permute_dims."""
     order = permutation(ctx.arg_shapes[0], axes)
@@ -149,7 +160,7 @@ def _transpose(ctx, x, *, axes=None):
     return f"{ctx.xp}.permute_dims({x}, {order})"
 
 
-register_lowering("broadcast_to", lambda ctx, x, *, shape: f"{ctx.xp}.broadcast_to({ctx.array(x)}, {ctx.shape(shape)})")
+register_lowering("broadcast_to", _broadcast_to)
 register_lowering("expand_dims", _expand_dims)
 register_lowering("squeeze", lambda ctx, x, *, axis:
                   f"{ctx.xp}.squeeze({x}, axis={ctx.axes(squeezed_axes(ctx.arg_shapes[0], axis))})")
@@ -256,6 +267,170 @@ def _where(ctx, cond, a, b):
 
 
 register_lowering("where", _where)
+
+
+# ---- issue 13's shapes, constructions, triangles, diagonals and gathers (gradc/ops/shaping.py,
+# construction.py, gathers.py; kron's split_axes and merge_axes, cholesky's lower_half) ----
+def _reshape(ctx, x, shape):
+    """`xp.reshape(x, (n, 3))`, the standard's function (its arrays have no .reshape method); a Python number
+    made an array first."""
+    return f"{ctx.xp}.reshape({ctx.array(x)}, {shape})"
+
+
+register_lowering("swapaxes", lambda ctx, x, *, axis1, axis2: _transpose(ctx, x, axes=tuple(
+    swapped(ctx.arg_shapes[0], axis1, axis2))))
+register_lowering("moveaxis", lambda ctx, x, *, source, destination: _transpose(ctx, x, axes=tuple(
+    moved(ctx.arg_shapes[0], source, destination))))
+
+
+def _roll(ctx, x, *, shift, axis):
+    """`xp.roll(x, shift=(1, 2), axis=(0, 1))`, one total shift per axis: the standard pairs a tuple shift
+    with a tuple of as many axes only, where NumPy also adds up the shifts given for one axis (shift=(1, 1),
+    axis=1 rolls by 2; torch refuses it)."""
+    if axis is None:
+        return f"{ctx.xp}.roll({ctx.array(x)}, shift={shift!r})"
+    axes, shifts = (a if isinstance(a, tuple) else (a,) for a in (axis, shift))
+    count = max(len(axes), len(shifts))
+    axes, shifts = (pairs * (count // len(pairs)) for pairs in (axes, shifts))  # one broadcast to many
+    ndim, totals = len(ctx.arg_shapes[0]), {}
+    for a, s in zip(axes, shifts):
+        totals[a % ndim] = totals.get(a % ndim, 0) + s
+    if len(totals) == 1:
+        [(a, s)] = totals.items()
+        return f"{ctx.xp}.roll({x}, shift={s}, axis={a})"
+    return f"{ctx.xp}.roll({x}, shift={tuple(totals.values())}, axis={tuple(totals)})"
+
+
+register_lowering("roll", _roll)
+register_lowering("repeat", lambda ctx, x, *, repeats, axis: f"{ctx.xp}.repeat({ctx.array(x)}, {repeats})"
+                  if axis is None else f"{ctx.xp}.repeat({x}, {repeats}, axis={axis})")
+# the standard's tile takes a tuple only; NumPy's an int too, with the same meaning as (reps,)
+register_lowering("tile", lambda ctx, x, *, reps: f"{ctx.xp}.tile({ctx.array(x)}, "
+                                                  f"{reps if isinstance(reps, tuple) else (reps,)!r})")
+
+
+def _repeat_sum(ctx, g, *, repeats, axis, shape):
+    """`xp.sum(xp.reshape(g, (n, 3, d)), axis=1)`: each run of copies on an axis of its own, summed."""
+    if axis is None:
+        flat = f"{ctx.xp}.sum({_reshape(ctx, g, f'(-1, {repeats})')}, axis=1)"
+        return flat if len(shape) == 1 else _reshape(ctx, flat, ctx.shape(shape))
+    split = shape[:axis + 1] + (repeats,) + shape[axis + 1:]
+    return f"{ctx.xp}.sum({_reshape(ctx, g, ctx.shape(split))}, axis={axis + 1})"
+
+
+def _tile_sum(ctx, g, *, reps, shape):
+    """`xp.sum(xp.reshape(g, (2, n, 3, d)), axis=(0, 2))`: each tiled axis split into (copies, length), the
+    copies summed."""
+    split, copies = tile_split(shape, reps)
+    if not copies:  # every reps 1: only new leading axes of length 1 to drop
+        return _reshape(ctx, g, ctx.shape(shape))
+    return f"{ctx.xp}.sum({_reshape(ctx, g, ctx.shape(split))}, axis={ctx.axes(copies)})"
+
+
+register_lowering("repeat_sum", _repeat_sum)
+register_lowering("tile_sum", _tile_sum)
+register_lowering("reshape", lambda ctx, x, *, shape: _reshape(ctx, x, ctx.shape(shape)))
+register_lowering("ravel", lambda ctx, x: _reshape(ctx, x, "(-1,)"))
+register_lowering("split_axes", lambda ctx, x, *, parts: _reshape(ctx, x, ctx.shape(sum(parts, ()))))
+register_lowering("merge_axes", lambda ctx, x: _reshape(ctx, x, ctx.shape(merged_shape(ctx.arg_shapes[0]))))
+
+# arrays made from a shape or written out, in the function's dtype and device
+register_lowering("full", lambda ctx, *, shape, fill_value: ctx.literal(fill_value) if not shape else
+                  f"{ctx.xp}.full({ctx.shape(shape)}, {ctx.literal(fill_value)}, dtype={ctx.dtype}, "
+                  f"device={ctx.device})")
+register_lowering("identity", lambda ctx, *, shape: f"{ctx.xp}.eye({ctx.dim(shape[0])}, dtype={ctx.dtype}, "
+                                                    f"device={ctx.device})")
+register_lowering("literal", lambda ctx, *, values: f"{ctx.xp}.asarray({literal_text(values)}, dtype={ctx.dtype}, "
+                                                    f"device={ctx.device})")
+
+
+def _like(function, fill):
+    """`xp.zeros_like(a, dtype=dtype)`: the function's float dtype, where a may hold integers; of a scalar,
+    the number itself (as the NumPy backend writes it)."""
+    def lower(ctx, a, **attrs):
+        value = fill if fill is not None else attrs["fill_value"]
+        if not ctx.arg_shapes[0]:
+            return ctx.literal(value)
+        filled = "" if fill is not None else f", {ctx.literal(value)}"
+        return f"{ctx.xp}.{function}({a}{filled}, dtype={ctx.dtype})"
+    return lower
+
+
+register_lowering("zeros_like", _like("zeros_like", 0.0))
+register_lowering("ones_like", _like("ones_like", 1.0))
+register_lowering("full_like", _like("full_like", None))
+
+# triangles and diagonals: tril and triu are the standard's, diagonal its linalg extension's; a matrix made
+# from a diagonal is the module's `_diagonal_matrix`, a mask where NumPy writes in place (np.fill_diagonal)
+register_lowering("tril", lambda ctx, x, *, k: f"{ctx.xp}.tril({x}, k={k})" if k else f"{ctx.xp}.tril({x})")
+register_lowering("triu", lambda ctx, x, *, k: f"{ctx.xp}.triu({x}, k={k})" if k else f"{ctx.xp}.triu({x})")
+# Φ(X): below the diagonal, and half of it (tril of triu: the diagonal alone)
+register_lowering("lower_half", "{xp}.tril({0}, k=-1) + 0.5 * {xp}.tril({xp}.triu({0}))")
+
+
+def _diagonal(ctx, x, offset):
+    return f"{ctx.xp}.linalg.diagonal({x}, offset={offset})" if offset else f"{ctx.xp}.linalg.diagonal({x})"
+
+
+def _diagonal_matrix(ctx, v, offset, shape):
+    rows, columns = (ctx.dim(d) for d in shape)
+    return f"{ctx.helper('_diagonal_matrix')}({ctx.xp}, {v}, {offset}, {rows}, {columns})"
+
+
+def _diag(ctx, x, *, k):
+    """np.diag: of a matrix its k-th diagonal, of a vector the square matrix with it on the k-th diagonal."""
+    if len(ctx.arg_shapes[0]) == 2:
+        return _diagonal(ctx, x, k)
+    side = dimensions.add(ctx.arg_shapes[0][0], abs(k))
+    return _diagonal_matrix(ctx, x, k, (side, side))
+
+
+register_lowering("diagonal", lambda ctx, x, *, offset: _diagonal(ctx, x, offset))
+register_lowering("undiagonal", lambda ctx, g, *, offset, shape: _diagonal_matrix(ctx, g, offset, shape))
+register_lowering("diag", _diag)
+
+
+# gathers by integer indices: the standard's take_along_axis; their adjoints add with one-hot masks (the
+# standard has no scatter-add), so repeated indices add up
+def _per_row(indices, rank):
+    """`labels[:, None, None]`: one index per row, given the rank of the array it indexes (the standard names
+    every axis in an index)."""
+    return f"{indices}[:, {', '.join(['None'] * (rank - 1))}]"
+
+
+def _pick(ctx, x, indices):
+    """`Z[arange(n), labels]` as `xp.squeeze(xp.take_along_axis(Z, labels[:, None], axis=1), axis=1)` (the
+    other axes broadcast)."""
+    taken = f"{ctx.xp}.take_along_axis({x}, {_per_row(indices, len(ctx.arg_shapes[0]))}, axis=1)"
+    return f"{ctx.xp}.squeeze({taken}, axis=1)"
+
+
+def _pick_put(ctx, g, indices, *, shape):
+    """Zeros with row i of g at column labels[i]: g where labels[i] equals the column, a mask, since the rows
+    differ and no two pairs (i, labels[i]) meet."""
+    rank = len(shape)
+    columns = f"{ctx.xp}.arange({ctx.dim(shape[1])}, device={ctx.device})"
+    if rank > 2:
+        columns += f"[:, {', '.join(['None'] * (rank - 2))}]"
+    spread = f"{g}[{', '.join('None' if i == 1 else ':' for i in range(rank))}]"  # g[:, None, :]
+    return f"{ctx.xp}.where({_per_row(indices, rank)} == {columns}, {spread}, 0.0)"
+
+
+def _take_along_add(ctx, g, indices, *, axis, shape):
+    """`_take_along_add(xp, g, labels, 1, c)`, then summed over the axes where x had length 1 and the gather
+    broadcast it (the indices longer there)."""
+    size = ctx.dim(shape[axis])
+    text = f"{ctx.helper('_take_along_add')}({ctx.xp}, {g}, {indices}, {axis}, {size})"
+    broadcast = tuple(i for i, (d, e) in enumerate(zip(shape, ctx.arg_shapes[0])) if i != axis and d == 1 != e)
+    return _reduction(ctx, "sum", text, broadcast, True) if broadcast else text
+
+
+register_lowering("pick", _pick)
+register_lowering("pick_put", _pick_put)
+register_lowering("take_along_axis", lambda ctx, x, indices, *, axis: f"{ctx.xp}.take_along_axis({x}, {indices}, "
+                  f"axis={0 if axis is None else axis % len(ctx.arg_shapes[0])})")
+register_lowering("take_along_axis_add", _take_along_add)
+# ---- end of issue 13's shapes, constructions and gathers ----
 
 
 # products, spreads, norms
