@@ -19,7 +19,7 @@ CASES = [
     ("(x + y) * z", {}),
     ("x / (x + y)", {}),
 ]
-SIZES = {"n": 5, "d": 3, "h": 4}
+SIZES = {"n": 5, "d": 3, "h": 4, "b": 2}
 
 
 def _modules(source, shapes):
@@ -215,13 +215,29 @@ SHAPE_VOCABULARY = [
 ]
 
 
-@pytest.mark.parametrize("source, shapes", VOCABULARY + SHAPE_VOCABULARY)
+# issue 13's linear algebra and contractions: the standard's linalg extension, and einsum, dot, inner, kron
+# written with its matmul, tensordot, diagonal and reshapes (the matrices made well conditioned in the source)
+LINALG_VOCABULARY = [
+    ("Q = S @ S.T + 3.0 * eye(d); r = x - mu; 0.5*slogdet(Q)[1] + 0.5*(r @ solve(Q, r))",
+     {"S": ("d", "d"), "x": ("d",), "mu": ("d",)}),
+    ("Q = S @ S.T + 3.0 * eye(d); log(det(Q)) + sum(inv(Q) * C) + sum(cholesky(Q) * C) + det(Q) * slogdet(Q)[0]"
+     " + sum(solve(Q, C) ** 2)", {"S": ("d", "d"), "C": ("d", "d")}),
+    ("sum(einsum('bij,bjk->bik', T, U) * V) + sum(einsum('bii->bi', T @ U) ** 2) + sum(einsum('bij,jk->ik', T, A.T))"
+     " + sum(tensordot(T, U, axes=([1, 2], [2, 1])) ** 2)",
+     {"T": ("b", "d", "h"), "U": ("b", "h", "d"), "V": ("b", "d", "d"), "A": ("d", "h")}),
+    ("sum(W * dot(T, B)) + sum(W * inner(T, A)) + sum(kron(w, u) ** 2) + sum(kron(A, B) ** 2) + sum((T @ U) * W)",
+     {"T": ("b", "d", "h"), "B": ("h", "d"), "W": ("b", "d", "d"), "A": ("d", "h"), "w": ("d",), "u": ("h",),
+      "U": ("b", "h", "d")}),
+]
+
+
+@pytest.mark.parametrize("source, shapes", VOCABULARY + SHAPE_VOCABULARY + LINALG_VOCABULARY)
 def test_vocabulary_on_torch(source, shapes):
     torch = pytest.importorskip("torch")
     _check(source, shapes, torch.from_numpy, lambda x: x.numpy() if hasattr(x, "numpy") else x)
 
 
-@pytest.mark.parametrize("source, shapes", VOCABULARY + SHAPE_VOCABULARY)
+@pytest.mark.parametrize("source, shapes", VOCABULARY + SHAPE_VOCABULARY + LINALG_VOCABULARY)
 def test_vocabulary_under_jax_jit(source, shapes):
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)

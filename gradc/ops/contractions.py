@@ -354,21 +354,21 @@ TENSORDOT = defop(Op(name="tensordot", arity=2,
 
 
 # kron: every product of an element of a with one of b, blocks laid out as NumPy's np.kron lays them
-def _padded(a, b):
+def padded_shapes(a, b):
     """a and b given leading axes of 1 to one number of axes, as np.kron pads the shorter."""
     ndim = max(len(a), len(b))
     return (1,) * (ndim - len(a)) + tuple(a), (1,) * (ndim - len(b)) + tuple(b)
 
 
 def _kron_shape(a, b):
-    return tuple(dimensions.multiply(x, y) for x, y in zip(*_padded(a, b)))
+    return tuple(dimensions.multiply(x, y) for x, y in zip(*padded_shapes(a, b)))
 
 
 def _kron_vjp(g, out, a, b):
     """out[i*p + k, j*q + l] = a[i, j] b[k, l]: g with each axis split in two (a's, b's) is an einsum's adjoint."""
     if a.ndim == 0 or b.ndim == 0:
         return g * b, g * a  # a scalar operand scales the other
-    pa, pb = _padded(a.shape, b.shape)
+    pa, pb = padded_shapes(a.shape, b.shape)
     pieces = call("split_axes", g, parts=tuple(zip(pa, pb)))
     wide_a = a if len(pa) == a.ndim else call("expand_dims", a, axis=tuple(range(len(pa) - a.ndim)))
     wide_b = b if len(pb) == b.ndim else call("expand_dims", b, axis=tuple(range(len(pb) - b.ndim)))

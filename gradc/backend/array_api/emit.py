@@ -17,7 +17,7 @@ from gradc.naming import dimension_names
 
 # The module-level helpers its lines may call (templates/array_api_helpers.py.j2), in the order it carries them.
 HELPERS = ("_sigmoid", "_scatter", "_erf", "_prod_others", "_diagonal_matrix", "_take_along_add",
-           "_singular_direction", "_take_add")
+           "_singular_direction", "_logdet", "_take_add")
 TEMPLATE = "array_api_module.py.j2"
 
 

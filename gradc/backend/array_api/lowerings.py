@@ -18,7 +18,7 @@ from gradc import dimensions
 from gradc.errors import GradcError
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 from gradc.ops.construction import literal_text
-from gradc.ops.contractions import merged_shape
+from gradc.ops.contractions import merged_shape, padded_shapes, split_spec, tensordot_axes
 from gradc.ops.indexing import Slice, consumed
 from gradc.ops.joins import LAYOUTS
 from gradc.ops.norms import classify
@@ -431,6 +431,117 @@ register_lowering("take_along_axis", lambda ctx, x, indices, *, axis: f"{ctx.xp}
                   f"axis={0 if axis is None else axis % len(ctx.arg_shapes[0])})")
 register_lowering("take_along_axis_add", _take_along_add)
 # ---- end of issue 13's shapes, constructions and gathers ----
+
+
+# ---- issue 13's linear algebra and contractions (gradc/ops/solves.py, contractions.py) ----
+# the standard's linalg extension; NumPy 2's solve reads a vector b as a vector, as the standard does
+register_lowering("inv", "{xp}.linalg.inv({0})")
+register_lowering("solve", "{xp}.linalg.solve({0}, {1})")
+register_lowering("det", "{xp}.linalg.det({0})")
+register_lowering("logabsdet", "{xp}.linalg.slogdet({0}).logabsdet")
+register_lowering("slogdet_sign", "{xp}.linalg.slogdet({0}).sign")
+register_lowering("logdet", "_logdet({xp}, {0})", helpers=("_logdet",))
+register_lowering("cholesky", "{xp}.linalg.cholesky({0})")
+
+
+def _tensordot(ctx, a, b, *, axes):
+    """`xp.tensordot(a, b, axes=((1,), (0,)))`: the standard takes two sequences of non-negative axes."""
+    pair = tensordot_axes(ctx.arg_shapes[0], ctx.arg_shapes[1], axes)
+    return f"{ctx.xp}.tensordot({a}, {b}, axes={tuple(tuple(side) for side in pair)})"
+
+
+def _dot(ctx, a, b):
+    """np.dot of arrays the simplifier left (an operand of more than two axes): a's last axis against b's
+    second-to-last (its only one for a vector), a tensordot."""
+    a_shape, b_shape = ctx.arg_shapes
+    return f"{ctx.xp}.tensordot({a}, {b}, axes=(({len(a_shape) - 1},), ({max(len(b_shape) - 2, 0)},)))"
+
+
+def _inner(ctx, a, b):
+    """np.inner: the last axes summed together, a tensordot."""
+    a_shape, b_shape = ctx.arg_shapes
+    return f"{ctx.xp}.tensordot({a}, {b}, axes=(({len(a_shape) - 1},), ({len(b_shape) - 1},)))"
+
+
+def _kron(ctx, a, b):
+    """np.kron without a kron in the standard: a's axes interleaved with b's (each padded with leading 1s to the
+    longer rank), their product, and each pair of axes merged: kron(a, b)[i*p + k] = a[i] b[k]."""
+    a_shape, b_shape = padded_shapes(*ctx.arg_shapes)
+    wide_a = ctx.shape(tuple(d for dim in a_shape for d in (dim, 1)))
+    wide_b = ctx.shape(tuple(d for dim in b_shape for d in (1, dim)))
+    product = f"{ctx.xp}.reshape({a}, {wide_a}) * {ctx.xp}.reshape({b}, {wide_b})"
+    merged = tuple(dimensions.multiply(x, y) for x, y in zip(a_shape, b_shape))
+    return f"{ctx.xp}.reshape({product}, {ctx.shape(merged)})"
+
+
+def _arranged(ctx, x, term, order):
+    """x, whose axes are `term`'s letters, with its axes in `order` (a permutation of term)."""
+    if tuple(order) == tuple(term):
+        return x
+    return f"{ctx.xp}.permute_dims({x}, {tuple(term.index(c) for c in order)})"
+
+
+def _diagonals(ctx, x, term):
+    """x and its letters with each repeated letter's diagonal taken ('bii' -> 'bi'): the two axes moved last,
+    then the standard's linalg.diagonal, which puts the diagonal last."""
+    while len(set(term)) != len(term):
+        c = next(c for c in term if term.count(c) > 1)
+        first, second = term.index(c), term.index(c, term.index(c) + 1)
+        rest = [i for i in range(len(term)) if i not in (first, second)]
+        x = _arranged(ctx, x, term, "".join(term[i] for i in rest + [first, second]))
+        x, term = f"{ctx.xp}.linalg.diagonal({x})", "".join(term[i] for i in rest) + c
+    return x, term
+
+
+def _einsum(ctx, *operands, spec):
+    """einsum with no einsum in the standard, for what the simplifier leaves (one or two operands): repeated
+    letters of an operand become its diagonal, the letters one operand alone has and the output lacks are
+    summed, and two operands then meet in a batched matmul, (batch, a's, shared) @ (batch, shared, b's),
+    reshaped to the output's axes.
+    """
+    inputs, output = split_spec(spec)
+    if len(operands) > 2:  # the simplifier makes pairs (rules.py, einsum_in_pairs): this is a new rule's
+        raise GradcError(f"operation 'einsum' has no lowering for the {BACKEND} backend of {len(operands)} "
+                         "operands: compile with backend='numpy'")
+    xp = ctx.xp
+    arrays, terms, sizes = list(operands), list(inputs), [dict(zip(t, s)) for t, s in zip(inputs, ctx.arg_shapes)]
+    for k, term in enumerate(terms):
+        arrays[k], terms[k] = _diagonals(ctx, arrays[k], term)
+    for k, term in enumerate(terms):  # letters only this operand has and the output drops: summed here
+        others = output + "".join(t for j, t in enumerate(terms) if j != k)
+        alone = tuple(i for i, c in enumerate(term) if c not in others)
+        if alone:
+            arrays[k] = f"{xp}.sum({arrays[k]}, axis={alone if len(alone) > 1 else alone[0]})"
+            terms[k] = "".join(c for i, c in enumerate(term) if i not in alone)
+    if len(arrays) == 1:
+        return _arranged(ctx, arrays[0], terms[0], output)
+    (a, b), (left, right), (a_sizes, b_sizes) = arrays, terms, sizes
+    batch = [c for c in output if c in left and c in right]
+    shared = [c for c in left if c in right and c not in output]
+    a_own, b_own = [c for c in left if c not in right], [c for c in right if c not in left]
+
+    def grouped(x, term, order, own_sizes, groups):
+        """x arranged as `order`, its axes after the batch merged into `groups` (one axis each)."""
+        x = _arranged(ctx, x, term, order)
+        now = tuple(own_sizes[c] for c in order)
+        shape = now[:len(batch)] + tuple(dimensions.multiply(*(own_sizes[c] for c in g)) if g else 1 for g in groups)
+        return x if shape == now else f"{xp}.reshape({x}, {ctx.shape(shape)})"
+
+    product = (f"{grouped(a, left, batch + a_own + shared, a_sizes, (a_own, shared))} @ "
+               f"{grouped(b, right, batch + shared + b_own, b_sizes, (shared, b_own))}")
+    natural = batch + a_own + b_own  # the product's letters once its last two axes are split back
+    if not len(a_own) == len(b_own) == 1:
+        whole = {c: a_sizes[c] if a_sizes.get(c, 1) != 1 else b_sizes.get(c, 1) for c in natural}
+        product = f"{xp}.reshape({product}, {ctx.shape(tuple(whole[c] for c in natural))})"
+    return _arranged(ctx, product, "".join(natural), output)
+
+
+register_lowering("tensordot", _tensordot)
+register_lowering("dot", _dot)
+register_lowering("inner", _inner)
+register_lowering("kron", _kron)
+register_lowering("einsum", _einsum)
+# ---- end of issue 13's linear algebra and contractions ----
 
 
 # products, spreads, norms
