@@ -95,3 +95,13 @@ def test_a_second_backend_would_be_a_sibling_folder():
     wrong = [f"{name} imports {target}" for name, target in internal_graph().edges
              if within(target, ("gradc.backend.numpy",)) and not within(name, wiring)]
     assert not wrong
+
+
+def test_the_wheel_carries_every_folder_of_modules():
+    """pyproject's package list names every folder holding modules: one left out ships a wheel without it
+    (the array-api backend was, while the editable checkout had it)."""
+    import tomllib
+    declared = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("*.py")}
+    assert folders <= declared, sorted(folders - declared)
+    assert "gradc.templates" in declared and (PACKAGE / "templates" / "module.py.j2").exists()
