@@ -254,3 +254,34 @@ def test_float32_stays_float32_through_shapes_and_constructions(source, shapes):
               for k, v in _inputs(source, shapes).items()}
     value, grads = module.value_and_grad(**inputs)
     assert value.dtype == strict.float32 and all(g.dtype == strict.float32 for g in grads.values())
+
+
+# slices of negative step, which torch does not take: written as positive steps of a flipped axis
+NEGATIVE_STEPS = ["x[::-1]", "x[::-2]", "x[1::-1]", "x[-2:0:-3]", "x[10::-4]", "x[:-7:-1]", "x[2:4:-1]",
+                  "X[::-1, 1::2]", "X[1:, ::-3]", "X[None, ::-1, 0]", "X[-1, ::-2]"]
+
+
+@pytest.mark.parametrize("index", NEGATIVE_STEPS)
+@pytest.mark.parametrize("library", ["strict", "torch", "jax"])
+def test_a_slice_of_negative_step_means_numpys_on_every_namespace(index, library):
+    module = pytest.importorskip({"strict": "array_api_strict", "torch": "torch", "jax": "jax"}[library])
+    shapes = {"x": (6,), "X": (5, 4)}
+    name = index[0]
+    source = f"sum(W * {index}) + sum({index} ** 3)"
+    rng = np.random.default_rng(2)
+    array = rng.normal(size=shapes[name])
+    expected_shape = np.shape(eval(index, {}, {name: array}))  # the test's own constant text: NumPy's meaning
+    weights = rng.normal(size=expected_shape)
+    numpy_module, array_module, _ = _modules(source, {name: shapes[name], "W": expected_shape})
+    value, grads = numpy_module.value_and_grad(W=weights, **{name: array})
+    function = array_module.value_and_grad
+    if library == "strict":
+        convert, back = module.asarray, lambda a: np.asarray(module.asarray(a, copy=True)._array)
+    elif library == "torch":
+        convert, back = module.from_numpy, lambda a: a.numpy()
+    else:
+        module.config.update("jax_enable_x64", True)
+        convert, back, function = module.numpy.asarray, np.asarray, module.jit(function)
+    got_value, got = function(W=convert(weights), **{name: convert(array)})
+    np.testing.assert_allclose(back(got_value), value, rtol=1e-12)
+    np.testing.assert_allclose(back(got[name]), grads[name], rtol=1e-12, atol=1e-14)

@@ -74,6 +74,10 @@ SHAPE_OPS = {"swapaxes", "moveaxis", "roll", "repeat", "repeat_sum", "tile", "ti
              "split_axes", "merge_axes", "full", "identity", "literal", "zeros_like", "ones_like", "full_like", "tril",
              "triu", "lower_half", "diagonal", "undiagonal", "diag", "pick", "pick_put", "take_along_axis",
              "take_along_axis_add"}
+# and the linear algebra, contractions and indexing, whose lowerings spell what the standard lacks (einsum, kron,
+# negative steps, which torch slices without) or lean on its linalg extension
+SHAPE_OPS |= {"inv", "solve", "det", "logabsdet", "slogdet_sign", "logdet", "cholesky", "einsum", "dot", "inner",
+              "tensordot", "kron", "index", "scatter", "matmul", "outer", "trace"}
 
 
 @pytest.mark.parametrize("library", ["torch", "jax"])

@@ -201,7 +201,40 @@ register_lowering("matmul", _matmul)
 register_lowering("t_matmul", lambda ctx, a, b: f"{_transpose(ctx, a)} @ {b}")
 register_lowering("outer", "{0}[:, None] * {1}")
 register_lowering("vdot", _vdot)
-register_lowering("index", lambda ctx, x, *, index: f"{x}[{_index_text(ctx, index, len(ctx.arg_shapes[0]))}]")
+def _forwards(index, shape):
+    """The index with each slice of negative step made one of positive step along that axis flipped, and the
+    flipped axes: torch slices with no negative step, and one spelling serves every namespace. A symbolic
+    dimension takes only `::-1` backwards (the shape rule names no other length), which is `:` of the flip."""
+    items, flipped, axis = [], [], 0
+    for item in index:
+        if isinstance(item, Slice) and item.step is not None and item.step < 0:
+            flipped.append(axis)
+            if item.keeps_whole():
+                item = Slice()
+            else:  # a fixed length: NumPy's own reading of the bounds, then j = length - 1 - i
+                length = shape[axis]
+                start, stop, step = slice(*item).indices(length)
+                count = len(range(start, stop, step))
+                last = start + (count - 1) * step
+                item = Slice(length - 1 - start, length - last, -step if step != -1 else None) if count else \
+                    Slice(0, 0)
+                item = Slice() if item == Slice(0, length) else item
+        items.append(item)
+        axis += item is not None
+    return tuple(items), tuple(flipped)
+
+
+def _index(ctx, x, *, index):
+    """`x[1, ::2]`; `xp.flip(x, axis=0)[1:]` for `x[-2::-1]` (see `_forwards`)."""
+    index, flipped = _forwards(index, ctx.arg_shapes[0])
+    if flipped:
+        x = f"{ctx.xp}.flip({x}, axis={ctx.axes(flipped)})"
+        if all(item == Slice() for item in index):  # x[::-1]: the flip alone
+            return x
+    return f"{x}[{_index_text(ctx, index, len(ctx.arg_shapes[0]))}]"
+
+
+register_lowering("index", _index)
 # the adjoint of indexing: zeros with g written at the index, in place where the namespace allows it
 def _scatter(ctx, g, *, index, shape):
     """`_scatter(zeros, (1, slice(None, None, -1)), g)`; the standard writes through no `None` of an index, so
@@ -214,8 +247,13 @@ def _scatter(ctx, g, *, index, shape):
     if made:
         g = f"{ctx.xp}.squeeze({g}, axis={ctx.axes(tuple(made))})"
         index = tuple(item for item in index if item is not None)
-    index = _index_text(ctx, index, len(shape), in_tuple=True)
-    return f"{ctx.helper('_scatter')}({ctx.filled('zeros', shape)}, ({index},), {g})"
+    index, flipped = _forwards(index, shape)
+    if flipped and all(item == Slice() for item in index):  # x[::-1]'s adjoint: g flipped back, no zeros
+        # NOTE: also where XLA 0.10 aborts: flip(zeros.at[:].set(g)) fails its algebraic simplifier
+        return f"{ctx.xp}.flip({g}, axis={ctx.axes(flipped)})"
+    spelled = _index_text(ctx, index, len(shape), in_tuple=True)
+    text = f"{ctx.helper('_scatter')}({ctx.filled('zeros', shape)}, ({spelled},), {g})"
+    return f"{ctx.xp}.flip({text}, axis={ctx.axes(flipped)})" if flipped else text
 
 
 register_lowering("scatter", _scatter)
