@@ -285,3 +285,73 @@ def test_a_slice_of_negative_step_means_numpys_on_every_namespace(index, library
     got_value, got = function(W=convert(weights), **{name: convert(array)})
     np.testing.assert_allclose(back(got_value), value, rtol=1e-12)
     np.testing.assert_allclose(back(got[name]), grads[name], rtol=1e-12, atol=1e-14)
+
+
+# dask.array, through array_api_compat's dask namespace: the module builds a lazy graph of chunked arrays
+DASK_CASES = [
+    ("0.5*sum((X@w - y)**2)", {"X": ("n", "d"), "w": ("d",), "y": ("n",)}),
+    ("mean(log(1 + exp(-y * (X @ w))))", {"X": ("n", "d"), "w": ("d",), "y": ("n",)}),
+    ("h = tanh(X@W1 + b1); p = sigmoid(h@w2 + b2); mean((p - y)**2)",
+     {"X": ("n", "d"), "W1": ("d", "h"), "b1": ("h",), "w2": ("h",), "b2": (), "y": ("n",)}),
+    ("mean(logsumexp(X@W, axis=1) - sum(Y*(X@W), axis=1))", {"X": ("n", "d"), "W": ("d", "h"), "Y": ("n", "h")}),
+    ("-mean(log_softmax(X @ W, axis=1)[arange(n), labels])", {"X": ("n", "d"), "W": ("d", "h"), "labels": Int("n")}),
+    ("sum(x[::-1] * x) + sum(cumsum(x)) + sum(X[1:, ::2] ** 2)", {"x": ("n",), "X": ("n", 4)}),
+]
+
+
+@pytest.mark.parametrize("source, shapes", DASK_CASES)
+def test_dask_arrays_give_the_numpy_modules_values_lazily(source, shapes):
+    da = pytest.importorskip("dask.array")
+    numpy_module, module, _ = _modules(source, shapes)
+    rng = np.random.default_rng(3)
+    sizes = {"n": 40, "d": 3, "h": 4}
+    inputs = {name: rng.integers(0, sizes["h"], 40) if name == "labels" else
+              rng.normal(size=tuple(sizes.get(d, d) for d in dims)) for name, dims in shapes.items()}
+    value, grads = numpy_module.value_and_grad(**inputs)
+    got_value, got = module.value_and_grad(**{name: da.from_array(a, chunks=10 if a.ndim else ())
+                                              for name, a in inputs.items()})
+    assert all(isinstance(r, da.Array) for r in [got_value, *got.values()])  # nothing computed yet
+    np.testing.assert_allclose(got_value.compute(), value, rtol=1e-9)
+    for name in grads:
+        np.testing.assert_allclose(got[name].compute(), grads[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+# On a GPU (skipped where there is none): the module's results stay on the inputs' device and in their dtype
+@pytest.mark.parametrize("source, shapes", CASES[:3] + DASK_CASES[3:5])
+def test_cupy_arrays_stay_on_the_gpu_in_float32(source, shapes):
+    cupy = pytest.importorskip("cupy")
+    if cupy.cuda.runtime.getDeviceCount() == 0:
+        pytest.skip("no CUDA device")
+    _on_device(source, shapes, lambda a: cupy.asarray(a), lambda a: cupy.asnumpy(a),
+               lambda r: isinstance(r, cupy.ndarray) and r.dtype == cupy.float32)
+
+
+@pytest.mark.parametrize("source, shapes", CASES[:3] + DASK_CASES[3:5])
+def test_torch_cuda_tensors_stay_on_the_gpu_in_float32(source, shapes):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device for torch")
+    _on_device(source, shapes, lambda a: torch.from_numpy(a).to("cuda"), lambda a: a.cpu().numpy(),
+               lambda r: r.is_cuda and r.dtype == torch.float32)
+
+
+@pytest.mark.parametrize("source, shapes", CASES[:3] + DASK_CASES[3:5])
+def test_torch_cpu_tensors_in_float32_stay_float32(source, shapes):
+    """The GPU tests' check, on the CPU, where it runs everywhere."""
+    torch = pytest.importorskip("torch")
+    _on_device(source, shapes, torch.from_numpy, lambda a: a.numpy(),
+               lambda r: r.device.type == "cpu" and r.dtype == torch.float32)
+
+
+def _on_device(source, shapes, to_device, to_host, on_device_in_float32):
+    numpy_module, module, _ = _modules(source, shapes)
+    rng = np.random.default_rng(4)
+    inputs = {name: rng.integers(0, SIZES["h"], SIZES["n"]) if isinstance(dims, Int) else
+              rng.uniform(0.5, 1.5, tuple(SIZES.get(d, d) for d in dims)) for name, dims in shapes.items()}
+    value, grads = numpy_module.value_and_grad(**inputs)
+    on_gpu = {name: to_device(a if a.dtype.kind == "i" else a.astype(np.float32)) for name, a in inputs.items()}
+    got_value, got = module.value_and_grad(**on_gpu)
+    assert all(on_device_in_float32(r) for r in [got_value, *got.values()])
+    np.testing.assert_allclose(to_host(got_value), value, rtol=1e-4)
+    for name in grads:
+        np.testing.assert_allclose(to_host(got[name]), grads[name], rtol=1e-4, atol=1e-5, err_msg=name)

@@ -436,22 +436,27 @@ def _per_row(indices, rank):
     return f"{indices}[:, {', '.join(['None'] * (rank - 1))}]"
 
 
+def _columns(ctx, shape):
+    """`xp.arange(c)`, the column numbers of a (n, c, ...) array, along its second axis."""
+    columns = f"{ctx.xp}.arange({ctx.dim(shape[1])}, device={ctx.device})"
+    return columns + (f"[:, {', '.join(['None'] * (len(shape) - 2))}]" if len(shape) > 2 else "")
+
+
 def _pick(ctx, x, indices):
-    """`Z[arange(n), labels]` as `xp.squeeze(xp.take_along_axis(Z, labels[:, None], axis=1), axis=1)` (the
-    other axes broadcast)."""
-    taken = f"{ctx.xp}.take_along_axis({x}, {_per_row(indices, len(ctx.arg_shapes[0]))}, axis=1)"
-    return f"{ctx.xp}.squeeze({taken}, axis=1)"
+    """`Z[arange(n), labels]` as the sum of each row where its column is the label, a mask like pick_put's:
+    every namespace has where and sum (dask's has no take_along_axis), and a nan or inf elsewhere in the row
+    stays out, as it does in NumPy's gather."""
+    shape = ctx.arg_shapes[0]
+    chosen = f"{ctx.xp}.where({_per_row(indices, len(shape))} == {_columns(ctx, shape)}, {x}, 0.0)"
+    return f"{ctx.xp}.sum({chosen}, axis=1)"
 
 
 def _pick_put(ctx, g, indices, *, shape):
     """Zeros with row i of g at column labels[i]: g where labels[i] equals the column, a mask, since the rows
     differ and no two pairs (i, labels[i]) meet."""
     rank = len(shape)
-    columns = f"{ctx.xp}.arange({ctx.dim(shape[1])}, device={ctx.device})"
-    if rank > 2:
-        columns += f"[:, {', '.join(['None'] * (rank - 2))}]"
     spread = f"{g}[{', '.join('None' if i == 1 else ':' for i in range(rank))}]"  # g[:, None, :]
-    return f"{ctx.xp}.where({_per_row(indices, rank)} == {columns}, {spread}, 0.0)"
+    return f"{ctx.xp}.where({_per_row(indices, rank)} == {_columns(ctx, shape)}, {spread}, 0.0)"
 
 
 def _take_along_add(ctx, g, indices, *, axis, shape):
