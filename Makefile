@@ -47,7 +47,9 @@ $(VENV)/.examples: pyproject.toml
 demo: $(VENV)/.examples graphviz
 	$(BIN)/python examples/demo.py
 
+# The array-api modules also run on PyTorch (CPU) and under jax.jit where those install (tests/array_libraries.txt).
 test: setup chromium
+	$(BIN)/python benchmarks/install.py tests/array_libraries.txt
 	$(BIN)/python -m pytest
 
 # The differential fuzzer (tests/fuzz.py) on every core: 20,000 random programs, each failure reported by seed

@@ -3,8 +3,10 @@
 Every ```python block of README.md runs, in order, in one namespace (as a reader runs them top to bottom, or a
 notebook its cells), each from a file of its own (so that `inspect` finds the functions a block defines), in a
 temporary folder. A block that is deliberately not runnable (a fragment of a generated module) is marked by an
-HTML comment on the line before its fence: `<!-- not run: why -->`.
+HTML comment on the line before its fence: `<!-- not run: why -->`; one that needs optional libraries says so,
+`<!-- needs: torch, jax -->`, and runs where they are installed.
 """
+import importlib.util
 import re
 import runpy
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 FENCE = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
 NOT_RUN = "<!-- not run"
+NEEDS = re.compile(r"<!-- needs: ([\w, ]+) -->")
 
 
 def blocks(text):
@@ -34,8 +37,11 @@ def test_the_readme_has_python_blocks_and_few_are_not_run():
 def test_every_python_block_of_the_readme_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    for line, code, runnable in blocks(README.read_text(encoding="utf-8")):
-        if not runnable:
+    text = README.read_text(encoding="utf-8")
+    for line, code, runnable in blocks(text):
+        needs = NEEDS.match(text.split("\n")[line - 2])
+        if not runnable or needs and any(importlib.util.find_spec(name.strip()) is None
+                                         for name in needs.group(1).split(",")):
             continue
         path = tmp_path / f"readme_line_{line}.py"
         path.write_text(code, encoding="utf-8")
