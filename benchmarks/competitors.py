@@ -120,7 +120,8 @@ def jax_impl(workload, arrays):
     ns = SimpleNamespace(sum=jnp.sum, mean=jnp.mean, tanh=jnp.tanh, log=jnp.log, exp=jnp.exp,
                          sigmoid=jax.nn.sigmoid, relu=jax.nn.relu,
                          logsumexp=_import("jax.scipy.special").logsumexp,
-                         logabsdet=lambda S: jnp.linalg.slogdet(S)[1], solve=jnp.linalg.solve)
+                         logabsdet=lambda S: jnp.linalg.slogdet(S)[1], solve=jnp.linalg.solve,
+                         softmax=jax.nn.softmax)
     argnums = tuple(workload.inputs.index(k) for k in workload.wrt)
     vag = jax.jit(jax.value_and_grad(lambda *a: workload.loss(ns, *a), argnums=argnums))
     # NOTE: inputs live on the device already, as in a JAX program; passing NumPy arrays would time a copy.
@@ -143,7 +144,8 @@ def _torch_ns(torch):
     return SimpleNamespace(sum=axis_op(torch.sum), mean=axis_op(torch.mean), tanh=torch.tanh,
                            log=torch.log, exp=torch.exp, sigmoid=torch.sigmoid, relu=torch.relu,
                            logsumexp=lambda x, axis: torch.logsumexp(x, dim=axis),
-                           logabsdet=lambda S: torch.linalg.slogdet(S)[1], solve=torch.linalg.solve)
+                           logabsdet=lambda S: torch.linalg.slogdet(S)[1], solve=torch.linalg.solve,
+                           softmax=lambda x, axis: torch.softmax(x, dim=axis))
 
 
 def torch_impl(workload, arrays):
@@ -175,7 +177,9 @@ def autograd_impl(workload, arrays):
                          sigmoid=lambda z: 0.5 * (anp.tanh(0.5 * z) + 1.0),
                          relu=lambda a: anp.maximum(a, 0.0),
                          logsumexp=_import("autograd.scipy.special").logsumexp,
-                         logabsdet=lambda S: anp.linalg.slogdet(S)[1], solve=anp.linalg.solve)
+                         logabsdet=lambda S: anp.linalg.slogdet(S)[1], solve=anp.linalg.solve,
+                         softmax=lambda x, axis: anp.exp(x - _import("autograd.scipy.special").logsumexp(
+                             x, axis=axis, keepdims=True)))
     argnum = tuple(workload.inputs.index(k) for k in workload.wrt)
     vag = autograd.value_and_grad(lambda *a: workload.loss(ns, *a), argnum)
     args = tuple(arrays.values())

@@ -323,4 +323,48 @@ GAUSSIAN_NLL = Workload(
     loss=_gaussian_loss, hand_vag=_gaussian_vag, hand_fwd=_gaussian_fwd, make=_gaussian_make,
 )
 
-ALL = (CIRCUIT, LEAST_SQUARES, LOGISTIC, TWO_LAYER, SOFTMAX, LECTURE, GAUSSIAN_NLL)
+# --- attention (issue 12: softmax over an axis, a dimension as a value) ----------------------------
+
+def _attention_probabilities(Q, K):
+    """softmax(Q K^T / sqrt(d)) by rows, Q scaled first (n x d, not the n x m scores), in place after the product."""
+    S = (Q * (1.0 / np.sqrt(Q.shape[1]))) @ K.T
+    S -= S.max(axis=1, keepdims=True)
+    np.exp(S, out=S)
+    S /= S.sum(axis=1, keepdims=True)
+    return S
+
+
+def _attention_fwd(Q, K, V, Y):
+    R = _attention_probabilities(Q, K) @ V
+    R -= Y
+    return 0.5 * np.vdot(R, R)
+
+
+def _attention_vag(Q, K, V, Y):
+    A = _attention_probabilities(Q, K)
+    R = A @ V
+    R -= Y
+    value = 0.5 * np.vdot(R, R)
+    g_V = A.T @ R
+    G = R @ V.T  # dL/dA, then the softmax's adjoint in place: A * (G - rowsum(G * A))
+    G -= np.einsum("ij,ij->i", G, A)[:, None]
+    G *= A
+    scale = 1.0 / np.sqrt(Q.shape[1])
+    return value, {"Q": (G @ K) * scale, "K": (G.T @ Q) * scale, "V": g_V}
+
+
+def _attention_make(rng, n, m, d, e):
+    return {"Q": rng.standard_normal((n, d)), "K": rng.standard_normal((m, d)), "V": rng.standard_normal((m, e)),
+            "Y": rng.standard_normal((n, e))}
+
+
+ATTENTION = Workload(
+    name="attention", source="A = softmax(Q @ K.T / sqrt(d), axis=1); 0.5*sum((A @ V - Y)**2)",
+    inputs=("Q", "K", "V", "Y"), wrt=("Q", "K", "V"),
+    shapes={"Q": ("n", "d"), "K": ("m", "d"), "V": ("m", "e"), "Y": ("n", "e")},
+    sizes=({"n": 128, "m": 128, "d": 32, "e": 32}, {"n": 1024, "m": 1024, "d": 64, "e": 64}),
+    loss=lambda ns, Q, K, V, Y: 0.5 * ns.sum((ns.softmax(Q @ K.T / Q.shape[1] ** 0.5, axis=1) @ V - Y) ** 2),
+    hand_vag=_attention_vag, hand_fwd=_attention_fwd, make=_attention_make,
+)
+
+ALL = (CIRCUIT, LEAST_SQUARES, LOGISTIC, TWO_LAYER, SOFTMAX, LECTURE, GAUSSIAN_NLL, ATTENTION)

@@ -48,7 +48,7 @@ def run(source, wrt=None, shapes=None, command=None, dtype=None, readable=False,
     """
     parsed = parse_source(source, shapes, strict)
     wrt = differentiable(parsed) if wrt is None else _check_wrt(parsed, wrt)
-    command = command or default_command(source, shapes, wrt, parsed, readable)
+    command = command or default_command(source, shapes, wrt, parsed, readable, backend)
     return run_graph(parsed, wrt, command, dtype=dtype, readable=readable, backend=backend)
 
 
@@ -303,7 +303,7 @@ def differentiable(graph):
     return tuple(name for name in graph.inputs if name not in integers)
 
 
-def default_command(source, shapes, wrt, graph, readable=False):
+def default_command(source, shapes, wrt, graph, readable=False, backend="numpy"):
     """The `gradc compile` command line that regenerates the module."""
     spec = shlex.quote(source.spec) if isinstance(source, Function) else _quote(" ".join(source.split()))
     parts = ["gradc compile", spec]
@@ -318,6 +318,8 @@ def default_command(source, shapes, wrt, graph, readable=False):
         parts.append(f"--shape {name}={kind}" + ",".join(str(d) for d in shapes[name]))
     if readable:
         parts.append("--readable")
+    if backend != "numpy":
+        parts.append(f"--backend {backend}")
     return " ".join(parts)
 
 

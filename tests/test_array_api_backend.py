@@ -1,4 +1,6 @@
 """The array-api backend: one module, the NumPy module's values on numpy, array-api-strict, torch and jax."""
+import re
+import shlex
 from dataclasses import replace
 
 import numpy as np
@@ -355,3 +357,28 @@ def _on_device(source, shapes, to_device, to_host, on_device_in_float32):
     np.testing.assert_allclose(to_host(got_value), value, rtol=1e-4)
     for name in grads:
         np.testing.assert_allclose(to_host(got[name]), grads[name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_the_modules_regenerate_command_names_the_backend_and_gives_it_back(tmp_path, capsys):
+    """The docstring's `gradc compile ...` line, run, writes the same module (the array-api one, not NumPy's)."""
+    from gradc.cli.main import main
+    fn = gradc.compile("sum(sqrt(d) * x) + sum(X @ x)", shapes={"x": ("d",), "X": ("n", "d")}, backend="array-api")
+    command = re.search(r"regenerate with `gradc compile (.*)`\.", fn.source).group(1)
+    assert command.endswith("--backend array-api")
+    assert main(["compile"] + shlex.split(command)) == 0
+    assert capsys.readouterr().out.rstrip("\n") == fn.source.rstrip("\n")
+
+
+@pytest.mark.parametrize("library", ["array_api_strict", "torch", "jax"])
+def test_a_function_of_sizes_alone_is_computed_on_arrays(library):
+    """sqrt(d) of a dimension: the standard's sqrt takes an array (torch's refuses a float)."""
+    xp = pytest.importorskip(library)
+    source = "sum(x * sqrt(d)) + log(n) * sum(X)"
+    shapes = {"x": ("d",), "X": ("n", "d")}
+    numpy_module, module, _ = _modules(source, shapes)
+    x, X = np.arange(1.0, 4.0), np.ones((2, 3))
+    if library == "jax":
+        xp.config.update("jax_enable_x64", True)
+    convert = (lambda a: xp.numpy.asarray(a)) if library == "jax" else xp.asarray
+    value, _ = module.value_and_grad(x=convert(x), X=convert(X))
+    assert float(value) == pytest.approx(numpy_module.value_and_grad(x=x, X=X)[0], rel=1e-12)

@@ -59,13 +59,23 @@ class Writer(writer.Writer):
         return ArrayContext(dims, arg_shapes, readable, self.spelling)
 
     def lowering(self, op):
-        """The op's Lowering, a format string made a function that also fills in `{xp}`, `{dtype}`, `{device}`."""
+        """The op's Lowering, a format string made a function that also fills in `{xp}`, `{dtype}`, `{device}`;
+        a function of the standard's called on Python numbers alone (sqrt(d) of a size) gets them as arrays,
+        since the standard's functions take arrays (torch's sqrt refuses a float)."""
         found = lowering_of(op)
-        if not isinstance(found.text, str):
-            return found
-        text = found.text
-        return replace(found, text=lambda ctx, *operands, **attrs: text.format(
-            *operands, **attrs, xp=ctx.xp, dtype=ctx.dtype, device=ctx.device))
+        lower = found.text
+        if isinstance(lower, str):
+            text = lower
+            lower = lambda ctx, *operands, **attrs: text.format(  # noqa: E731
+                *operands, **attrs, xp=ctx.xp, dtype=ctx.dtype, device=ctx.device)
+        if not op.elementwise or op.operator:  # x + y of numbers is Python's own arithmetic
+            return replace(found, text=lower)
+
+        def on_arrays(ctx, *operands, **attrs):
+            if operands and all(ctx.array(o) != o for o in operands):
+                operands = [ctx.array(o) for o in operands]
+            return lower(ctx, *operands, **attrs)
+        return replace(found, text=on_arrays)
 
     def value(self, node):
         """The value as returned: a fresh array where it would be the caller's own (`x`, `x.T`, `X[0]`), an
