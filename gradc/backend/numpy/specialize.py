@@ -135,6 +135,36 @@ def scale_after_product(a, b):
     return None
 
 
+def _scalar_divisor(x):
+    """c where x is g / c for a scalar c (the backward pass's division by a constant or a size), else None."""
+    return arg(x, 1) if op_of(x) == "div" and arg(x, 1).shape == () and x.ndim == 2 else None
+
+
+@rule("div", phase="lower")
+def scale_before_gram(x, c):
+    """(A @ B.T) / c -> (A / c) @ B.T for input matrices A, B and a scalar c: both contracted over their
+    columns, so their rows, the examples, make the product, which outnumbers A (attention's Q @ K.T / sqrt(d))"""
+    if c.shape != () or op_of(x) != "matmul" or x.ndim != 2:
+        return None
+    a, b = arg(x), arg(x, 1)
+    if op_of(a) != "input" or op_of(b) != "transpose" or op_of(arg(b)) != "input" or arg(b).ndim != 2:
+        return None
+    return (a / c) @ b
+
+
+@rule("matmul", phase="lower")
+def divide_after_product(a, b):
+    """(G / c) @ X -> (G @ X) / c for an input matrix X: contracted over its rows, the examples, the product
+    has X's columns and is the smaller;  A.T @ (G / c) -> (A.T @ G) / c likewise"""
+    if a.ndim != 2 or b.ndim != 2:
+        return None
+    if _scalar_divisor(a) is not None and op_of(b) == "input":
+        return (arg(a) @ b) / _scalar_divisor(a)
+    if _scalar_divisor(b) is not None and op_of(a) == "transpose" and op_of(arg(a)) == "input":
+        return (a @ arg(b)) / _scalar_divisor(b)
+    return None
+
+
 @rule("sum", phase="lower")
 @rule("sum_to", phase="lower")
 def sum_of_equal_entries(x, *, axis=None, keepdims=False, shape=None):
