@@ -275,9 +275,9 @@ CASES = {
         (built(lambda X, b: call("sum", call("solve", _conditioned(X), b), axis=None, keepdims=False) +
                call("sum", call("inv", _conditioned(X)), axis=None, keepdims=False), X=(3, 3), b=(3,)),
          lambda ops: "solve" not in ops and ops.count("inv") == 1 and "matmul" in ops),
-        (built(lambda X, B: call("sum", call("solve", _conditioned(X).T, B), axis=None, keepdims=False) +
+        (built(lambda X, B: call("sum", call("solve", _conditioned(X), B), axis=None, keepdims=False) +
                call("sum", call("inv", _conditioned(X)), axis=None, keepdims=False), X=(3, 3), B=(3, 2)),
-         lambda ops: "solve" not in ops and ops.count("inv") == 1 and "transpose" in ops)],
+         lambda ops: "solve" not in ops and ops.count("inv") == 1)],
     "matmul:inverse_product": [
         (built(lambda X, b: call("inv", _conditioned(X)) @ b, X=(3, 3), b=(3,)), _solves(1)),
         (built(lambda X, B: call("inv", _conditioned(X)) @ B, X=(3, 3), B=(3, 2)), _solves(1))],
@@ -322,14 +322,15 @@ def test_a_solve_without_an_inverse_beside_it_stays_a_solve():
     assert "np.linalg.solve" in forward.source and "np.linalg.inv" not in forward.source
 
 
-def test_the_gaussian_nll_factorizes_its_matrix_twice(rng):
-    """slogdet and the inverse its gradient needs: the solve and its adjoint's solve with S.T reuse that
-    inverse, so the module calls two of np.linalg's factorizing functions, not four; values are unchanged."""
+def test_the_gaussian_nll_factorizes_its_matrix_three_times(rng):
+    """slogdet, the inverse its gradient needs, which the value's solve reuses, and the adjoint's solve with S.T
+    (S.T's LU is another: sharing it could hide a LinAlgError): three of np.linalg's factorizing calls, not four;
+    values are unchanged."""
     source = "r = x - mu; 0.5*slogdet(S)[1] + 0.5*(r @ solve(S, r))"
     fn = gradc.compile(source, shapes={"x": ("d",), "mu": ("d",), "S": ("d", "d")})
     body = fn.source.split("def value_and_grad")[1].split("def gradient")[0]
     calls = re.findall(r"^ +\w+ = (np\.linalg\.\w+)", body, flags=re.M)
-    assert calls == ["np.linalg.slogdet", "np.linalg.inv"], body
+    assert sorted(calls) == ["np.linalg.inv", "np.linalg.slogdet", "np.linalg.solve"], body
     A = rng.normal(size=(4, 4))
     S, x, mu = A @ A.T + 4 * np.eye(4), rng.normal(size=4), rng.normal(size=4)
     value, grads = fn.value_and_grad(x=x, mu=mu, S=S)

@@ -211,13 +211,15 @@ REASSOCIATING = {"mul:scale_rows_and_columns", "matmul:scale_after_product", "su
                  "sum_to:scale_after_sum_to", "sum:sum_over_terms", "accumulate:collect_terms", "add:collect_terms",
                  "sub:collect_difference", "matmul:product_with_constant_matrix",
                  "einsum:einsum_as_matmul", "einsum:einsum_in_pairs",  # einsum's loop sums in another order than @
-                 "matmul:inverse_product"}  # solve(X, b) is U⁻¹ (L⁻¹ b), where inv(X) @ b is (U⁻¹ L⁻¹) b
+                 "matmul:inverse_product",  # solve(X, b) is U⁻¹ (L⁻¹ b), where inv(X) @ b is (U⁻¹ L⁻¹) b
+                 "solve:solve_by_inverse",  # the other way round, where the gradient computes inv(X) anyway
+                 "div:scale_before_gram", "matmul:divide_after_product"}  # (a @ b) / c as (a / c) @ b, and back
 
 
 # Rules that replace the product with an inverse by a solve (issue 12): both round by up to the inverted matrix's
 # condition number times the unit roundoff (Higham 2002, chapters 14 and 9), so they agree to that much, and
 # both raise LinAlgError at an exactly singular matrix (the same LU, LAPACK's gesv).
-SOLVING = {"matmul:inverse_product"}
+SOLVING = {"matmul:inverse_product", "solve:solve_by_inverse"}
 
 
 def _condition(graph, arrays):
@@ -297,7 +299,7 @@ def test_every_rule_keeps_values_at_negatives_zeros_and_extremes(key, case, rng)
     make, _ = case
     phase = test_simplify.ALL_RULES[key][1]
     before = make()
-    after = lower(before) if phase in ("lower", "final") else simplify(before)
+    after = lower(before) if phase in ("lower", "share", "final") else simplify(before)
     changes = value_changes(before, after, rng, may_overflow=key in REASSOCIATING, solving=key in SOLVING)
     assert not changes, changes[:2]
 

@@ -612,15 +612,14 @@ def inverse_product(a, b):
 
 # share: once, after the lower phase (transform/simplify.py builds each inv(X) before the rest of the graph)
 # NOTE: no singular X gets through one form and not the other: inv(X) is LAPACK's gesv on X's own LU, as solve is.
+# Not solve(X.T, b) -> inv(X).T @ b: X.T's LU pivots otherwise, and at an X singular to rounding the solve raises
+# LinAlgError where inv(X) gives a value (tests/test_trust_numerics.py found one), as inverse_product's note says.
 @rule("solve", phase="share")
 def solve_by_inverse(a, b):
-    """solve(X, b) -> inv(X) @ b;  solve(X.T, b) -> inv(X).T @ b, where the graph computes inv(X) anyway (the
-    gradient of log|det X|): a product, not another LU factorization"""
+    """solve(X, b) -> inv(X) @ b where the graph computes inv(X) anyway (the gradient of log|det X|): a product,
+    not another LU factorization"""
     inverse = a.graph.find("inv", (a.node,))
-    if inverse is not None:
-        return Value(a.graph, inverse) @ b
-    inverse = a.graph.find("inv", (arg(a).node,)) if op_of(a) == "transpose" and a.ndim == 2 else None
-    return Value(a.graph, inverse).T @ b if inverse is not None else None
+    return Value(a.graph, inverse) @ b if inverse is not None else None
 
 
 @rule("trace")
