@@ -32,7 +32,7 @@ _CACHE_LOCK = threading.Lock()
 _SHAPE_MESSAGE = re.compile(r"^(\w+) has shape ")
 # What a module refuses about its inputs' types, said as a GradcError (a mixed namespace: the array-api backend).
 _REAL_MESSAGE = re.compile(r"^(\w+ must (be a real number|hold real numbers), not |the array inputs \(.*\) must be "
-                           r"arrays of one namespace)")
+                           r"arrays of one namespace|the inputs' namespace \(.*\) has no )")
 REPR_SOURCE = 60  # characters of the source a repr shows
 
 

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gradc.backend.numpy.emit import emit as render
 from gradc.backend.numpy.emit_derived import derive
 from gradc.backend.load import load_module
+from gradc.pipeline import EMITTERS
 from gradc.transform.derivatives import check_kinds
 from gradc.backend.numpy.prologue import real
 from gradc.errors import DifferentiationError, GradcError, ShapeError
@@ -78,10 +78,10 @@ class Derivatives:
         With a cotangent of ones it is (value, gradient of sum(f)); `fn.vjp(ct, z)[1]["z"]` is ct @ J.
         """
         arrays = self._arguments(args, arrays)
-        cotangent = real(cotangent, "the cotangent")
+        cotangent = self._real(cotangent, "the cotangent")
         expected = self._output_shape(arrays)
-        if np.shape(cotangent) != expected:
-            raise ShapeError(f"the cotangent has shape {np.shape(cotangent)}; the output has shape {expected}")
+        if tuple(np.shape(cotangent)) != expected:
+            raise ShapeError(f"the cotangent has shape {tuple(np.shape(cotangent))}; the output has shape {expected}")
         return self._run("vjp", arrays, cotangent)
 
     @boundary
@@ -90,11 +90,13 @@ class Derivatives:
         `jax.jacobian(f, argnums=...)`); no value beside it.
 
         Row by row by the module's `jacobian` (one backward pass per output element), or column by column
-        from jvp (one per input element) when that needs fewer passes.
+        from jvp (one per input element) when that needs fewer passes and the arrays are NumPy's (the
+        array-api backend's blocks come row by row, in the inputs' namespace).
         """
         arrays = self._arguments(args, arrays)
-        shape = np.shape(self.forward(**arrays))  # which also checks the arrays
-        if math.prod(shape) <= sum(np.size(arrays[name]) for name in self.wrt):
+        shape = tuple(np.shape(self.forward(**arrays)))  # which also checks the arrays
+        if self.stages.backend != "numpy" or math.prod(shape) <= sum(math.prod(np.shape(arrays[name]))
+                                                                     for name in self.wrt):
             return self._run("jacobian", arrays)
         columns = {name: np.zeros(shape + np.shape(arrays[name])) for name in self.wrt}
         for name in self.wrt:
@@ -121,6 +123,11 @@ class Derivatives:
     def _arguments(self, args, arrays):
         return bind(self.inputs, self.__name__, args, arrays)
 
+    def _real(self, value, what):
+        """`value` as real NumPy numbers; as given on the array-api backend, whose module checks it in the
+        inputs' namespace (a tensor on a GPU stays there)."""
+        return real(value, what) if self.stages.backend == "numpy" else value
+
     @boundary
     def source_with(self, emit):
         """The module's text with the functions named in `emit` added (see `gradc.transform.derivatives.KINDS`)."""
@@ -131,8 +138,9 @@ class Derivatives:
         if not extra:
             return self.source
         stages = self.stages
-        return render(stages.final, stages.wrt, f"{stages.command} --emit {','.join(kinds)}",
-                      derive(stages.simplified, stages.wrt, extra), dtype=self.dtype, readable=stages.readable)
+        return EMITTERS[stages.backend](stages.final, stages.wrt, f"{stages.command} --emit {','.join(kinds)}",
+                                        derive(stages.simplified, stages.wrt, extra), dtype=self.dtype,
+                                        readable=stages.readable)
 
     def _run(self, kind, arrays, *first):
         function = self._derived(kind)
@@ -159,11 +167,11 @@ class Derivatives:
         if unknown:
             raise GradcError(f"{what} for {', '.join(map(str, unknown))}: not differentiated "
                              f"(wrt: {', '.join(self.wrt)})")
-        given = {name: real(value, f"the {what} for {name}") for name, value in given.items()}
+        given = {name: self._real(value, f"the {what} for {name}") for name, value in given.items()}
         for name, value in given.items():
-            if name in arrays and np.shape(value) != np.shape(arrays[name]):
-                raise ShapeError(f"the {what} for {name} has shape {np.shape(value)}; "
-                                 f"{name} has shape {np.shape(arrays[name])}")
+            if name in arrays and tuple(np.shape(value)) != tuple(np.shape(arrays[name])):
+                raise ShapeError(f"the {what} for {name} has shape {tuple(np.shape(value))}; "
+                                 f"{name} has shape {tuple(np.shape(arrays[name]))}")
         return {name: given[name] if name in given else _zeros_like(arrays.get(name, 0.0)) for name in self.wrt}
 
     def _output_shape(self, arrays):

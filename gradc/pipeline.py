@@ -27,6 +27,7 @@ class Stages:
     source: str  # the generated module
     command: str = ""  # the command line that regenerates it
     readable: bool = False  # emitted as a textbook prints it (see emit), not the fast default
+    backend: str = "numpy"  # the EMITTERS entry that wrote `source`
 
 
 # backend name -> its emit (gradc.compile(..., backend=...), gradc compile --backend)
@@ -65,7 +66,7 @@ def run_graph(parsed, wrt, command, dtype=None, readable=False, derived=(), back
     if backend not in EMITTERS:
         raise GradcError(f"unknown backend {backend!r}: one of {', '.join(EMITTERS)}")
     text = EMITTERS[backend](final, wrt, command, extra, dtype=dtype, readable=readable)
-    return Stages(parsed, simplified, final, wrt, text, command, readable)
+    return Stages(parsed, simplified, final, wrt, text, command, readable, backend)
 
 
 def parse_source(source, shapes=None, strict=False):

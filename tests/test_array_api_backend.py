@@ -318,6 +318,22 @@ def test_dask_arrays_give_the_numpy_modules_values_lazily(source, shapes):
         np.testing.assert_allclose(got[name].compute(), grads[name], rtol=1e-9, atol=1e-12, err_msg=name)
 
 
+def test_a_namespace_without_the_linalg_functions_is_told_which_on_entry():
+    """The standard's linalg extension is optional; dask's namespace has inv and solve but no slogdet."""
+    da = pytest.importorskip("dask.array")
+    source, shapes = "0.5*slogdet(S)[1] + 0.5*(x @ solve(S, x))", {"x": ("d",), "S": ("d", "d")}
+    _, module, text = _modules(source, shapes)
+    assert "('inv', 'slogdet', 'solve')" in text
+    S = np.eye(3) * 2.0
+    with pytest.raises(TypeError, match=r"\(array_api_compat.dask.array\) has no linalg.slogdet, which this module"):
+        module.value_and_grad(x=da.ones(3), S=da.from_array(S))
+    assert module.value_and_grad(x=np.ones(3), S=S)[0] == pytest.approx(0.5 * np.log(8.0) + 0.75)
+
+
+def test_a_module_without_linalg_checks_nothing_of_it():
+    assert "linalg" not in _modules(*CASES[0])[2]
+
+
 # On a GPU (skipped where there is none): the module's results stay on the inputs' device and in their dtype
 @pytest.mark.parametrize("source, shapes", CASES[:3] + DASK_CASES[3:5])
 def test_cupy_arrays_stay_on_the_gpu_in_float32(source, shapes):

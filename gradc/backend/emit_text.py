@@ -38,6 +38,7 @@ def _all_lines(function):
     for basis in function.loops:
         yield from basis.before
         yield from basis.body
+        yield from basis.after
 
 
 def docstring_safe(text, limit=300):

@@ -15,9 +15,10 @@ def tidy(function):
     live = _names(function.result)
     loops = []
     for basis in reversed(function.loops):  # the loops run after the body, in order
+        after = _live_lines(basis.after, live)
         body = _live_lines(basis.body, live)
-        live |= _names(basis.shape)
-        loops.append(replace(basis, before=_headed(_live_lines(basis.before, live)), body=_headed(body)))
+        live |= _names(basis.over)
+        loops.append(replace(basis, before=_headed(_live_lines(basis.before, live)), body=_headed(body), after=after))
     body = _headed(_live_lines(function.body, live))
     return _comment_once(replace(function, body=body, loops=loops[::-1]))
 
@@ -61,7 +62,7 @@ def _headed(lines):
 
 def _comment_once(function):
     """Each source segment commented on the last line that computes part of it: the one that finishes it."""
-    blocks = [function.body] + [block for basis in function.loops for block in (basis.before, basis.body)]
+    blocks = [function.body] + [block for basis in function.loops for block in (basis.before, basis.body, basis.after)]
     last = {}
     for position, line in enumerate(line for block in blocks for line in block):
         if line.spans:
@@ -76,5 +77,6 @@ def _comment_once(function):
             lines.append(line)
             position += 1
         tidied.append(lines)
-    loops = [replace(basis, before=tidied[1 + 2 * k], body=tidied[2 + 2 * k]) for k, basis in enumerate(function.loops)]
+    loops = [replace(basis, before=tidied[1 + 3 * k], body=tidied[2 + 3 * k], after=tidied[3 + 3 * k])
+             for k, basis in enumerate(function.loops)]
     return replace(function, body=tidied[0], loops=loops)

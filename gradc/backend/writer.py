@@ -48,11 +48,12 @@ class Line:
 
 @dataclass(frozen=True)
 class Basis:
-    """`before`, then `for index in np.ndindex(shape): body`: a Hessian column block per basis vector."""
+    """`before`, then `for index in over: body`, then `after`: a Jacobian or Hessian filled per basis vector."""
     before: list
     index: str
-    shape: str
+    over: str  # what the loop runs over: `np.ndindex((m, n))`, `range(m * n)`
     body: list
+    after: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -5,32 +5,29 @@ Every function takes its namespace from its inputs (`array_api_compat.array_name
 inputs' float dtype and device. The module imports only array_api_compat, and no line writes into an array
 but a scatter into one that the namespace says is writeable: `jax.jit` traces it as it stands.
 """
-from gradc.backend.array_api.lowerings import BACKEND
+import re
+
+from gradc.backend.array_api.emit_derived import builders
 from gradc.backend.array_api.writer import Spelling, Writer
 from gradc.backend.emit_text import docstring_safe, render
 from gradc.backend.schedule import schedule
 from gradc.backend.shape_checks import check_shape, describe_shapes, index_checks
 from gradc.backend.tidy import tidy
 from gradc.backend.writer import Function, Line
-from gradc.errors import GradcError
 from gradc.naming import dimension_names
 
 # The module-level helpers its lines may call (templates/array_api_helpers.py.j2), in the order it carries them.
 HELPERS = ("_sigmoid", "_scatter", "_erf", "_prod_others", "_diagonal_matrix", "_take_along_add",
-           "_singular_direction", "_logdet", "_take_add")
+           "_singular_direction", "_logdet", "_take_add", "_direction", "_basis")
 TEMPLATE = "array_api_module.py.j2"
 
 
 def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
     """Render the Array API module computing `graph`'s outputs (the value, then one gradient per name in `wrt`).
 
-    `dtype` is unused: the functions compute in their inputs' float dtype. `derived` functions (jvp, vjp,
-    hessian, ...) are the NumPy backend's alone for now.
+    `dtype` is unused: the functions compute in their inputs' float dtype. `derived`: lowered `Derived` graphs
+    (see `gradc.backend.numpy.emit_derived.derive`) whose functions (jvp, vjp, ...) follow.
     """
-    if derived:
-        kinds = ", ".join(d.kind for d in derived)
-        raise GradcError(f"the {BACKEND} backend writes forward, value_and_grad and gradient; {kinds} is "
-                         "written by the numpy backend only (compile with backend='numpy')")
     arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
     scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
     indices = _index_inputs(graph)
@@ -50,13 +47,26 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
         gradients = ", ".join(f'"{name}": {text}' for name, text in writer.gradients(wrt))
         functions.append(Function("value_and_grad", params, "", body, f"{writer.value(value)}, {{{gradients}}}"))
         functions.append(Function("gradient", params, "", [], f"value_and_grad({params})[1]"))
+    derived_builders = builders(spelling)
+    functions += [derived_builders[d.kind](d, graph.inputs, entry, readable) for d in derived]
     functions = [tidy(function) for function in functions]
+    text = _render(functions, graph, spelling, command, params, wrt, gradient_, arrays, scalars, indices, first,
+                   plan, opened, linalg=())
+    calls = tuple(sorted(set(re.findall(rf"\b(?:xp|{spelling.xp})\.linalg\.(\w+)", text))))
+    return _render(functions, graph, spelling, command, params, wrt, gradient_, arrays, scalars, indices, first,
+                   plan, opened, linalg=calls) if calls else text
+
+
+def _render(functions, graph, spelling, command, params, wrt, gradient_, arrays, scalars, indices, first, plan,
+            opened, linalg):
+    """The module's text; `linalg` names the functions of the standard's optional linalg extension that it calls
+    (its helpers' included), which `_inputs` checks the namespace for."""
     return render(TEMPLATE, HELPERS, functions,
                   title=docstring_safe(graph.source), source=docstring_safe(graph.source), params=params,
                   shapes=describe_shapes(graph), command=docstring_safe(command), inputs=repr(tuple(graph.inputs)),
                   wrt_tuple=repr(tuple(wrt)), gradient=gradient_, spelling=spelling, arrays=arrays,
                   scalars=scalars, indices=indices, first=first, checks=_checks(graph, plan, arrays), opened=", ".join(opened),
-                  dims=", ".join(plan.dims.values()))
+                  dims=", ".join(plan.dims.values()), linalg=linalg)
 
 
 def _index_inputs(graph):
