@@ -281,6 +281,15 @@ CASES = {
     "matmul:inverse_product": [
         (built(lambda X, b: call("inv", _conditioned(X)) @ b, X=(3, 3), b=(3,)), _solves(1)),
         (built(lambda X, B: call("inv", _conditioned(X)) @ B, X=(3, 3), B=(3, 2)), _solves(1))],
+    # attention's softmax adjoint: rowsum((R @ V.T) * A) as rowsum(R * (A @ V)), A @ V the forward product (built
+    # before the row sum, as a forward pass is before its backward one)
+    "einsum:row_sums_through_a_computed_product": [
+        (built(lambda P, B, A: call("sum", A @ B, axis=1, keepdims=False) + call("einsum", P @ B.T, A, spec="ij,ij->i"),
+               P=("n", "d"), B=("k", "d"), A=("n", "k")),
+         ["input", "input", "input", "matmul", "sum", "einsum", "add"]),
+        (built(lambda P, B, A: call("sum", A @ B, axis=1, keepdims=False) * call("einsum", A, P @ B.T, spec="ij,ij->i"),
+               P=("n", "d"), B=("k", "d"), A=("n", "k")),
+         ["input", "input", "input", "matmul", "sum", "einsum", "mul"])],
     "trace:trace_product": [(source("trace(A @ B)", {"A": ("n", "k"), "B": ("k", "n")}),
                              ["input", "input", "transpose", "mul", "sum"]),
                             (built(lambda a, b: call("trace", call("outer", a, b)), a=(3,), b=(3,)),

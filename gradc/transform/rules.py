@@ -622,6 +622,26 @@ def solve_by_inverse(a, b):
     return Value(a.graph, inverse) @ b if inverse is not None else None
 
 
+@rule("einsum", phase="share")
+def row_sums_through_a_computed_product(*operands, spec):
+    """einsum('ij,ij->i', P @ B.T, A) -> einsum('ij,ij->i', P, A @ B) where the graph computes A @ B anyway, for
+    an input matrix B: sum_j (P B^T)_ij A_ij is sum_k P_ik (A B)_ik, products over B's columns instead of its rows
+    (the examples outnumber the features). In attention, A @ V forward makes the softmax adjoint's rowsum(G * A)
+    with G = R @ V.T a rowsum over the n x e values, not the n x m scores."""
+    if spec != "ij,ij->i" or len(operands) != 2:
+        return None
+    for product, other in (operands, operands[::-1]):
+        if op_of(product) != "matmul" or op_of(arg(product, 1)) != "transpose":
+            continue
+        first, factor = arg(product), arg(arg(product, 1))
+        if first.ndim != 2 or factor.ndim != 2 or op_of(factor) != "input":
+            continue
+        computed = other.graph.find("matmul", (other.node, factor.node))
+        if computed is not None:
+            return call("einsum", first, Value(other.graph, computed), spec=spec)
+    return None
+
+
 @rule("trace")
 def trace_product(x):
     """trace(A @ B) -> sum(A * B.T) for matrices, without forming the product (the diagonal's own terms);

@@ -72,7 +72,11 @@ def lower(graph, backend_rules):
 
 
 def share_factorizations(graph, tables):
-    """The graph through its share-phase rules, its inverses built first: where the gradient computes inv(X)
-    (the adjoint of det, slogdet, inv), a solve with X finds it and becomes a product (rules.py)."""
+    """The graph through its share-phase rules (rules.py): where the gradient computes inv(X) (the adjoint of det,
+    slogdet, inv), a solve with X finds it, built first, and becomes a product; a row sum of (P @ B.T) * A finds
+    the A @ B that the forward pass computed before it."""
+    ops = {graph[node]["op"] for node in graph.order()}
+    if not ops & {"inv", "einsum"}:
+        return graph
     inverses = [node for node in graph.order() if graph[node]["op"] == "inv"]
-    return rebuild(graph, rewriter(("share",), tables), first=inverses)[0] if inverses else graph
+    return rebuild(graph, rewriter(("share",), tables), first=inverses)[0]
