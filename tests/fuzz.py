@@ -28,7 +28,10 @@ maximum/minimum/relu/abs/amax/amin is redrawn, operands equal to rounding count 
            same bits;
   bytes    compiling twice gives byte-identical module text (and `make fuzz` compiles one program in ten
            again in processes with another PYTHONHASHSEED: bytes-across-processes);
-  compile, exception   a valid program compiles, loads and runs without an exception.
+  compile, exception   a valid program compiles, loads and runs without an exception;
+  array-api  the program's array-api module (backend="array-api"), run on array-api-strict arrays at the
+           first point that passes, gives the NumPy module's value and gradients (to 1e-9: its einsums and
+           gathers may sum in another order); skipped where array-api-strict is not installed.
 A failure also says which graph stage first goes wrong (`simplified`, `final`: the interpreter on those
 graphs), which tells a simplifier or differentiation bug from an emission bug.
 
@@ -1019,6 +1022,8 @@ def check_source(text, shapes=None, sizes=None, seed=0, wrt=None, determinism=Tr
                 continue
             result = _check_point(stages, forward, value_and_grad, arrays, want, magnitude(values), fail)
             if result is None:
+                result = _check_array_api(stages, value_and_grad, arrays, magnitude(values), fail)
+            if result is None:
                 return Result(seed, "ok", "", "", header, digest=digest)
             if result == "noisy":
                 noisy = True
@@ -1092,6 +1097,37 @@ def _check_point(stages, forward, value_and_grad, arrays, want, scale, fail):
         return fail("grad", f"d/d{name}: {err_summary(g, d1)} {at}\n  compiled   {fmt_array(g)}\n"
                     f"  numeric    {fmt_array(d1)}\n{stage}")
     return None
+
+
+def _check_array_api(stages, value_and_grad, arrays, scale, fail):
+    """None if the program's array-api module, run on array-api-strict arrays at `arrays`, gives the NumPy
+    module's value and gradients (to rounding: its einsum and gathers sum in another order), else a failing
+    Result; None also where array-api-strict is not installed."""
+    try:
+        import array_api_strict as strict
+    except ImportError:
+        return None
+    at = "at " + ", ".join(f"{k}={fmt_array(v)}" for k, v in arrays.items())
+    try:
+        text = pipeline.run(stages.parsed.source, stages.wrt, _declared_shapes(stages.parsed), backend="array-api").source
+        module = exec_module(text)
+        value, grads = module["value_and_grad"](**{k: strict.asarray(v) if np.ndim(v) else v for k, v in arrays.items()})
+    except Exception as error:  # noqa: BLE001
+        return fail("array-api", f"the array-api module on array-api-strict arrays {at}: {_exception(error)}",
+                    type(error).__name__)
+    want_value, want = value_and_grad(**arrays)
+    as_numpy = lambda x: np.asarray(x._array if hasattr(x, "_array") else x)  # noqa: E731
+    for label, got, expected in [("value", value, want_value)] + [(f"d/d{k}", grads.get(k), want[k]) for k in want]:
+        if got is None or np.shape(as_numpy(got)) != np.shape(expected) or not close(as_numpy(got), expected, 1e-9,
+                                                                                      1e-11 * scale):
+            return fail("array-api", f"{label}: the array-api module gives {fmt_array(as_numpy(got))}, the NumPy "
+                        f"module {fmt_array(expected)} {at}")
+    return None
+
+
+def _declared_shapes(graph):
+    """Each array input's declared shape, as `shapes=` takes it."""
+    return {name: graph.shape(node) for name, node in graph.inputs.items() if graph.shape(node)}
 
 
 def _same(x, y):

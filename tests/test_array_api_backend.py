@@ -20,6 +20,13 @@ CASES = [
     ("sum(tanh(X @ W1) @ w2)", {"X": ("n", "d"), "W1": ("d", "h"), "w2": ("h",)}),
     ("(x + y) * z", {}),
     ("x / (x + y)", {}),
+    # found by the fuzzer's array-api check: a scalar adjoint scattered into a slice (a mean's, through x[::-1]),
+    # and values that fold to Python numbers (a - a) read by the standard's functions
+    ("mean(x[::-1])", {"x": ("n",)}),
+    ("sum(((u + mean(u[::-1])) - mean(u[::-1]))[1:] * ((u + mean(u[::-1])) - mean(u[::-1]))[:-1])", {"u": ("n",)}),
+    ("sum(x[None, 1:]) * mean(x)", {"x": ("n",)}),
+    ("sigmoid(a - a) + sum(x)", {"x": ("n",)}),
+    ("sin((a - a) * sum(x))", {"x": ("n",)}),
 ]
 SIZES = {"n": 5, "d": 3, "h": 4, "b": 2}
 

@@ -19,7 +19,7 @@ from gradc.errors import GradcError
 from gradc.ops.activations import GELU_C, GELU_K, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 from gradc.ops.construction import literal_text
 from gradc.ops.contractions import merged_shape, padded_shapes, split_spec, tensordot_axes
-from gradc.ops.indexing import Slice, consumed
+from gradc.ops.indexing import Slice, consumed, index_shape
 from gradc.ops.joins import LAYOUTS
 from gradc.ops.norms import classify
 from gradc.ops.reduce import squeezed_axes, sum_to_axes
@@ -238,7 +238,11 @@ register_lowering("index", _index)
 # the adjoint of indexing: zeros with g written at the index, in place where the namespace allows it
 def _scatter(ctx, g, *, index, shape):
     """`_scatter(zeros, (1, slice(None, None, -1)), g)`; the standard writes through no `None` of an index, so
-    those items go, and g's axes of length 1 that they made with them."""
+    those items go, and g's axes of length 1 that they made with them. A g that broadcasts to the indexed part
+    (a scalar, from a mean's adjoint) is broadcast first, as NumPy's assignment would."""
+    region = index_shape(shape, index=index)
+    if tuple(ctx.arg_shapes[0]) != tuple(region):
+        g = _broadcast_to(ctx, g, shape=region) if region else g
     made, position = [], 0
     for item in index:
         if item is None:

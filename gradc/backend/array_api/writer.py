@@ -1,6 +1,7 @@
 """How the Array API backend's lines write what a namespace decides: the function's `xp`, `dtype` and
 `device` in every array it makes, no line writing into an operand's buffer, and values returned as arrays
 of the inputs' namespace that alias no input."""
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -34,9 +35,10 @@ class ArrayContext(writer.Context):
 
     SPECIAL = {"nan": 'float("nan")', "inf": 'float("inf")', "-inf": '-float("inf")'}
 
-    def __init__(self, dims, arg_shapes=(), readable=False, spelling=Spelling()):
+    def __init__(self, dims, arg_shapes=(), readable=False, spelling=Spelling(), numbers=frozenset()):
         super().__init__(dims, arg_shapes, readable)
         self.xp, self.dtype, self.device = spelling.xp, spelling.dtype, spelling.device
+        self.numbers = numbers  # the names of the function's values that are Python numbers (`g_t1 = 1.0 / m`)
 
     def filled(self, function, shape):
         """`xp.zeros((n,), dtype=dtype, device=device)`: a new array in the function's dtype and device."""
@@ -44,8 +46,9 @@ class ArrayContext(writer.Context):
 
     def array(self, text):
         """`text` as an array: as it is where it reads an array, `xp.asarray(...)` where it is a Python number
-        (a constant or a size), which the standard's functions do not take."""
-        if any(name not in self.dims.values() and name != "float" for name in _NAME.findall(text)):
+        (a constant, a size, or a value computed from them alone), which the standard's functions do not take."""
+        if any(name not in self.dims.values() and name != "float" and name not in self.numbers
+               for name in _NAME.findall(text)):
             return text
         return f"{self.xp}.asarray({text}, dtype={self.dtype}, device={self.device})"
 
@@ -56,7 +59,21 @@ class Writer(writer.Writer):
         self.spelling = spelling
 
     def context(self, dims, arg_shapes, readable):
-        return ArrayContext(dims, arg_shapes, readable, self.spelling)
+        return ArrayContext(dims, arg_shapes, readable, self.spelling, self._numbers)
+
+    @functools.cached_property
+    def _number_nodes(self):
+        """The values no input reaches, which are Python numbers: constants and sizes, and arithmetic of them."""
+        arrays = set()
+        for node in self.graph.order():
+            data = self.graph[node]
+            if data["op"] == "input" or any(a in arrays for a in data["args"]):
+                arrays.add(node)
+        return frozenset(self.graph.order()) - arrays
+
+    @functools.cached_property
+    def _numbers(self):
+        return frozenset(name for node, name in self.plan.names.items() if node in self._number_nodes)
 
     def lowering(self, op):
         """The op's Lowering, a format string made a function that also fills in `{xp}`, `{dtype}`, `{device}`;
@@ -105,7 +122,7 @@ class Writer(writer.Writer):
     def as_array(self, node, name):
         """`name`, or `xp.asarray(name, ...)` where the node is a Python number: a constant, a size, or
         arithmetic of them (no input reaches it)."""
-        if any(self.graph[n]["op"] == "input" for n in self.graph.order([node])):
+        if node not in self._number_nodes:
             return name
         spelled = self.spelling
         return f"{spelled.xp}.asarray({name}, dtype={spelled.dtype}, device={spelled.device})"
