@@ -31,7 +31,9 @@ maximum/minimum/relu/abs/amax/amin is redrawn, operands equal to rounding count 
   compile, exception   a valid program compiles, loads and runs without an exception;
   array-api  the program's array-api module (backend="array-api"), run on array-api-strict arrays at the
            first point that passes, gives the NumPy module's value and gradients (to 1e-9: its einsums and
-           gathers may sum in another order); skipped where array-api-strict is not installed.
+           gathers may sum in another order); skipped where array-api-strict is not installed;
+  hvp      one program in five: its hvp along a random direction equals central differences of its
+           gradient along it, and the array-api module's hvp equals the NumPy module's.
 A failure also says which graph stage first goes wrong (`simplified`, `final`: the interpreter on those
 graphs), which tells a simplifier or differentiation bug from an emission bug.
 
@@ -56,6 +58,7 @@ except ImportError:  # run as a script from a checkout without an install: the g
 
 from gradc import pipeline  # noqa: E402
 from gradc.backend.interpret import evaluate  # noqa: E402
+from gradc.backend.numpy.emit_derived import derive  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------------------
 # The vocabulary: inputs, shapes, templates with interval rules
@@ -1023,11 +1026,13 @@ def check_source(text, shapes=None, sizes=None, seed=0, wrt=None, determinism=Tr
             result = _check_point(stages, forward, value_and_grad, arrays, want, magnitude(values), fail)
             if result is None:
                 result = _check_array_api(stages, value_and_grad, arrays, magnitude(values), fail)
-            if result is None:
-                return Result(seed, "ok", "", "", header, digest=digest)
+            if result is None and seed % HVP_EVERY == 0:
+                result = _check_hvp(stages, value_and_grad, arrays, magnitude(values), fail, rng)
             if result == "noisy":
                 noisy = True
                 continue
+            if result is None:
+                return Result(seed, "ok", "", "", header, digest=digest)
             if tie:
                 result.message += "\n  (a maximum/minimum/relu/abs has equal operands here: identical functions)"
             return result
@@ -1122,6 +1127,56 @@ def _check_array_api(stages, value_and_grad, arrays, scale, fail):
                                                                                       1e-11 * scale):
             return fail("array-api", f"{label}: the array-api module gives {fmt_array(as_numpy(got))}, the NumPy "
                         f"module {fmt_array(expected)} {at}")
+    return None
+
+
+HVP_EVERY = 5  # one program in five also checks its hvp (a second compile, forward over reverse mode)
+
+
+def _check_hvp(stages, value_and_grad, arrays, scale, fail, rng):
+    """None if the module's hvp along a random direction equals central differences of its gradient along it
+    (and the array-api module's hvp on array-api-strict arrays equals it), "noisy" if two steps of those
+    differences disagree, else a failing Result."""
+    at = "at " + ", ".join(f"{k}={fmt_array(v)}" for k, v in arrays.items())
+    directions = {name: rng.uniform(-1.0, 1.0, np.shape(arrays[name])) if np.ndim(arrays[name])
+                  else float(rng.uniform(-1.0, 1.0)) for name in stages.wrt}
+    derived = derive(stages.simplified, stages.wrt, ("hvp",))
+    try:
+        module = exec_module(pipeline.EMITTERS["numpy"](stages.final, stages.wrt, stages.command, derived))
+        products = module["hvp"](directions, **arrays)
+    except Exception as error:  # noqa: BLE001
+        return fail("hvp", f"the module's hvp {at}: {_exception(error)}", type(error).__name__)
+
+    def along(step):
+        moved = lambda sign: {k: v + sign * step * directions[k] if k in directions else v  # noqa: E731
+                              for k, v in arrays.items()}
+        ahead, behind = value_and_grad(**moved(1.0))[1], value_and_grad(**moved(-1.0))[1]
+        return {k: (np.asarray(ahead[k]) - np.asarray(behind[k])) / (2 * step) for k in stages.wrt}
+    step = 1e-5 * max([1.0] + [float(np.max(np.abs(v))) for v in arrays.values()])
+    near, far = along(step), along(4 * step)
+    rtol, atol = 1e-5, 1e-7 * scale
+    for name in stages.wrt:
+        if not close(near[name], far[name], rtol * 10, atol * 10):
+            return "noisy"
+        if np.shape(products[name]) != np.shape(arrays[name]) or not close(products[name], near[name], rtol, atol):
+            return fail("hvp", f"(H v)[{name}]: {err_summary(products[name], near[name])} {at}\n"
+                        f"  hvp        {fmt_array(products[name])}\n  numeric    {fmt_array(near[name])}")
+    try:
+        import array_api_strict as strict
+    except ImportError:
+        return None
+    try:
+        text = pipeline.EMITTERS["array-api"](stages.final, stages.wrt, stages.command, derived)
+        on_strict = exec_module(text)["hvp"]({k: strict.asarray(v) if np.ndim(v) else v for k, v in directions.items()},
+                                             **{k: strict.asarray(v) if np.ndim(v) else v for k, v in arrays.items()})
+    except Exception as error:  # noqa: BLE001
+        return fail("hvp", f"the array-api module's hvp on array-api-strict arrays {at}: {_exception(error)}",
+                    type(error).__name__)
+    for name in stages.wrt:
+        got = np.asarray(on_strict[name]._array if hasattr(on_strict[name], "_array") else on_strict[name])
+        if not close(got, products[name], 1e-9, 1e-11 * scale):
+            return fail("hvp", f"(H v)[{name}]: the array-api module gives {fmt_array(got)}, the NumPy module "
+                        f"{fmt_array(products[name])} {at}")
     return None
 
 

@@ -138,3 +138,19 @@ def test_the_checker_sees_a_planted_value_error():
                                                                    "    return 1.0 + _forward(u)\n\n\n"
                                                                    "def _forward(u):"))
     assert (result.status, result.kind) == ("fail", "value"), result.report()
+
+
+@pytest.mark.parametrize("factor, kind", [(1.001, "hvp"), (1.0, None)])
+def test_the_checker_sees_a_planted_hvp_error(factor, kind, monkeypatch):
+    """One program in HVP_EVERY (seed 0 is one) checks its hvp against differences of its gradient."""
+    loaded = fuzz.exec_module
+
+    def planted(text, seed=0):
+        namespace = loaded(text, seed)
+        if "hvp" in namespace:
+            hvp = namespace["hvp"]
+            namespace["hvp"] = lambda vectors, **arrays: {k: h * factor for k, h in hvp(vectors, **arrays).items()}
+        return namespace
+    monkeypatch.setattr(fuzz, "exec_module", planted)
+    result = fuzz.check_source("sum(exp(u) * v) + a*a*sum(u)", {"u": ("n",), "v": ("n",)}, seed=0)
+    assert (result.status, result.kind) == (("fail", kind) if kind else ("ok", "")), result.report()
