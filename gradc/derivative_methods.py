@@ -140,7 +140,7 @@ class Derivatives:
         stages = self.stages
         return EMITTERS[stages.backend](stages.final, stages.wrt, f"{stages.command} --emit {','.join(kinds)}",
                                         derive(stages.simplified, stages.wrt, extra), dtype=self.dtype,
-                                        readable=stages.readable)
+                                        readable=stages.readable, forward=stages.forward)
 
     def _run(self, kind, arrays, *first):
         function = self._derived(kind)

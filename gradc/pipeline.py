@@ -28,6 +28,7 @@ class Stages:
     command: str = ""  # the command line that regenerates it
     readable: bool = False  # emitted as a textbook prints it (see emit), not the fast default
     backend: str = "numpy"  # the EMITTERS entry that wrote `source`
+    forward: Graph = None  # what the module's forward computes: the value alone, lowered on its own
 
 
 # backend name -> its emit (gradc.compile(..., backend=...), gradc compile --backend)
@@ -62,11 +63,14 @@ def run_graph(parsed, wrt, command, dtype=None, readable=False, derived=(), back
     if wrt and graph.shape(graph.outputs[0]) == ():  # a vector output has vjp and jvp (see derivatives.py)
         differentiate(graph, wrt)
     final = lower(simplify(graph))
+    # NOTE: the value's own lowering: the gradient's may shape it for the gradient (a solve made a product with
+    # the inverse the gradient needs), which costs a forward pass alone more than it saves
+    forward = lower(simplified)
     extra = derive(simplified, wrt, derived) if derived else ()
     if backend not in EMITTERS:
         raise GradcError(f"unknown backend {backend!r}: one of {', '.join(EMITTERS)}")
-    text = EMITTERS[backend](final, wrt, command, extra, dtype=dtype, readable=readable)
-    return Stages(parsed, simplified, final, wrt, text, command, readable, backend)
+    text = EMITTERS[backend](final, wrt, command, extra, dtype=dtype, readable=readable, forward=forward)
+    return Stages(parsed, simplified, final, wrt, text, command, readable, backend, forward)
 
 
 def parse_source(source, shapes=None, strict=False):

@@ -22,11 +22,12 @@ HELPERS = ("_sigmoid", "_scatter", "_erf", "_prod_others", "_diagonal_matrix", "
 TEMPLATE = "array_api_module.py.j2"
 
 
-def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
+def emit(graph, wrt, command, derived=(), dtype=None, readable=False, forward=None):
     """Render the Array API module computing `graph`'s outputs (the value, then one gradient per name in `wrt`).
 
     `dtype` is unused: the functions compute in their inputs' float dtype. `derived`: lowered `Derived` graphs
-    (see `gradc.backend.numpy.emit_derived.derive`) whose functions (jvp, vjp, ...) follow.
+    (see `gradc.backend.numpy.emit_derived.derive`) whose functions (jvp, vjp, ...) follow. `forward`: the
+    graph of the value alone, lowered on its own, that `forward` computes (default: `graph`).
     """
     arrays = [name for name, node in graph.inputs.items() if graph.shape(node)]
     scalars = [name for name, node in graph.inputs.items() if not graph.shape(node)]
@@ -40,7 +41,7 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
     writer = Writer(graph, plan, spelling, readable)
     value = graph.outputs[0]
     gradient_ = graph.shape(value) == ()
-    functions = [Function("forward", params, "", entry + [writer.line(n) for n in plan.forward], writer.value(value))]
+    functions = [_forward(forward or graph, spelling, entry, params, readable)]
     if gradient_:
         body = entry + [writer.line(node) for node in plan.forward]
         body += writer.backward(plan.backward) if wrt else []
@@ -55,6 +56,12 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
     calls = tuple(sorted(set(re.findall(rf"\b(?:xp|{spelling.xp})\.linalg\.(\w+)", text))))
     return _render(functions, graph, spelling, command, params, wrt, gradient_, arrays, scalars, indices, first,
                    plan, opened, linalg=calls) if calls else text
+
+
+def _forward(graph, spelling, entry, params, readable):
+    plan = schedule(graph, reserved=(spelling.xp, spelling.dtype, spelling.device))
+    writer = Writer(graph, plan, spelling, readable)
+    return Function("forward", params, "", entry + [writer.line(n) for n in plan.forward], writer.value(graph.outputs[0]))
 
 
 def _render(functions, graph, spelling, command, params, wrt, gradient_, arrays, scalars, indices, first, plan,

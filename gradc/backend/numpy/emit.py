@@ -66,7 +66,7 @@ def gradient(unit):
 BUILDERS = {"forward": forward, "value_and_grad": value_and_grad, "gradient": gradient, **emit_derived.BUILDERS}
 
 
-def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
+def emit(graph, wrt, command, derived=(), dtype=None, readable=False, forward=None):
     """Render the module computing `graph`'s outputs (the value, then one gradient per name in `wrt`).
 
     Args:
@@ -74,11 +74,13 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False):
             chain-rule step, branch sums said on their line (the default is the fast module).
         derived: lowered `Derived` graphs (see `emit_derived.derive`) whose functions (jvp, vjp, ...) follow.
         dtype: the float type of the returned gradients (float64 unless compiled from float32 examples).
+        forward: the graph of the value alone, lowered on its own, that `forward` computes (default: `graph`).
     """
     unit = Unit(graph, wrt, np.dtype(dtype or np.float64).name, bool(derived), readable)
+    value_unit = unit if forward is None else Unit(forward, (), unit.dtype, bool(derived), readable)
     gradient_ = graph.shape(graph.outputs[0]) == ()  # a non-scalar output has none; with wrt=() it is {}
-    kinds = ("forward", "value_and_grad", "gradient") if gradient_ else ("forward",)
-    functions = [BUILDERS[kind](unit) for kind in kinds]
+    kinds = ("value_and_grad", "gradient") if gradient_ else ()
+    functions = [BUILDERS["forward"](value_unit)] + [BUILDERS[kind](unit) for kind in kinds]
     functions += [BUILDERS[d.kind](d, graph.inputs, unit.entry, readable) for d in derived]
     functions = [tidy(function) for function in functions]
     return render(
