@@ -105,6 +105,13 @@ def test_jax_jit(source, shapes, kinds):
            namespace_of=lambda x: isinstance(x, jax.Array))
 
 
+@pytest.mark.parametrize("source, shapes, kinds", CASES[:1] + CASES[-3:-1], ids=IDS[:1] + IDS[-3:-1])
+def test_dask_lazily(source, shapes, kinds):
+    da = pytest.importorskip("dask.array")
+    _check(source, shapes, kinds, da.from_array, lambda x: np.asarray(x.compute()),
+           namespace_of=lambda x: isinstance(x, da.Array))
+
+
 def test_float32_directions_and_results_stay_float32():
     torch = pytest.importorskip("torch")
     _, module = _modules(*SCALAR_OUTPUT[0], ("hvp", "hessian"))
