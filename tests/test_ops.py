@@ -456,7 +456,8 @@ def _literal(value):
     return repr(value)
 
 
-def source_for(name, attrs, count=None):
+def source_for(name, attrs, count=None, weighted=True):
+    """`sum(W * (op(a0, ...)))`, W a random array of the output's shape; `sum(op(a0, ...))` where not weighted."""
     if name in TEMPLATES and not attrs.get("axes"):
         text = TEMPLATES[name].format("a0", "a1")
     elif name == "einsum":
@@ -470,11 +471,14 @@ def source_for(name, attrs, count=None):
         args = f"({args},)" if op.sequence else args  # concatenate((a0, a1), axis=0)
         called = op.names[0]
         text = f"np.{called}({args}{keywords})" if name in ("exp", "sum") else f"{called}({args}{keywords})"
-    return f"sum(W * ({text}))"
+    return f"sum(W * ({text}))" if weighted else f"sum({text})"
 
 
+@pytest.mark.parametrize("weighted", [True, False], ids=["weighted", "summed"])
 @pytest.mark.parametrize("name, shapes, attrs", list(public_cases()))
-def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng):
+def test_compiled_gradient_matches_central_differences(name, shapes, attrs, weighted, rng):
+    """Summed with weights, and summed whole: then the sum's adjoint reaches the op as one scalar standing for
+    a broadcast (`scalar_adjoint`), which each op's rule must take as that."""
     _, out = build(name, shapes, attrs)
     # a slice that cuts, a join (n + m has no name), an off diagonal (n - 1), or copies and reshapes (products)
     # need concrete sizes
@@ -482,14 +486,16 @@ def test_compiled_gradient_matches_central_differences(name, shapes, attrs, rng)
                 or name in ("diag", "diagonal", "undiagonal", "kron"))
     sized = tuple if concrete else named
     symbolic = {f"a{i}": sized(s) for i, s in enumerate(shapes)}
-    symbolic["W"] = sized(out.shape)
+    if weighted:
+        symbolic["W"] = sized(out.shape)
     integers = {f"a{i}" for i in range(len(shapes)) if REGISTRY[name].operand_domain(i).integer}  # indices
     if any(not symbolic[k] for k in integers):
         pytest.skip("a scalar index: gradc's integer inputs are arrays (the op's rules are checked above)")
     symbolic.update({k: gradc.Int(*symbolic[k]) for k in integers})
-    fn = gradc.compile(source_for(name, attrs, len(shapes)), shapes={k: v for k, v in symbolic.items() if v})
+    fn = gradc.compile(source_for(name, attrs, len(shapes), weighted), shapes={k: v for k, v in symbolic.items() if v})
     arrays = draw(name, shapes, rng)
-    arrays["W"] = rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal())
+    if weighted:
+        arrays["W"] = rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal())
     value, grads = fn.value_and_grad(**arrays)
     np.testing.assert_allclose(value, fn.forward(**arrays), rtol=1e-13)
     assert set(grads) == set(arrays) - integers

@@ -396,3 +396,14 @@ def test_reshaped_checks_sizes_whatever_the_names_are():
     assert reshaped((), (1, -1)) == (1, 1)
     with pytest.raises(ShapeError, match=r"has n elements and \(m,\) has m"):
         reshaped(("n",), ("m",))
+
+
+@pytest.mark.parametrize("source", ["sum(transpose(T, (2, 0, 1)))", "mean(T.transpose(1, 0, 2))",
+                                    "sum(permute_dims(T, (1, 2, 0)) ** 2)", "max(transpose(T, (1, 0, 2)))"])
+def test_a_permutation_summed_whole_differentiates(source, rng):
+    """The sum's adjoint reaches transpose(T, axes) as a scalar standing for a broadcast one, which the
+    inverse permutation leaves as it is (it raised a ShapeError: no permutation of a scalar's axes)."""
+    from helpers import assert_grad_matches
+    fn = gradc.compile(source, shapes={"T": ("n", "d", "k")})
+    T = rng.uniform(0.5, 1.5, (2, 3, 4))
+    assert_grad_matches(fn.forward, fn.value_and_grad(T=T)[1], {"T": T}, ["T"], rng)

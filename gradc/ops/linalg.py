@@ -21,7 +21,7 @@ def _transpose_latex(p, node, x, *, axes=None):
 
 
 def _transpose_vjp(g, out, x, *, axes=None):
-    if axes is None:
+    if axes is None or g.ndim == 0:  # a scalar adjoint stands for one broadcast: permuted, it is the same
         return (g.T,)
     return (call("transpose", g, axes=tuple(int(i) for i in np.argsort(shapes.permutation(x.shape, axes)))),)
 
