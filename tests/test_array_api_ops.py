@@ -114,11 +114,13 @@ def _declared(sized, shapes, out_shape, integer=()):
     return {name: shape for name, shape in declared.items() if shape}
 
 
+@pytest.mark.parametrize("weighted", [True, False], ids=["weighted", "summed"])
 @pytest.mark.parametrize("name, shapes, attrs", list(public_cases()))
-def test_op_source_on_strict_matches_the_numpy_module(name, shapes, attrs, rng):
-    """Every public op as the source text test_ops compiles, with named dimensions."""
+def test_op_source_on_strict_matches_the_numpy_module(name, shapes, attrs, weighted, rng):
+    """Every public op as the source texts test_ops compiles (weighted, and summed whole, where the adjoint
+    reaching the op is a scalar), with named dimensions."""
     _, out = build(name, shapes, attrs)
-    source = source_for(name, attrs, len(shapes))
+    source = source_for(name, attrs, len(shapes), weighted)
     integer = [f"a{i}" for i, domain in enumerate(domains(name)[:len(shapes)]) if domain.integer]
     if any(not shapes[int(k[1:])] for k in integer):
         pytest.skip("a scalar index: gradc's integer inputs are arrays")
@@ -130,7 +132,8 @@ def test_op_source_on_strict_matches_the_numpy_module(name, shapes, attrs, rng):
         numpy_module = load_module(pipeline.run(source, shapes=declared).source)
     module = load_module(_emitted(name, lambda: pipeline.run(source, shapes=declared, backend="array-api")).source)
     arrays = draw(name, shapes, rng)
-    arrays["W"] = rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal())
+    if weighted:
+        arrays["W"] = rng.standard_normal(out.shape) if out.shape else float(rng.standard_normal())
     _compare(numpy_module, module, arrays)
 
 

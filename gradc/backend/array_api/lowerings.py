@@ -659,8 +659,11 @@ register_lowering("rcumsum", _rcumsum)
 
 # linear algebra, shaping and gathers
 register_lowering("trace", "{xp}.linalg.trace({0})")
-register_lowering("flip", lambda ctx, x, *, axis: f"{ctx.xp}.flip({x})" if axis is None else
+# flip(x) of a scalar, whose adjoint may be a Python number (the sum's seed), made an array first
+register_lowering("flip", lambda ctx, x, *, axis: f"{ctx.xp}.flip({ctx.array(x)})" if axis is None else
                   f"{ctx.xp}.flip({x}, axis={ctx.axes(axis)})")
+
+
 def _take(ctx, x, indices, *, axis):
     """`xp.take(x, i, axis=1)`; the standard takes 1-d indices only, so others are flattened and the result
     reshaped to x's shape with the indices' in place of the axis."""
