@@ -701,7 +701,16 @@ class _Parser(Gathers):
             attrs[option] = self.attribute(option, value, name, op)
         if entry.attributes is not None:  # eye(N, M, k) -> shape=(N, M), k
             attrs = self.adapted(node, entry, attrs)
-        return self.add(node, op, [self.operand(arg, op, i) for i, arg in enumerate(operands)], **attrs)
+        operands = [self.operand(arg, op, i) for i, arg in enumerate(operands)]
+        if op == "outer":
+            return self.outer(node, *operands)
+        return self.add(node, op, operands, **attrs)
+
+    def outer(self, node, a, b):
+        """np.outer's meaning: its operands flattened (outer(A, B) is outer(ravel(A), ravel(B)), a scalar a
+        vector of one), so the graph's outer is of vectors only."""
+        flat = [x if len(self.graph.shape(x)) == 1 else self.add(node, "ravel", [x]) for x in (a, b)]
+        return self.add(node, "outer", flat)
 
     def einsum(self, node, name):
         """`einsum('ij,jk->ik', A, B)`: the spec (a string constant) first, then any number of operands; the
