@@ -154,11 +154,14 @@ def test_cross_entropies_on_strict_match_the_numpy_module(source, rng):
     _compare(numpy_module, module, arrays)
 
 
-# NumPy's meanings the parser spells with other ops: outer of non-vectors flattened first
+# NumPy's meanings the parser spells with other ops: outer of non-vectors flattened first, repeat with a count
+# per element a constant gather
 SPELLED = [
     ("sum(W * outer(A, x))", {"A": (2, 3), "x": (3,), "W": (6, 3)}),
     ("sum(W * outer(s, B))", {"s": (), "B": (2, 3), "W": (1, 6)}),
     ("sum(outer(A, B) ** 2)", {"A": ("n", "d"), "B": ("d", "n")}),
+    ("sum(W * repeat(A, [2, 0, 1], axis=1))", {"A": ("n", 3), "W": ("n", 3)}),
+    ("sum(W * repeat(A, [1, 0, 2, 1, 1, 0]))", {"A": (2, 3), "W": (5,)}),
 ]
 
 
