@@ -157,6 +157,26 @@ def test_cross_entropies_on_strict_match_the_numpy_module(source, rng):
     _compare(numpy_module, module, arrays)
 
 
+# NumPy's meanings the parser spells with other ops: outer of non-vectors flattened first, repeat with a count
+# per element a constant gather
+SPELLED = [
+    ("sum(W * outer(A, x))", {"A": (2, 3), "x": (3,), "W": (6, 3)}),
+    ("sum(W * outer(s, B))", {"s": (), "B": (2, 3), "W": (1, 6)}),
+    ("sum(outer(A, B) ** 2)", {"A": ("n", "d"), "B": ("d", "n")}),
+    ("sum(W * repeat(A, [2, 0, 1], axis=1))", {"A": ("n", 3), "W": ("n", 3)}),
+    ("sum(W * repeat(A, [1, 0, 2, 1, 1, 0]))", {"A": (2, 3), "W": (5,)}),
+]
+
+
+@pytest.mark.parametrize("source, shapes", SPELLED)
+def test_spelled_meanings_on_strict_match_the_numpy_module(source, shapes, rng):
+    numpy_module = load_module(pipeline.run(source, shapes=shapes).source)
+    module = load_module(pipeline.run(source, shapes=shapes, backend="array-api").source)
+    sizes = {"n": 2, "d": 3}
+    arrays = {name: rng.standard_normal(tuple(sizes.get(d, d) for d in shapes[name])) for name in numpy_module.INPUTS}
+    _compare(numpy_module, module, arrays)
+
+
 def _run(source, shapes, **arrays):
     """The forward value of `source` on strict arrays, as NumPy."""
     module = load_module(pipeline.run(source, shapes=shapes, backend="array-api").source)

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import gradc
+from gradc import dimensions
 from gradc.errors import ShapeError
+from gradc.frontend.parse import parse
 from gradc.ops.contractions import explicit
 from helpers import assert_grad_matches
 
@@ -97,8 +99,31 @@ def test_inner_follows_numpys_documentation():
 def test_outer_follows_numpys_documentation():
     rl = value("np.outer(a, b)", a=np.ones(5), b=np.linspace(-2, 2, 5))
     np.testing.assert_array_equal(rl, np.tile(np.linspace(-2, 2, 5), (5, 1)))
-    with pytest.raises(ShapeError, match="outer: operands must be vectors.*einsum"):
-        gradc.compile("sum(outer(A, x))", shapes={"A": ("n", "d"), "x": ("n",)})
+
+
+# np.outer flattens operands that are not vectors, a scalar to a vector of one
+OUTER_SHAPES = [((2, 3), (4,)), ((3,), (2, 2)), ((2, 3), (3, 1, 2)), ((), (3,)), ((2, 2), ()), ((), ())]
+
+
+@pytest.mark.parametrize("a_shape, b_shape", OUTER_SHAPES)
+def test_outer_of_non_vectors_flattens_them_as_numpy_does(a_shape, b_shape, rng):
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    W = rng.standard_normal((a.size, b.size))
+    np.testing.assert_array_equal(value("np.outer(a, b)", a=a, b=b), np.outer(a, b))
+    fn = gradc.compile("sum(W * outer(a, b))", shapes={"a": a_shape, "b": b_shape, "W": W.shape})
+    arrays = dict(a=a if a_shape else float(a), b=b if b_shape else float(b), W=W)
+    assert fn.forward(**arrays) == pytest.approx(np.sum(W * np.outer(a, b)), rel=1e-12)
+    grads = _check_gradient(fn, arrays, rng)
+    np.testing.assert_allclose(grads["a"], np.reshape(W @ b.ravel(), a_shape), rtol=1e-12)
+
+
+def test_outer_of_named_matrices_has_the_sizes_as_products(rng):
+    fn = gradc.compile("sum(outer(A, B) ** 2)", shapes={"A": ("n", "d"), "B": ("m", "d")})
+    A, B = rng.standard_normal((2, 3)), rng.standard_normal((4, 3))
+    assert fn.forward(A=A, B=B) == pytest.approx(np.sum(np.outer(A, B) ** 2), rel=1e-12)
+    _check_gradient(fn, dict(A=A, B=B), rng)
+    graph = parse("outer(A, B)", {"A": ("n", "d"), "B": ("m", "d")})
+    assert graph.shape(graph.outputs[0]) == (dimensions.multiply("n", "d"), dimensions.multiply("m", "d"))
 
 
 # numpy.einsum's examples: a = np.arange(25).reshape(5, 5), b = np.arange(5), c = np.arange(6).reshape(2, 3)

@@ -6,6 +6,7 @@ import gradc
 from gradc.errors import ShapeError
 from gradc.frontend.parse import parse
 from gradc.shapes import quotient, reshaped
+from helpers import assert_grad_matches
 
 
 def test_flip_follows_numpys_documentation():
@@ -220,6 +221,7 @@ def test_rolled_difference_smoothness_penalty():
     ("np.repeat(x, 3, axis=1)", A, [[1, 1, 1, 2, 2, 2], [3, 3, 3, 4, 4, 4]], lambda x: np.repeat(x, 3, axis=1)),
     ("x.repeat(2, axis=0)", A, [[1, 2], [1, 2], [3, 4], [3, 4]], lambda x: x.repeat(2, axis=0)),
     ("repeat(x, repeats=2, axis=-1)", A, [[1, 1, 2, 2], [3, 3, 4, 4]], lambda x: np.repeat(x, 2, axis=-1)),
+    ("np.repeat(x, [1, 2], axis=0)", A, [[1, 2], [3, 4], [3, 4]], lambda x: np.repeat(x, [1, 2], axis=0)),
 ])
 def test_repeat_follows_numpys_documentation(source, x, expected, reference):
     check(source, x, expected, reference)
@@ -230,10 +232,66 @@ def test_repeat_along_a_named_axis_keeps_the_others_named():
     assert ".sum(axis=2)" in fn.source  # each run of copies on an axis of its own, summed
 
 
-def test_repeat_with_counts_per_element_has_a_hint():
-    # NumPy's np.repeat(x, [1, 2], axis=0) gives each row its own count
-    with pytest.raises(gradc.errors.ParseError, match="repeats is one integer"):
-        gradc.compile("sum(repeat(X, [1, 2], axis=0))", shapes={"X": (2, 2)})
+# one count per element along the axis (one count stands for all; axis None flattens first)
+REPEAT_EACH = [
+    ("repeat(x, [2, 0, 1])", (3,), lambda x: np.repeat(x, [2, 0, 1])),
+    ("np.repeat(x, (1, 2, 3), axis=0)", (3,), lambda x: np.repeat(x, (1, 2, 3), axis=0)),
+    ("repeat(x, [1, 0, 2], axis=1)", (2, 3), lambda x: np.repeat(x, [1, 0, 2], axis=1)),
+    ("x.repeat([0, 3], axis=-2)", (2, 3), lambda x: x.repeat([0, 3], axis=-2)),
+    ("repeat(x, [1, 0, 2, 1, 0, 1])", (2, 3), lambda x: np.repeat(x, [1, 0, 2, 1, 0, 1])),
+    ("repeat(x, repeats=[2, 1], axis=-1)", (2, 3, 2), lambda x: np.repeat(x, [2, 1], axis=-1)),
+    ("repeat(x, [3], axis=1)", (2, 3), lambda x: np.repeat(x, [3], axis=1)),
+    ("repeat(x, [2])", (2, 3), lambda x: np.repeat(x, [2])),
+    ("repeat(x, [3])", (), lambda x: np.repeat(x, [3])),
+]
+
+
+@pytest.mark.parametrize("source, shape, reference", REPEAT_EACH)
+def test_repeat_with_a_count_per_element_matches_numpy(source, shape, reference, rng):
+    x = rng.standard_normal(shape)
+    out = reference(x)
+    fn = gradc.compile(f"sum(W * {source})", shapes={"x": shape, "W": out.shape})
+    np.testing.assert_array_equal(gradc.compile(source, shapes={"x": shape}).forward(x=x), out)
+    arrays = {"x": x if shape else float(x), "W": rng.standard_normal(out.shape)}
+    assert fn.forward(**arrays) == pytest.approx(np.sum(arrays["W"] * out), rel=1e-12)
+    assert_grad_matches(fn.forward, fn.grad(**arrays), arrays, ["x", "W"], rng)
+
+
+def test_repeat_with_counts_adds_the_copies_gradients_up():
+    # a constant gather x[[0, 0, 2]]: the adjoint scatters back as np.add.at does
+    fn = gradc.compile("sum(W * repeat(x, [2, 0, 1]))", shapes={"x": (3,), "W": (3,)})
+    W = np.array([1.0, 10.0, 100.0])
+    expected = np.zeros(3)
+    np.add.at(expected, [0, 0, 2], W)
+    np.testing.assert_array_equal(fn.grad(x=np.ones(3), W=W)["x"], expected)
+
+
+def test_repeat_with_zero_counts_everywhere_empties_the_axis():
+    fn = gradc.compile("repeat(X, [0, 0, 0], axis=1)", shapes={"X": (2, 3)})
+    assert fn.forward(X=np.ones((2, 3))).shape == (2, 0)
+
+
+def test_repeat_with_counts_keeps_the_other_axes_named():
+    graph = parse("repeat(X, [1, 2], axis=1)", {"X": ("n", 2)})
+    assert graph.shape(graph.outputs[0]) == ("n", 3)
+
+
+@pytest.mark.parametrize("source, shape, message", [
+    ("repeat(x, [2, -1, 1])", (3,), r"repeats must not be negative, got \[2, -1, 1\]"),
+    ("repeat(x, -2)", (3,), "repeats must not be negative, got -2"),
+    ("repeat(x, [2, 1])", (3,), r"repeat: 2 counts for the 3 elements along axis 0 of shape \(3,\): give one "
+                                "count per element, or one for all"),
+    ("repeat(X, [2, 1, 1, 0], axis=0)", (2, 2), "repeat: 4 counts for the 2 elements along axis 0"),
+    ("repeat(X, [1, 2], axis=2)", (2, 2), r"repeat: axis 2 is not an axis of shape \(2, 2\)"),
+    ("repeat(X, [2, 1], axis=1)", (3, "d"), r"need the length along axis 1 of shape \(3, d\) to be the number 2: "
+                                            r"declare it so, or write the gather they stand for, X\[:, \[0, 0, 1\]\]"),
+    ("(X * 2).repeat([0, 1])", ("n",), r"or write the gather they stand for, \(X \* 2\)\[\[1\]\]"),
+    ("repeat(X, [1, 1])", ("n", 1), r"shape \(n,\) .* stand for, ravel\(X\)\[\[0, 1\]\]"),
+])
+def test_repeat_with_counts_it_cannot_follow_is_a_shape_error(source, shape, message):
+    with pytest.raises(ShapeError, match=message) as caught:
+        gradc.compile(f"sum({source})", shapes={"x" if source.startswith("repeat(x") else "X": shape})
+    assert isinstance(caught.value, gradc.GradcError) and "^" in str(caught.value)
 
 
 TILE_A = np.array([0.0, 1.0, 2.0])

@@ -1,5 +1,6 @@
 """The parser's gathers: indexing by an integer input (x[labels], X[:, labels], Z[arange(n), labels]) and the
-check that an index operand (of take, take_along_axis) holds integers.
+check that an index operand (of take, take_along_axis) holds integers; indexing by constant lists (x[[0, 2]]),
+which repeat with a count per element (repeat(x, [2, 0, 1])) is too.
 
 A mixin of `gradc.frontend.parse._Parser`, which gives it expr, add, error, segment and graph.
 """
@@ -52,13 +53,18 @@ class Gathers:
         side by side the new axis takes their place, else it comes first (T[0, :, [1, 2]] has shape (2, d)).
         """
         lists = {i: self.constant_list(item, node) for i, item in enumerate(items) if isinstance(item, ast.List)}
+        index = [Slice() if i in lists else self.index_item(item) for i, item in enumerate(items)]
+        return self.stacked_picks(node, operand, index, lists)
+
+    def stacked_picks(self, node, operand, index, lists):
+        """`operand[index]` with the constant lists `lists` (by their places in index, where index holds a full
+        slice) picking along their axes: the stack of the basic indexes they pick."""
         count = {len(picks) for picks in lists.values()} - {1}
         if len(count) > 1:
             raise self.error(node, f"'{self.segment(node)}': the index lists have lengths "
                                    f"{', '.join(str(len(p)) for p in lists.values())}, which do not broadcast",
                              ShapeError)
         count = count.pop() if count else 1
-        index = [Slice() if i in lists else self.index_item(item) for i, item in enumerate(items)]
         if index.count(Ellipsis) == 1:  # expanded here, where the lists' places are still known
             at = index.index(Ellipsis)
             rest = max(len(self.graph.shape(operand)) - sum(1 for item in index if item not in (None, Ellipsis)), 0)
@@ -72,6 +78,35 @@ class Gathers:
             pick = [lists[i][k if len(lists[i]) > 1 else 0] if i in lists else item for i, item in enumerate(index)]
             picked.append(self.basic_index(node, operand, pick))
         return self.add(node, "stack", picked, axis=position)
+
+    def repeat_each(self, node, operand, text, *, repeats, axis):
+        """`repeat(x, [2, 0, 1], axis=0)`, one count per element along the axis (NumPy's meaning), as the constant
+        gather x[[0, 0, 2]], so that the copies add their gradients up; a single count stands for them all.
+        `text` is the operand's source, for the hint where the axis' length is a name."""
+        if len(repeats) == 1:
+            return self.add(node, "repeat", [operand], repeats=repeats[0], axis=axis)
+        array = text if text.isidentifier() else f"({text})"
+        if axis is None:
+            if len(self.graph.shape(operand)) != 1:
+                operand, array = self.add(node, "ravel", [operand]), f"ravel({text})"
+            axis = 0
+        shape = self.graph.shape(operand)
+        if type(axis) is not int or not -len(shape) <= axis < len(shape):
+            raise self.error(node, f"repeat: axis {axis!r} is not an axis of shape {show(shape)}", ShapeError)
+        axis %= len(shape)
+        picks = [i for i, count in enumerate(repeats) for _ in range(count)]
+        if not isinstance(shape[axis], int):
+            gather = f"{array}[{':, ' * axis}{picks}]" if picks else f"repeat({array}, 0, axis={axis})"
+            raise self.error(node, f"repeat: {len(repeats)} counts, one per element, need the length along axis "
+                                   f"{axis} of shape {show(shape)} to be the number {len(repeats)}: declare it so, "
+                                   f"or write the gather they stand for, {gather}", ShapeError)
+        if len(repeats) != shape[axis]:
+            raise self.error(node, f"repeat: {len(repeats)} counts for the {shape[axis]} elements along axis {axis} "
+                                   f"of shape {show(shape)}: give one count per element, or one for all",
+                             ShapeError)
+        if not picks:  # every count 0: the axis empties
+            return self.add(node, "repeat", [operand], repeats=0, axis=axis)
+        return self.stacked_picks(node, operand, [Slice()] * len(shape), {axis: picks})
 
     def constant_list(self, item, node):
         """The ints of one index list, [0, 2, -1]: no nested lists, no booleans (NumPy's masks)."""

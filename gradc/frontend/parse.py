@@ -701,7 +701,18 @@ class _Parser(Gathers):
             attrs[option] = self.attribute(option, value, name, op)
         if entry.attributes is not None:  # eye(N, M, k) -> shape=(N, M), k
             attrs = self.adapted(node, entry, attrs)
-        return self.add(node, op, [self.operand(arg, op, i) for i, arg in enumerate(operands)], **attrs)
+        values = [self.operand(arg, op, i) for i, arg in enumerate(operands)]
+        if op == "outer":
+            return self.outer(node, *values)
+        if op == "repeat" and isinstance(attrs["repeats"], tuple):
+            return self.repeat_each(node, values[0], self.segment(operands[0]), **attrs)
+        return self.add(node, op, values, **attrs)
+
+    def outer(self, node, a, b):
+        """np.outer's meaning: its operands flattened (outer(A, B) is outer(ravel(A), ravel(B)), a scalar a
+        vector of one), so the graph's outer is of vectors only."""
+        flat = [x if len(self.graph.shape(x)) == 1 else self.add(node, "ravel", [x]) for x in (a, b)]
+        return self.add(node, "outer", flat)
 
     def einsum(self, node, name):
         """`einsum('ij,jk->ik', A, B)`: the spec (a string constant) first, then any number of operands; the
@@ -882,14 +893,14 @@ class _Parser(Gathers):
                                    "the source computes write value * ones(shape)") from None
 
     def count(self, node):
-        """repeat's repeats: one non-negative integer constant."""
+        """repeat's repeats: a non-negative integer constant, or a list (tuple) of them, one per element."""
         if isinstance(node, (ast.List, ast.Tuple)):
-            raise self.error(node, f"repeats '{self.segment(node)}' gives each element its own count, which is not "
-                                   "supported: repeats is one integer (slice the parts and repeat each)")
-        count = self.integer(node, "repeats")
-        if count < 0:
-            raise self.error(node, f"repeats must not be negative, got {count}", ShapeError)
-        return count
+            counts = tuple(self.integer(item, "repeats") for item in node.elts)
+        else:
+            counts = self.integer(node, "repeats")
+        if min(counts if isinstance(counts, tuple) else (counts,), default=0) < 0:
+            raise self.error(node, f"repeats must not be negative, got {self.segment(node)}", ShapeError)
+        return counts
 
     def integers(self, node):
         """An int or a tuple of ints, negative or not (roll's shift, tile's reps)."""

@@ -218,10 +218,11 @@ MATMUL = defop(Op(name="matmul", arity=2, shape=matmul_shape, impl=np.matmul,
                   defined_everywhere=True))
 
 
+# NOTE: the graph's outer takes vectors only; the parser flattens other operands first, as np.outer does.
 def _outer_shape(a, b):
     if len(a) != 1 or len(b) != 1:
         raise ShapeError(f"outer: operands must be vectors, got {shapes.show(a)} and {shapes.show(b)} "
-                         "(NumPy flattens them: write the vectors, or einsum('ij,kl->ijkl', a, b) to keep the axes)")
+                         "(ravel them, as np.outer does, or einsum('ij,kl->ijkl', a, b) to keep the axes)")
     return a + b
 
 
@@ -229,7 +230,7 @@ def _outer_shape(a, b):
 OUTER = defop(Op(name="outer", arity=2, shape=_outer_shape, impl=np.outer,
                  vjp=lambda g, out, a, b: (g @ b, a @ g),
                  jvp=lambda t, out, a, b: each(t, lambda ta: call("outer", ta, b), lambda tb: call("outer", a, tb)),
-                 symbol="⊗", doc="outer(a, b): outer product of two vectors", names=("outer",),
+                 symbol="⊗", doc="outer(a, b): outer product, of the operands flattened as NumPy does", names=("outer",),
                  formula=Formula("outer({arguments})", r"{0:atom} {1:atom}^\top", ATOM, latex_prec=PRODUCT),
                  domain=(ANY, ANY), defined_everywhere=True))
 

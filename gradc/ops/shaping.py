@@ -122,12 +122,13 @@ def _repeat_vjp(g, out, x, *, repeats, axis):
     return (call("repeat_sum", g, repeats=repeats, axis=None if axis is None else axis % x.ndim, shape=x.shape),)
 
 
-# np.repeat copies each element `repeats` times in a row; the adjoint adds each run of copies back up.
+# np.repeat copies each element `repeats` times in a row; the adjoint adds each run of copies back up. (A count
+# per element, repeat(x, [2, 0, 1]), the parser writes as the constant gather x[[0, 0, 2]]: gradc/frontend/gathers.py.)
 REPEAT = defop(Op(name="repeat", arity=1, shape=_repeat_shape,
                   impl=lambda x, *, repeats, axis: np.repeat(x, repeats, axis=axis), vjp=_repeat_vjp,
                   jvp=linear("repeat"), symbol="repeat", names=("repeat",), keywords=(("repeats", None), ("axis", None)),
                   positional=2, doc="repeat(x, repeats, axis=None): each element repeats times in a row "
-                                    "(None: of the flattened array); repeats is an int",
+                                    "(None: of the flattened array); repeats an int, or one count per element",
                   formula=function("repeat"), domain=(ANY,), defined_everywhere=True))
 
 
