@@ -35,10 +35,10 @@ def test_row_max_through_logsumexp(columns, rng):
     np.testing.assert_allclose(grads["Z"], softmax, rtol=1e-12, atol=1e-300)
 
 
-@pytest.mark.parametrize("columns", [3, 511, 512, 600])  # a.T @ b below 512 columns, (b.T @ a).T from there
+@pytest.mark.parametrize("columns", [3, 600])
 def test_transposed_product(columns, rng):
     fn = gradc.compile("sum(A.T @ (B * B))", shapes={"A": ("n", "d"), "B": ("n", "k")})
-    assert "_t_matmul(" in fn.source
+    assert "A.T @ " in fn.source
     A, B = rng.standard_normal((5, columns)), rng.standard_normal((5, 2))
     value, grads = fn.value_and_grad(A=A, B=B)
     assert value == pytest.approx(np.sum(A.T @ (B * B)), rel=1e-12)
@@ -48,7 +48,7 @@ def test_transposed_product(columns, rng):
 
 def test_a_module_carries_only_the_helpers_it_calls():
     source = gradc.compile("0.5*sum((X@w - y)**2)", shapes={"X": ("n", "d"), "w": ("d",), "y": ("n",)}).source
-    assert "def _row_max" not in source and "def _t_matmul" not in source
+    assert "def _row_max" not in source and "def _sigmoid" not in source
 
 
 @pytest.mark.parametrize("sizes", [(3, 4), (64, 128), (100, 200)])  # broadcasting below 8192 entries, einsum above

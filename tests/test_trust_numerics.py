@@ -214,7 +214,8 @@ REASSOCIATING = {"mul:scale_rows_and_columns", "matmul:scale_after_product", "su
                  "matmul:inverse_product",  # solve(X, b) is U⁻¹ (L⁻¹ b), where inv(X) @ b is (U⁻¹ L⁻¹) b
                  "solve:solve_by_inverse",  # the other way round, where the gradient computes inv(X) anyway
                  "div:scale_before_gram", "matmul:divide_after_product",  # (a @ b) / c as (a / c) @ b, and back
-                 "einsum:row_sums_through_a_computed_product"}  # sum_j (P B^T)_ij A_ij as sum_k P_ik (A B)_ik
+                 "einsum:row_sums_through_a_computed_product",  # sum_j (P B^T)_ij A_ij as sum_k P_ik (A B)_ik
+                 "transpose:transposed_result"}  # (a.T @ b).T as b.T @ a: BLAS's blocks sum in another order
 
 
 # Rules that replace the product with an inverse by a solve (issue 12): both round by up to the inverted matrix's

@@ -53,13 +53,6 @@ def _row_max(x):
     return peak[:, None]
 
 
-def _t_matmul(a, b):
-    """a.T @ b for matrices, as (b.T @ a).T when a has 512 columns or more: with OpenBLAS 0.3.31 (scipy-openblas,
-    2-core AMD EPYC) that layout took 0.54-0.97x the time at 784 columns (3.4 ms against 4.8 ms for 4096x784 by
-    32), and up to 2x longer at 64 (benchmarks/emission_choices.py --only gemm; another BLAS may differ)."""
-    return (b.T @ a).T if a.shape[1] >= 512 else a.T @ b
-
-
 def forward(X, W, Y):
     X, W, Y, n, d, c = _inputs(X, W, Y)
     t1 = X @ W  # X@W
@@ -100,7 +93,7 @@ def value_and_grad(X, W, Y):
     t15 = np.divide(t6, t7, out=t6)
     # t1 = X @ W
     t16 = np.subtract(t15, Y, out=t15)
-    t17 = _t_matmul(X, t16)
+    t17 = X.T @ t16
     g_W = np.multiply(t14, t17, out=t17)
     return t13, {"W": g_W}
 

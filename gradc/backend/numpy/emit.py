@@ -14,7 +14,7 @@ from gradc.backend.numpy.writer import Writer
 from gradc.backend.writer import Function, Line
 
 # The module-level helpers (templates/helpers.py.j2, one macro each), in the order a module carries them.
-HELPERS = ("_row_max", "_t_matmul", "_outer", "_sigmoid", "_softplus", "_direction", "_prod_others", "_singular_direction",
+HELPERS = ("_row_max", "_outer", "_sigmoid", "_softplus", "_direction", "_prod_others", "_singular_direction",
            "_erf", "_logdet")
 
 

@@ -270,8 +270,7 @@ register_lowering("transpose", lambda ctx, x, *, axes=None: f"{x}.T" if axes is 
 # linear algebra and indexing
 register_lowering("matmul", "{0} @ {1}")
 # helpers measured faster (templates/helpers.py.j2) in the fast module; readable, what a textbook writes
-register_lowering("t_matmul", lambda ctx, a, b: f"{a}.T @ {b}" if ctx.readable else
-                  f"{ctx.helper('_t_matmul')}({a}, {b})")
+register_lowering("t_matmul", "{0}.T @ {1}")
 register_lowering("outer", lambda ctx, a, b: f"np.outer({a}, {b})" if ctx.readable else
                   f"{ctx.helper('_outer')}({a}, {b})")
 register_lowering("trace", "np.trace({0})")

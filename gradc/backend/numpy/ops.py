@@ -13,7 +13,7 @@ from gradc.ops.formula import PRODUCT, Formula
 from gradc.ops.contractions import matmul_shape
 from gradc.ops.registry import each
 
-# a.T @ b for matrices: a helper in the module picks the faster BLAS layout.
+# a.T @ b for matrices, one node for the cost rules that move a scale past it (specialize.py).
 T_MATMUL = defop(Op(name="t_matmul", arity=2, shape=lambda a, b: matmul_shape(a[::-1], b),
                     impl=lambda a, b: a.T @ b,
                     vjp=lambda g, out, a, b: (b @ g.T, a @ g),
