@@ -5,7 +5,7 @@
 
 - sums:  `np.sum(x)`, `x.sum()` and `np.einsum` for full and partial sums (ops/reduce.py emits the latter two);
 - rows:  `x.max(axis=1)` against the column-by-column loop of `_row_max` (templates/helpers.py.j2), by width;
-- gemm:  `a.T @ b` against `(b.T @ a).T` by shape, behind `_t_matmul`'s 512-column threshold;
+- gemm:  `a.T @ b` against `(b.T @ a).T` by shape (the measurement that removed `_t_matmul`: the modules write a.T @ b);
 - outer: `np.outer`, broadcasting and einsum by size, behind `_outer`'s 8192-entry threshold;
 - fused: numexpr (when installed) against the in-place NumPy statements gradc writes, for the elementwise
   work of the logistic and softmax rows: the measurement behind not having a fused backend.
