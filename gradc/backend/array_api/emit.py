@@ -51,29 +51,23 @@ def emit(graph, wrt, command, derived=(), dtype=None, readable=False, forward=No
     derived_builders = builders(spelling)
     functions += [derived_builders[d.kind](d, graph.inputs, entry, readable) for d in derived]
     functions = [tidy(function) for function in functions]
-    text = _render(functions, graph, spelling, command, params, wrt, gradient_, arrays, scalars, indices, first,
-                   plan, opened, linalg=())
+    fields = dict(title=docstring_safe(graph.source), source=docstring_safe(graph.source), params=params,
+                  shapes=describe_shapes(graph), command=docstring_safe(command), inputs=repr(tuple(graph.inputs)),
+                  wrt_tuple=repr(tuple(wrt)), gradient=gradient_, spelling=spelling, arrays=arrays,
+                  scalars=scalars, indices=indices, first=first, checks=_checks(graph, plan, arrays),
+                  opened=", ".join(opened), dims=", ".join(plan.dims.values()))
+    text = render(TEMPLATE, HELPERS, functions, **fields, linalg=())
+    # the functions of the standard's optional linalg extension that the module calls (its helpers' included),
+    # which `_inputs` checks the namespace for: read from the text, rendered again with them
     calls = tuple(sorted(set(re.findall(rf"\b(?:xp|{spelling.xp})\.linalg\.(\w+)", text))))
-    return _render(functions, graph, spelling, command, params, wrt, gradient_, arrays, scalars, indices, first,
-                   plan, opened, linalg=calls) if calls else text
+    return render(TEMPLATE, HELPERS, functions, **fields, linalg=calls) if calls else text
 
 
 def _forward(graph, spelling, entry, params, readable):
+    """The Function `forward`, from the graph of the value alone (scheduled and named on its own)."""
     plan = schedule(graph, reserved=(spelling.xp, spelling.dtype, spelling.device))
     writer = Writer(graph, plan, spelling, readable)
     return Function("forward", params, "", entry + [writer.line(n) for n in plan.forward], writer.value(graph.outputs[0]))
-
-
-def _render(functions, graph, spelling, command, params, wrt, gradient_, arrays, scalars, indices, first, plan,
-            opened, linalg):
-    """The module's text; `linalg` names the functions of the standard's optional linalg extension that it calls
-    (its helpers' included), which `_inputs` checks the namespace for."""
-    return render(TEMPLATE, HELPERS, functions,
-                  title=docstring_safe(graph.source), source=docstring_safe(graph.source), params=params,
-                  shapes=describe_shapes(graph), command=docstring_safe(command), inputs=repr(tuple(graph.inputs)),
-                  wrt_tuple=repr(tuple(wrt)), gradient=gradient_, spelling=spelling, arrays=arrays,
-                  scalars=scalars, indices=indices, first=first, checks=_checks(graph, plan, arrays), opened=", ".join(opened),
-                  dims=", ".join(plan.dims.values()), linalg=linalg)
 
 
 def _index_inputs(graph):
