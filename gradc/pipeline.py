@@ -60,12 +60,13 @@ def run_graph(parsed, wrt, command, dtype=None, readable=False, derived=(), back
     to add to the module besides value_and_grad (see `gradc.transform.derivatives.KINDS`: "hessian")."""
     simplified = simplify(parsed)
     graph, _ = rebuild(simplified, rewriter(("canonicalize", "stabilize")))  # a copy to extend
-    if wrt and graph.shape(graph.outputs[0]) == ():  # a vector output has vjp and jvp (see derivatives.py)
+    gradient = wrt and graph.shape(graph.outputs[0]) == ()  # a vector output has vjp and jvp (see derivatives.py)
+    if gradient:
         differentiate(graph, wrt)
     final = lower(simplify(graph))
     # NOTE: the value's own lowering: the gradient's may shape it for the gradient (a solve made a product with
     # the inverse the gradient needs), which costs a forward pass alone more than it saves
-    forward = lower(simplified)
+    forward = lower(simplified) if gradient else final
     extra = derive(simplified, wrt, derived) if derived else ()
     if backend not in EMITTERS:
         raise GradcError(f"unknown backend {backend!r}: one of {', '.join(EMITTERS)}")

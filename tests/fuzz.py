@@ -1114,19 +1114,17 @@ def _check_array_api(stages, value_and_grad, arrays, scale, fail):
         return None
     at = "at " + ", ".join(f"{k}={fmt_array(v)}" for k, v in arrays.items())
     try:
-        text = pipeline.run(stages.parsed.source, stages.wrt, _declared_shapes(stages.parsed), backend="array-api").source
-        module = exec_module(text)
-        value, grads = module["value_and_grad"](**{k: strict.asarray(v) if np.ndim(v) else v for k, v in arrays.items()})
+        text = pipeline.EMITTERS["array-api"](stages.final, stages.wrt, stages.command, forward=stages.forward)
+        value, grads = exec_module(text)["value_and_grad"](**_on_strict(strict, arrays))
     except Exception as error:  # noqa: BLE001
         return fail("array-api", f"the array-api module on array-api-strict arrays {at}: {_exception(error)}",
                     type(error).__name__)
     want_value, want = value_and_grad(**arrays)
-    as_numpy = lambda x: np.asarray(x._array if hasattr(x, "_array") else x)  # noqa: E731
     for label, got, expected in [("value", value, want_value)] + [(f"d/d{k}", grads.get(k), want[k]) for k in want]:
-        if got is None or np.shape(as_numpy(got)) != np.shape(expected) or not close(as_numpy(got), expected, 1e-9,
-                                                                                      1e-11 * scale):
-            return fail("array-api", f"{label}: the array-api module gives {fmt_array(as_numpy(got))}, the NumPy "
-                        f"module {fmt_array(expected)} {at}")
+        got = None if got is None else _from_strict(got)
+        if got is None or np.shape(got) != np.shape(expected) or not close(got, expected, 1e-9, 1e-11 * scale):
+            return fail("array-api", f"{label}: the array-api module gives {fmt_array(got)}, the NumPy module "
+                        f"{fmt_array(expected)} {at}")
     return None
 
 
@@ -1167,22 +1165,26 @@ def _check_hvp(stages, value_and_grad, arrays, scale, fail, rng):
         return None
     try:
         text = pipeline.EMITTERS["array-api"](stages.final, stages.wrt, stages.command, derived)
-        on_strict = exec_module(text)["hvp"]({k: strict.asarray(v) if np.ndim(v) else v for k, v in directions.items()},
-                                             **{k: strict.asarray(v) if np.ndim(v) else v for k, v in arrays.items()})
+        on_strict = exec_module(text)["hvp"](_on_strict(strict, directions), **_on_strict(strict, arrays))
     except Exception as error:  # noqa: BLE001
         return fail("hvp", f"the array-api module's hvp on array-api-strict arrays {at}: {_exception(error)}",
                     type(error).__name__)
     for name in stages.wrt:
-        got = np.asarray(on_strict[name]._array if hasattr(on_strict[name], "_array") else on_strict[name])
+        got = _from_strict(on_strict[name])
         if not close(got, products[name], 1e-9, 1e-11 * scale):
             return fail("hvp", f"(H v)[{name}]: the array-api module gives {fmt_array(got)}, the NumPy module "
                         f"{fmt_array(products[name])} {at}")
     return None
 
 
-def _declared_shapes(graph):
-    """Each array input's declared shape, as `shapes=` takes it."""
-    return {name: graph.shape(node) for name, node in graph.inputs.items() if graph.shape(node)}
+def _on_strict(strict, values):
+    """The arrays among `values` as array-api-strict arrays; scalars stay Python floats, as the modules take them."""
+    return {name: strict.asarray(v) if np.ndim(v) else v for name, v in values.items()}
+
+
+def _from_strict(x):
+    """An array-api-strict array (or a Python float) as a NumPy array."""
+    return np.asarray(x._array if hasattr(x, "_array") else x)
 
 
 def _same(x, y):

@@ -75,8 +75,8 @@ def share_factorizations(graph, tables):
     """The graph through its share-phase rules (rules.py): where the gradient computes inv(X) (the adjoint of det,
     slogdet, inv), a solve with X finds it, built first, and becomes a product; a row sum of (P @ B.T) * A finds
     the A @ B that the forward pass computed before it."""
-    ops = {graph[node]["op"] for node in graph.order()}
-    if not ops & {"inv", "einsum"}:
+    order = graph.order()
+    if not any(graph[node]["op"] in ("inv", "einsum") for node in order):
         return graph
-    inverses = [node for node in graph.order() if graph[node]["op"] == "inv"]
+    inverses = [node for node in order if graph[node]["op"] == "inv"]
     return rebuild(graph, rewriter(("share",), tables), first=inverses)[0]

@@ -67,7 +67,8 @@ def _forward(graph, spelling, entry, params, readable):
     """The Function `forward`, from the graph of the value alone (scheduled and named on its own)."""
     plan = schedule(graph, reserved=(spelling.xp, spelling.dtype, spelling.device))
     writer = Writer(graph, plan, spelling, readable)
-    return Function("forward", params, "", entry + [writer.line(n) for n in plan.forward], writer.value(graph.outputs[0]))
+    body = entry + [writer.line(node) for node in plan.forward]
+    return Function("forward", params, "", body, writer.value(graph.outputs[0]))
 
 
 def _index_inputs(graph):

@@ -201,6 +201,8 @@ register_lowering("matmul", _matmul)
 register_lowering("t_matmul", lambda ctx, a, b: f"{_transpose(ctx, a)} @ {b}")
 register_lowering("outer", "{0}[:, None] * {1}")
 register_lowering("vdot", _vdot)
+
+
 def _forwards(index, shape):
     """The index with each slice of negative step made one of positive step along that axis flipped, and the
     flipped axes: torch slices with no negative step, and one spelling serves every namespace. A symbolic
@@ -235,6 +237,8 @@ def _index(ctx, x, *, index):
 
 
 register_lowering("index", _index)
+
+
 # the adjoint of indexing: zeros with g written at the index, in place where the namespace allows it
 def _scatter(ctx, g, *, index, shape):
     """`_scatter(zeros, (1, slice(None, None, -1)), g)`; the standard writes through no `None` of an index, so
@@ -314,9 +318,8 @@ register_lowering("where", _where)
 # ---- issue 13's shapes, constructions, triangles, diagonals and gathers (gradc/ops/shaping.py,
 # construction.py, gathers.py; kron's split_axes and merge_axes, cholesky's lower_half) ----
 def _reshape(ctx, x, shape):
-    """`xp.reshape(x, (n, 3))`, the standard's function (its arrays have no .reshape method); a Python number
-    made an array first."""
-    return f"{ctx.xp}.reshape({ctx.array(x)}, {shape})"
+    """`xp.reshape(x, (n, 3))`, the standard's function (its arrays have no .reshape method)."""
+    return f"{ctx.xp}.reshape({x}, {shape})"
 
 
 register_lowering("swapaxes", lambda ctx, x, *, axis1, axis2: _transpose(ctx, x, axes=tuple(
@@ -330,7 +333,7 @@ def _roll(ctx, x, *, shift, axis):
     with a tuple of as many axes only, where NumPy also adds up the shifts given for one axis (shift=(1, 1),
     axis=1 rolls by 2; torch refuses it)."""
     if axis is None:
-        return f"{ctx.xp}.roll({ctx.array(x)}, shift={shift!r})"
+        return f"{ctx.xp}.roll({x}, shift={shift!r})"
     axes, shifts = (a if isinstance(a, tuple) else (a,) for a in (axis, shift))
     count = max(len(axes), len(shifts))
     axes, shifts = (pairs * (count // len(pairs)) for pairs in (axes, shifts))  # one broadcast to many
@@ -344,10 +347,10 @@ def _roll(ctx, x, *, shift, axis):
 
 
 register_lowering("roll", _roll)
-register_lowering("repeat", lambda ctx, x, *, repeats, axis: f"{ctx.xp}.repeat({ctx.array(x)}, {repeats})"
+register_lowering("repeat", lambda ctx, x, *, repeats, axis: f"{ctx.xp}.repeat({x}, {repeats})"
                   if axis is None else f"{ctx.xp}.repeat({x}, {repeats}, axis={axis})")
 # the standard's tile takes a tuple only; NumPy's an int too, with the same meaning as (reps,)
-register_lowering("tile", lambda ctx, x, *, reps: f"{ctx.xp}.tile({ctx.array(x)}, "
+register_lowering("tile", lambda ctx, x, *, reps: f"{ctx.xp}.tile({x}, "
                                                   f"{reps if isinstance(reps, tuple) else (reps,)!r})")
 
 
@@ -659,8 +662,7 @@ register_lowering("rcumsum", _rcumsum)
 
 # linear algebra, shaping and gathers
 register_lowering("trace", "{xp}.linalg.trace({0})")
-# flip(x) of a scalar, whose adjoint may be a Python number (the sum's seed), made an array first
-register_lowering("flip", lambda ctx, x, *, axis: f"{ctx.xp}.flip({ctx.array(x)})" if axis is None else
+register_lowering("flip", lambda ctx, x, *, axis: f"{ctx.xp}.flip({x})" if axis is None else
                   f"{ctx.xp}.flip({x}, axis={ctx.axes(axis)})")
 
 

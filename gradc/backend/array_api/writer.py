@@ -64,12 +64,12 @@ class Writer(writer.Writer):
     @functools.cached_property
     def _number_nodes(self):
         """The values no input reaches, which are Python numbers: constants and sizes, and arithmetic of them."""
-        arrays = set()
-        for node in self.graph.order():
+        order, arrays = self.graph.order(), set()
+        for node in order:
             data = self.graph[node]
             if data["op"] == "input" or any(a in arrays for a in data["args"]):
                 arrays.add(node)
-        return frozenset(self.graph.order()) - arrays
+        return frozenset(order) - arrays
 
     @functools.cached_property
     def _numbers(self):
@@ -77,15 +77,16 @@ class Writer(writer.Writer):
 
     def lowering(self, op):
         """The op's Lowering, a format string made a function that also fills in `{xp}`, `{dtype}`, `{device}`;
-        a function of the standard's called on Python numbers alone (sqrt(d) of a size) gets them as arrays,
-        since the standard's functions take arrays (torch's sqrt refuses a float)."""
+        a function of the standard's called on Python numbers alone (sqrt(d) of a size, the flip of a scalar's
+        adjoint 1.0) gets them as arrays, since the standard's functions take arrays (torch's sqrt refuses a
+        float)."""
         found = lowering_of(op)
         lower = found.text
         if isinstance(lower, str):
             text = lower
             lower = lambda ctx, *operands, **attrs: text.format(  # noqa: E731
                 *operands, **attrs, xp=ctx.xp, dtype=ctx.dtype, device=ctx.device)
-        if not op.elementwise or op.operator:  # x + y of numbers is Python's own arithmetic
+        if op.operator:  # x + y of numbers is Python's own arithmetic
             return replace(found, text=lower)
 
         def on_arrays(ctx, *operands, **attrs):
